@@ -1,0 +1,53 @@
+/* The client record: identifiers, the registration access token (only its hash is kept), the
+ * registered metadata, and the versioned JSON record that stores hold and that an
+ * authorization server reads later (docs/record.md). */
+#ifndef DCR_CLIENT_H
+#define DCR_CLIENT_H
+
+#include "error.h"
+
+#include <apr_pools.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#define DCR_RECORD_VERSION 1
+#define DCR_TOKEN_HASH_HEX 64 /* SHA-256 in lowercase hex */
+
+typedef struct dcr_client {
+    const char *client_id;
+    long long issued_at;   /* client_id_issued_at, seconds since the epoch */
+    long long expires_at;  /* registration lifetime end; 0 = never */
+    char rat_hash[DCR_TOKEN_HASH_HEX + 1]; /* hex SHA-256 of the registration access token */
+    const char *subject_kind; /* "spiffe", "vc" or NULL (no statement) */
+    const char *subject;      /* SPIFFE ID or VC subject */
+    const char *issuer;       /* trust domain or VC issuer */
+    json_t *metadata; /* everything echoed to the client: registered metadata, software_statement,
+                         spiffe_id / vc_issuer / vc_subject; owned by the pool it came from */
+} dcr_client;
+
+/* New random identifiers from the OpenSSL CSPRNG: 128+ bits, base64url, never "https://". */
+char *dcr_client_new_id(apr_pool_t *pool);
+char *dcr_client_new_token(apr_pool_t *pool);
+
+/* Hex SHA-256 of a token into out (DCR_TOKEN_HASH_HEX + 1 bytes). */
+void dcr_token_hash(const char *token, char *out);
+
+/* Constant-time check of a presented token against the stored hash. */
+bool dcr_client_token_matches(const dcr_client *c, const char *token);
+
+/* Subject key that stores index ("spiffe <id>", "vc <issuer> <subject>"); NULL without subject. */
+const char *dcr_client_subject_key(apr_pool_t *pool, const dcr_client *c);
+
+/* The stored record as JSON text, and back. from_json refuses unknown versions and malformed
+ * records with a server_error. */
+char *dcr_client_to_record(apr_pool_t *pool, const dcr_client *c);
+dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t len,
+                                   dcr_error *err);
+
+/* The RFC 7591/7592 response object: metadata, client_id, client_id_issued_at,
+ * registration_client_uri and (when token is not NULL) registration_access_token. Owned by
+ * pool. */
+json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *token,
+                            const char *client_uri);
+
+#endif

@@ -1,0 +1,49 @@
+/* Storage interface for registrations. A backend fills dcr_store_ops; the glue hands the
+ * registrar a dcr_store per request (for mod_dbd it wraps the request's connection).
+ *
+ * Every op returns APR_SUCCESS, APR_NOTFOUND (get/update/remove of an absent or expired
+ * client), APR_EEXIST (put of a taken client_id), or another status with err filled with
+ * temporarily_unavailable (store down) or server_error (record too large, corrupt). */
+#ifndef DCR_STORE_H
+#define DCR_STORE_H
+
+#include "client.h"
+#include "error.h"
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+enum {
+    DCR_STORE_CAN_ITERATE = 1,   /* expire sweeps, counts, exact ceilings */
+    DCR_STORE_TRANSACTIONAL = 2, /* race-free replace across processes and nodes */
+};
+
+typedef struct dcr_store dcr_store;
+
+typedef struct dcr_store_ops {
+    const char *name;
+    unsigned caps;
+    apr_status_t (*put)(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err);
+    /* Records whose expires_at has passed (at now) are APR_NOTFOUND. */
+    apr_status_t (*get)(dcr_store *s, const char *client_id, long long now, apr_pool_t *p,
+                        dcr_client **out, dcr_error *err);
+    apr_status_t (*update)(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err);
+    apr_status_t (*remove)(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err);
+    /* Live client ids of one subject key (dcr_client_subject_key), oldest first. */
+    apr_status_t (*find_by_subject)(dcr_store *s, const char *subject_key, long long now,
+                                    apr_pool_t *p, apr_array_header_t **ids, dcr_error *err);
+    /* Deletes at most batch expired records; NULL where the store cannot iterate. */
+    apr_status_t (*expire)(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
+                           dcr_error *err);
+    /* Live registrations in all; NULL where the store cannot count. */
+    apr_status_t (*count)(dcr_store *s, long long now, long long *n, apr_pool_t *p,
+                          dcr_error *err);
+} dcr_store_ops;
+
+struct dcr_store {
+    const dcr_store_ops *ops;
+    void *ctx;
+};
+
+#endif
