@@ -1,0 +1,94 @@
+#include "memstore.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <string.h>
+
+typedef struct memstore {
+    apr_pool_t *pool;
+    apr_hash_t *records; /* client_id -> record JSON text */
+    bool down;
+} memstore;
+
+static bool unavailable(memstore *m, dcr_error *err)
+{
+    if (m->down)
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the registration store is unavailable",
+                 "memstore is down");
+    return m->down;
+}
+
+static apr_status_t put(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    if (apr_hash_get(m->records, c->client_id, APR_HASH_KEY_STRING))
+        return APR_EEXIST;
+    apr_hash_set(m->records, apr_pstrdup(m->pool, c->client_id), APR_HASH_KEY_STRING,
+                 dcr_client_to_record(m->pool, c));
+    return APR_SUCCESS;
+}
+
+static apr_status_t get(dcr_store *s, const char *id, long long now, apr_pool_t *p,
+                        dcr_client **out, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    const char *rec;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    rec = apr_hash_get(m->records, id, APR_HASH_KEY_STRING);
+    if (!rec)
+        return APR_NOTFOUND;
+    *out = dcr_client_from_record(p, rec, strlen(rec), err);
+    if (!*out)
+        return APR_EGENERAL;
+    return ((*out)->expires_at && (*out)->expires_at <= now) ? APR_NOTFOUND : APR_SUCCESS;
+}
+
+static apr_status_t update(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    if (!apr_hash_get(m->records, c->client_id, APR_HASH_KEY_STRING))
+        return APR_NOTFOUND;
+    apr_hash_set(m->records, apr_pstrdup(m->pool, c->client_id), APR_HASH_KEY_STRING,
+                 dcr_client_to_record(m->pool, c));
+    return APR_SUCCESS;
+}
+
+static apr_status_t remove_(dcr_store *s, const char *id, apr_pool_t *p, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    if (!apr_hash_get(m->records, id, APR_HASH_KEY_STRING))
+        return APR_NOTFOUND;
+    apr_hash_set(m->records, id, APR_HASH_KEY_STRING, NULL);
+    return APR_SUCCESS;
+}
+
+static const dcr_store_ops memstore_ops = {"memory", 0, put, get, update, remove_, NULL, NULL,
+                                           NULL};
+
+dcr_store *memstore_create(apr_pool_t *pool)
+{
+    dcr_store *s = apr_pcalloc(pool, sizeof(*s));
+    memstore *m = apr_pcalloc(pool, sizeof(*m));
+    m->pool = pool;
+    m->records = apr_hash_make(pool);
+    s->ops = &memstore_ops;
+    s->ctx = m;
+    return s;
+}
+
+unsigned memstore_count(dcr_store *s)
+{
+    return apr_hash_count(((memstore *)s->ctx)->records);
+}
+
+void memstore_set_down(dcr_store *s, bool down)
+{
+    ((memstore *)s->ctx)->down = down;
+}
