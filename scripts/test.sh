@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh checkout: dependencies, build, unit tests (plain and under
+# ASan/UBSan, fuzz corpora replayed), then the integration suite against a real httpd.
+# Ends with each runner's own summary; exits non-zero when anything failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+step() { printf '\n=== %s ===\n' "$*"; }
+die() { echo "test.sh: $*" >&2; exit 1; }
+
+step "dependencies"
+scripts/install-deps.sh || die "could not install the Debian packages"
+[ -x configure ] || autoreconf -fi >/dev/null || die "autoreconf failed"
+
+build() { # dir, configure flags...
+    local dir=$1; shift
+    mkdir -p "$dir"
+    (cd "$dir" && { [ -f Makefile ] || "$top"/configure -q "$@"; } && make -s -j"$jobs") ||
+        die "build in $dir failed"
+}
+
+summaries() { # dir: each Check program's closing line, then automake's totals
+    grep -h -E '^[0-9]+%: Checks' "$1"/test/unit/*.log "$1"/test/fuzz/*.log 2>/dev/null
+    grep -h -E '^# (TOTAL|PASS|FAIL|ERROR)' "$1"/test-suite.log 2>/dev/null || true
+}
+
+failed=0
+step "unit tests"
+build build
+(cd build && make -s -j"$jobs" check >/dev/null 2>&1) || failed=1
+summaries build
+[ $failed -eq 0 ] || { cat build/test-suite.log; }
+
+step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+build build-asan --enable-sanitizers
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -s -j"$jobs" check >/dev/null 2>&1) || failed=1
+summaries build-asan
+[ $failed -eq 0 ] || { cat build-asan/test-suite.log; }
+
+step "integration tests (real httpd)"
+export DCR_MODULE="$top/build/.libs/mod_dcr_trusted.so"
+python3 -m pytest -q -p no:cacheprovider test/integration
+rc=$?
+[ $rc -eq 0 ] || failed=1
+# pytest's summary stays the closing line; the exit code tells the rest.
+exit $failed
