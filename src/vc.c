@@ -1,0 +1,2 @@
+/* placeholder while the VC profile is written */
+#include "vc.h"
