@@ -1,0 +1,227 @@
+#include "vc_kit.h"
+
+#include <apr_strings.h>
+#include <check.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <string.h>
+#include <zlib.h>
+
+static apr_status_t free_pkey(void *d)
+{
+    EVP_PKEY_free(d);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_x509(void *d)
+{
+    X509_free(d);
+    return APR_SUCCESS;
+}
+
+EVP_PKEY *kit_key(apr_pool_t *p, const char *type)
+{
+    EVP_PKEY *k;
+    if (strcmp(type, "EC") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else if (strcmp(type, "RSA") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    else
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    ck_assert_ptr_nonnull(k);
+    apr_pool_cleanup_register(p, k, free_pkey, apr_pool_cleanup_null);
+    return k;
+}
+
+static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    ck_assert_ptr_nonnull(ext);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+}
+
+X509 *kit_cert(apr_pool_t *p, const char *cn, EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key,
+               long long nb, long long na, bool is_ca, const char *san)
+{
+    static long serial = 1;
+    X509 *c = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), serial++);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(c, name);
+    X509_set_issuer_name(c, ca ? X509_get_subject_name(ca) : name);
+    X509_NAME_free(name);
+    ASN1_TIME_set(X509_getm_notBefore(c), (time_t)nb);
+    ASN1_TIME_set(X509_getm_notAfter(c), (time_t)na);
+    X509_set_pubkey(c, key);
+    add_ext(c, ca ? ca : c, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+    add_ext(c, ca ? ca : c, NID_key_usage,
+            is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    add_ext(c, ca ? ca : c, NID_subject_key_identifier, "hash");
+    if (san)
+        add_ext(c, ca ? ca : c, NID_subject_alt_name, san);
+    ck_assert_int_gt(X509_sign(c, ca_key ? ca_key : key,
+                               EVP_PKEY_get_id(ca_key ? ca_key : key) == EVP_PKEY_ED25519
+                                   ? NULL
+                                   : EVP_sha256()),
+                     0);
+    apr_pool_cleanup_register(p, c, free_x509, apr_pool_cleanup_null);
+    return c;
+}
+
+static char *bio_string(apr_pool_t *p, BIO *b)
+{
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(b);
+    return s;
+}
+
+char *kit_cert_pem(apr_pool_t *p, X509 *cert)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, cert);
+    return bio_string(p, b);
+}
+
+char *kit_pub_pem(apr_pool_t *p, EVP_PKEY *key)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(b, key);
+    return bio_string(p, b);
+}
+
+json_t *kit_x5c(apr_pool_t *p, X509 *first, ...)
+{
+    json_t *arr = json_array();
+    va_list ap;
+    va_start(ap, first);
+    for (X509 *c = first; c; c = va_arg(ap, X509 *)) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(c, &der);
+        char *b64 = apr_palloc(p, (apr_size_t)n * 2 + 4);
+        EVP_EncodeBlock((unsigned char *)b64, der, n);
+        OPENSSL_free(der);
+        json_array_append_new(arr, json_string(b64));
+    }
+    va_end(ap);
+    return arr;
+}
+
+char *kit_b64url(apr_pool_t *p, const unsigned char *d, size_t n)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = apr_palloc(p, n * 4 / 3 + 4), *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? d[i + 1] << 8 : 0) |
+                     (i + 2 < n ? d[i + 2] : 0);
+        *o++ = al[v >> 18 & 63];
+        *o++ = al[v >> 12 & 63];
+        if (i + 1 < n)
+            *o++ = al[v >> 6 & 63];
+        if (i + 2 < n)
+            *o++ = al[v & 63];
+    }
+    *o = 0;
+    return out;
+}
+
+static json_t *bn_member(EVP_PKEY *key, const char *param, size_t pad)
+{
+    BIGNUM *bn = NULL;
+    unsigned char buf[1024];
+    int n;
+    apr_pool_t *tmp;
+    json_t *s;
+    ck_assert(EVP_PKEY_get_bn_param(key, param, &bn));
+    n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
+    BN_free(bn);
+    apr_pool_create(&tmp, NULL);
+    s = json_string(kit_b64url(tmp, buf, (size_t)n));
+    apr_pool_destroy(tmp);
+    return s;
+}
+
+json_t *kit_jwk(EVP_PKEY *key, const char *kid)
+{
+    json_t *j = json_object();
+    int id = EVP_PKEY_get_id(key);
+    if (id == EVP_PKEY_EC) {
+        json_object_set_new(j, "kty", json_string("EC"));
+        json_object_set_new(j, "crv", json_string("P-256"));
+        json_object_set_new(j, "x", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
+        json_object_set_new(j, "y", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+    } else if (id == EVP_PKEY_RSA) {
+        json_object_set_new(j, "kty", json_string("RSA"));
+        json_object_set_new(j, "n", bn_member(key, OSSL_PKEY_PARAM_RSA_N, 0));
+        json_object_set_new(j, "e", bn_member(key, OSSL_PKEY_PARAM_RSA_E, 0));
+    } else {
+        unsigned char raw[32];
+        size_t n = sizeof raw;
+        apr_pool_t *tmp;
+        ck_assert(EVP_PKEY_get_raw_public_key(key, raw, &n));
+        apr_pool_create(&tmp, NULL);
+        json_object_set_new(j, "kty", json_string("OKP"));
+        json_object_set_new(j, "crv", json_string("Ed25519"));
+        json_object_set_new(j, "x", json_string(kit_b64url(tmp, raw, n)));
+        apr_pool_destroy(tmp);
+    }
+    if (kid)
+        json_object_set_new(j, "kid", json_string(kid));
+    return j;
+}
+
+char *kit_sign(apr_pool_t *p, const json_t *header, const json_t *payload, EVP_PKEY *key,
+               const char *alg)
+{
+    char *h = json_dumps(header, JSON_COMPACT), *b = json_dumps(payload, JSON_COMPACT);
+    char *input = apr_pstrcat(p, kit_b64url(p, (unsigned char *)h, strlen(h)), ".",
+                              kit_b64url(p, (unsigned char *)b, strlen(b)), NULL);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sig[1024], raw[64];
+    size_t sig_len = sizeof sig;
+    const unsigned char *sp = sig;
+    bool eddsa = strcmp(alg, "EdDSA") == 0;
+
+    free(h);
+    free(b);
+    ck_assert(EVP_DigestSignInit(md, NULL, eddsa ? NULL : EVP_sha256(), NULL, key) == 1);
+    ck_assert(EVP_DigestSign(md, sig, &sig_len, (unsigned char *)input, strlen(input)) == 1);
+    EVP_MD_CTX_free(md);
+    if (strcmp(alg, "ES256") == 0) { /* DER ECDSA-Sig-Value -> raw r || s */
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &sp, (long)sig_len);
+        ck_assert_ptr_nonnull(es);
+        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
+        ECDSA_SIG_free(es);
+        return apr_pstrcat(p, input, ".", kit_b64url(p, raw, 64), NULL);
+    }
+    return apr_pstrcat(p, input, ".", kit_b64url(p, sig, sig_len), NULL);
+}
+
+char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_bits,
+               bool multibase)
+{
+    z_stream zs;
+    uLong cap = compressBound(len) + 64;
+    unsigned char *z = apr_palloc(p, cap);
+    memset(&zs, 0, sizeof(zs));
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)raw;
+    zs.avail_in = (uInt)len;
+    zs.next_out = z;
+    zs.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    deflateEnd(&zs);
+    return apr_pstrcat(p, multibase ? "u" : "", kit_b64url(p, z, cap - zs.avail_out), NULL);
+}
