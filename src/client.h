@@ -23,6 +23,9 @@ typedef struct dcr_client {
     const char *issuer;       /* trust domain or VC issuer */
     json_t *metadata; /* everything echoed to the client: registered metadata, software_statement,
                          spiffe_id / vc_issuer / vc_subject; owned by the pool it came from */
+    json_t *statement; /* what the statement vouched for, kept for RFC 7592 updates:
+                          {"claims": {...}, "extensions": {...}, "auth_method": "..."};
+                          NULL for a client registered without a statement */
 } dcr_client;
 
 /* New random identifiers from the OpenSSL CSPRNG: 128+ bits, base64url, never "https://". */

@@ -24,6 +24,8 @@ void dcr_policy_defaults(apr_pool_t *pool, dcr_policy *policy)
     policy->clock_skew = 60;
     policy->max_statement_lifetime = 3600;
     policy->spiffe_auth_method = "spiffe_jwt";
+    policy->reregister = DCR_REREGISTER_REPLACE;
+    policy->retry_after = 60;
 }
 
 bool dcr_policy_has_anchors(const dcr_policy *policy)

@@ -10,6 +10,13 @@
 struct dcr_spiffe_trust; /* src/spiffe.h: trust domains, bundles, SPIFFE ID patterns */
 struct dcr_vc_trust;     /* src/vc.h: VC issuers and VC policy */
 
+/* What a subject that registers again (same subject, same software_id) gets. */
+typedef enum dcr_reregister {
+    DCR_REREGISTER_REPLACE = 0, /* same client_id, new metadata and token (default: bounded) */
+    DCR_REREGISTER_NEW,         /* always a new client */
+    DCR_REREGISTER_REUSE,       /* the existing client as it is, with a new token */
+} dcr_reregister;
+
 typedef struct dcr_policy {
     /* RFC 7591 metadata policy */
     const apr_array_header_t *grant_types;      /* allowed grant types (const char *) */
@@ -24,6 +31,14 @@ typedef struct dcr_policy {
     const char *spiffe_auth_method;        /* DCRSpiffeAuthMethod (spiffe_jwt) */
     const struct dcr_spiffe_trust *spiffe; /* NULL: no trust domain configured */
     const struct dcr_vc_trust *vc;         /* NULL: no VC issuer configured */
+
+    /* lifecycle (src/lifecycle.c) */
+    dcr_reregister reregister;          /* DCRReregister (replace) */
+    long long registration_lifetime;    /* DCRRegistrationLifetime seconds; 0 = unlimited */
+    long long max_registrations;        /* DCRMaxRegistrations; 0 = no ceiling */
+    long long max_per_subject;          /* DCRMaxRegistrationsPerSubject; 0 = no ceiling */
+    long long retry_after;              /* Retry-After seconds for 429 and 503 (60) */
+    bool rotate_token_on_update;        /* DCRRotateTokenOnUpdate (Off) */
 } dcr_policy;
 
 /* Fills the defaults of DESIGN.md's directive table (audiences stay NULL: the glue sets the

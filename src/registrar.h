@@ -24,7 +24,6 @@ typedef struct dcr_request {
     dcr_store *store;
     struct dcr_cache *cache; /* may be NULL */
     const dcr_logger *log;
-    long long registration_lifetime; /* seconds; 0 = unlimited */
 } dcr_request;
 
 typedef struct dcr_response {
@@ -33,6 +32,7 @@ typedef struct dcr_response {
     const char *client_id; /* for notes and logs, NULL when none */
     const char *decision;  /* "registered", "read", or the error code name */
     dcr_error err;         /* code DCR_OK on success */
+    long long retry_after; /* seconds for a Retry-After header (429, 503), else 0 */
 } dcr_response;
 
 /* POST to the registration endpoint. */
@@ -40,6 +40,12 @@ void dcr_register(const dcr_request *req, dcr_response *res);
 
 /* GET on registration_client_uri (RFC 7592 read); req->bearer carries the access token. */
 void dcr_read(const dcr_request *req, const char *client_id, dcr_response *res);
+
+/* PUT on registration_client_uri (RFC 7592 update: full replacement). */
+void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res);
+
+/* DELETE on registration_client_uri (RFC 7592): 204 on success. */
+void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res);
 
 /* Turns err into res: status, {"error","error_description"} body (none for a missing token). */
 void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *res);

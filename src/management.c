@@ -1,0 +1,175 @@
+/* RFC 7592: read, update (full replacement) and delete of one registration, authenticated by
+ * its registration access token. */
+#include "registrar.h"
+
+#include "json.h"
+#include "metadata.h"
+#include "registrar_int.h"
+
+#include <string.h>
+
+dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, dcr_error *err)
+{
+    dcr_client *c = NULL;
+    apr_status_t rv;
+    if (!req->bearer || !*req->bearer) {
+        dcr_fail(err, DCR_ERR_MISSING_TOKEN, "a registration access token is required",
+                 "no bearer token");
+        return NULL;
+    }
+    rv = req->store->ops->get(req->store, client_id, req->now, req->pool, &c, err);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !dcr_client_token_matches(c, req->bearer))) {
+        dcr_fail(err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
+                 rv == APR_NOTFOUND ? "client %s unknown or expired" : "wrong token for client %s",
+                 client_id);
+        return NULL;
+    }
+    return rv == APR_SUCCESS ? c : NULL;
+}
+
+void dcr_read(const dcr_request *req, const char *client_id, dcr_response *res)
+{
+    dcr_error err;
+    dcr_client *c;
+    memset(res, 0, sizeof(*res));
+    dcr_error_clear(&err);
+    if (!(c = dcr_authenticate(req, client_id, &err))) {
+        dcr_refuse(req, "read", &err, res);
+        return;
+    }
+    dcr_respond_client(req, 200, "read", c, NULL, res);
+}
+
+void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res)
+{
+    dcr_error err;
+    dcr_client *c;
+    apr_status_t rv;
+    memset(res, 0, sizeof(*res));
+    dcr_error_clear(&err);
+    if (!(c = dcr_authenticate(req, client_id, &err))) {
+        dcr_refuse(req, "delete", &err, res);
+        return;
+    }
+    rv = req->store->ops->remove(req->store, c->client_id, req->pool, &err);
+    if (rv == APR_NOTFOUND)
+        dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
+                 "client %s deleted concurrently", client_id);
+    if (rv != APR_SUCCESS) {
+        dcr_refuse(req, "delete", &err, res);
+        return;
+    }
+    res->status = 204;
+    res->client_id = c->client_id;
+    res->decision = "deleted";
+    dcr_log(req->log, DCR_LOG_INFO, "deleted client %s", c->client_id);
+}
+
+/* RFC 7592 2.2: members an update must not carry. */
+static bool forbidden_members(const json_t *body, const char *client_id, dcr_error *err)
+{
+    static const char *const server_managed[] = {
+        "registration_access_token", "registration_client_uri", "client_secret_expires_at",
+        "client_id_issued_at",       "client_secret",           NULL};
+    const char *id = dcr_json_string(body, "client_id");
+    for (const char *const *m = server_managed; *m; m++)
+        if (json_object_get(body, *m))
+            return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                            "an update must not carry server-managed members", "update sent %s",
+                            *m);
+    if (!id || strcmp(id, client_id) != 0)
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                        "client_id in the body must equal the client's client_id", NULL);
+    return true;
+}
+
+/* Rebinds a client registered with a statement: the same statement byte for byte (its fields
+ * must stay as registered, even after it expired) or a fresh valid one for the same subject
+ * (its claims win again). Anything else is invalid_client_metadata. */
+static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t *body,
+                             dcr_identity *id, dcr_error *err)
+{
+    const json_t *sent = json_object_get(body, "software_statement");
+    const json_t *stored = json_object_get(c->metadata, "software_statement");
+    const json_t *claims = json_object_get(c->statement, "claims");
+    const char *key;
+    json_t *v, *want;
+    dcr_error serr;
+
+    memset(id, 0, sizeof(*id));
+    if (!c->statement)
+        return sent ? dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                               "this client was registered without a software_statement", NULL)
+                    : true;
+    if (!sent)
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                        "this client was registered with a software_statement: send it again",
+                        NULL);
+    if (json_equal((json_t *)sent, (json_t *)stored)) {
+        json_object_foreach((json_t *)body, key, v)
+        {
+            want = json_object_get(claims, key);
+            if (want && !json_equal(v, want))
+                return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                                "a member fixed by the software_statement was changed",
+                                "update changed statement member %s", key);
+        }
+        id->kind = strcmp(c->subject_kind, "spiffe") == 0 ? DCR_IDENTITY_SPIFFE : DCR_IDENTITY_VC;
+        id->subject = c->subject;
+        id->issuer = c->issuer;
+        id->metadata = (json_t *)claims;
+        id->extensions = json_object_get(c->statement, "extensions");
+        id->auth_method = dcr_json_string(c->statement, "auth_method");
+        return true;
+    }
+    if (!dcr_verify_body_statement(req, body, id, &serr))
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA, serr.description, "%s", serr.detail);
+    if (!id->subject || strcmp(id->subject, c->subject) != 0 || strcmp(id->issuer, c->issuer) != 0)
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                        "the software_statement is for another subject",
+                        "update for %s sent "
+                        "a statement for %s",
+                        c->subject, id->subject ? id->subject : "(none)");
+    return true;
+}
+
+void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res)
+{
+    dcr_error err;
+    dcr_identity id;
+    dcr_client *c;
+    json_t *body, *metadata;
+    const char *token = NULL;
+    apr_status_t rv;
+
+    memset(res, 0, sizeof(*res));
+    dcr_error_clear(&err);
+    if (!(c = dcr_authenticate(req, client_id, &err)) || !(body = dcr_parse_body(req, &err)) ||
+        !forbidden_members(body, c->client_id, &err) ||
+        !rebind_statement(req, c, body, &id, &err)) {
+        dcr_refuse(req, "update", &err, res);
+        return;
+    }
+    /* Full replacement: omitted members go; the statement's win as at registration. */
+    metadata =
+        dcr_metadata_register(req->pool, body, id.metadata, req->policy, id.auth_method, &err);
+    if (!metadata) {
+        dcr_refuse(req, "update", &err, res);
+        return;
+    }
+    c->metadata = metadata;
+    dcr_bind_statement(req, c, body, &id);
+    if (req->policy->rotate_token_on_update) {
+        token = dcr_client_new_token(req->pool);
+        dcr_token_hash(token, c->rat_hash);
+    }
+    rv = req->store->ops->update(req->store, c, req->pool, &err);
+    if (rv == APR_NOTFOUND)
+        dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
+                 "client %s deleted concurrently", client_id);
+    if (rv != APR_SUCCESS) {
+        dcr_refuse(req, "update", &err, res);
+        return;
+    }
+    dcr_respond_client(req, 200, "updated", c, token, res);
+}
