@@ -1,57 +1,12 @@
 /* The registration pipeline end to end in the core, without httpd: request in, response and
  * store contents out. Statement profiles have their own tests; here only their dispatch. */
-#include "json.h"
-#include "registrar.h"
-#include "memstore.h"
-#include "unit.h"
-
-#include <apr_strings.h>
-
-#include <string.h>
-
-#define ENDPOINT "https://as.example.com/register"
-#define NOW 1790000000LL
-
-static dcr_policy policy;
-static dcr_store *store;
-static dcr_request req;
-
-static void setup(void)
-{
-    unit_setup();
-    dcr_policy_defaults(pool, &policy);
-    policy.require_statement = false;
-    store = memstore_create(pool);
-    memset(&req, 0, sizeof(req));
-    req.pool = pool;
-    req.now = NOW;
-    req.endpoint_url = ENDPOINT;
-    req.policy = &policy;
-    req.store = store;
-}
-
-static json_t *post(const char *body, dcr_response *res)
-{
-    const char *why;
-    req.body = body;
-    req.body_len = strlen(body);
-    dcr_register(&req, res);
-    return res->body ? dcr_json_parse(pool, res->body, strlen(res->body), 8, &why) : NULL;
-}
-
-static void assert_error(const json_t *j, const dcr_response *res, int status, const char *code)
-{
-    ck_assert_int_eq(res->status, status);
-    ck_assert_ptr_nonnull(j);
-    ck_assert_str_eq(dcr_json_string(j, "error"), code);
-    ck_assert_ptr_nonnull(dcr_json_string(j, "error_description"));
-}
+#include "registrar_fixture.h"
 
 START_TEST(registers_without_statement_when_policy_allows)
 {
     dcr_response res;
-    json_t *j = post("{\"redirect_uris\":[\"https://app.example/cb\"],\"client_name\":\"App\"}",
-                     &res);
+    json_t *j =
+        post("{\"redirect_uris\":[\"https://app.example/cb\"],\"client_name\":\"App\"}", &res);
     const char *id = dcr_json_string(j, "client_id");
     ck_assert_int_eq(res.status, 201);
     ck_assert_ptr_nonnull(id);
@@ -68,7 +23,11 @@ END_TEST
 
 START_TEST(malformed_bodies_store_nothing)
 {
-    static const char *const bodies[] = {"", "[]", "\"x\"", "{", "{\"a\":1,\"a\":2}",
+    static const char *const bodies[] = {"",
+                                         "[]",
+                                         "\"x\"",
+                                         "{",
+                                         "{\"a\":1,\"a\":2}",
                                          "{\"redirect_uris\":[\"https://a/cb\"]} trailing"};
     for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
         dcr_response res;
@@ -126,25 +85,13 @@ START_TEST(store_down_is_503)
     memstore_set_down(store, true);
     j = post("{\"redirect_uris\":[\"https://app.example/cb\"]}", &res);
     assert_error(j, &res, 503, "temporarily_unavailable");
+    ck_assert_int_eq(res.retry_after, policy.retry_after);
 }
 END_TEST
 
-/* Registers one client and returns its id and token. */
-static void register_one(const char **id, const char **token)
-{
-    dcr_response res;
-    json_t *j = post("{\"redirect_uris\":[\"https://app.example/cb\"]}", &res);
-    ck_assert_int_eq(res.status, 201);
-    *id = apr_pstrdup(pool, dcr_json_string(j, "client_id"));
-    *token = apr_pstrdup(pool, dcr_json_string(j, "registration_access_token"));
-}
-
 static json_t *read_back(const char *id, const char *bearer, dcr_response *res)
 {
-    const char *why;
-    req.bearer = bearer;
-    dcr_read(&req, id, res);
-    return res->body ? dcr_json_parse(pool, res->body, strlen(res->body), 8, &why) : NULL;
+    return call(dcr_read, id, bearer, NULL, res);
 }
 
 START_TEST(read_with_right_token)
@@ -187,7 +134,7 @@ START_TEST(expired_registration_is_not_served)
     const char *id, *token;
     dcr_response res;
     json_t *j;
-    req.registration_lifetime = 10;
+    policy.registration_lifetime = 10;
     register_one(&id, &token);
     req.now = NOW + 9;
     read_back(id, token, &res);
@@ -201,8 +148,7 @@ END_TEST
 static Suite *registrar_suite(void)
 {
     Suite *s = suite_create("registrar");
-    TCase *tc = tcase_create("registrar");
-    tcase_add_checked_fixture(tc, setup, unit_teardown);
+    TCase *tc = fixture_tcase("registrar");
     tcase_add_test(tc, registers_without_statement_when_policy_allows);
     tcase_add_test(tc, malformed_bodies_store_nothing);
     tcase_add_test(tc, statement_required_by_default);

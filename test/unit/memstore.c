@@ -69,8 +69,35 @@ static apr_status_t remove_(dcr_store *s, const char *id, apr_pool_t *p, dcr_err
     return APR_SUCCESS;
 }
 
-static const dcr_store_ops memstore_ops = {"memory", 0, put, get, update, remove_, NULL, NULL,
-                                           NULL};
+/* Linear scans: a handful of records in a unit test. */
+static apr_status_t find_by_subject(dcr_store *s, const char *key, long long now, apr_pool_t *p,
+                                    apr_array_header_t **ids, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    *ids = apr_array_make(p, 4, sizeof(const char *));
+    for (apr_hash_index_t *hi = apr_hash_first(p, m->records); hi; hi = apr_hash_next(hi)) {
+        const char *id = apr_hash_this_key(hi), *rec = apr_hash_this_val(hi);
+        dcr_client *c = dcr_client_from_record(p, rec, strlen(rec), err);
+        const char *k = c ? dcr_client_subject_key(p, c) : NULL;
+        if (k && strcmp(k, key) == 0 && !(c->expires_at && c->expires_at <= now))
+            APR_ARRAY_PUSH(*ids, const char *) = id;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t count(dcr_store *s, long long now, long long *n, apr_pool_t *p, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    *n = apr_hash_count(m->records);
+    return APR_SUCCESS;
+}
+
+static const dcr_store_ops memstore_ops = {"memory", DCR_STORE_CAN_ITERATE, put,  get,  update,
+                                           remove_,  find_by_subject,       NULL, count};
 
 dcr_store *memstore_create(apr_pool_t *pool)
 {
