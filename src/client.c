@@ -1,0 +1,251 @@
+#include "client.h"
+
+#include "json.h"
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#define ID_BYTES 24    /* 192 bits -> 32 base64url characters */
+#define TOKEN_BYTES 32 /* 256 bits -> 43 base64url characters */
+#define RECORD_MAX_DEPTH (DCR_JSON_MAX_DEPTH + 4) /* metadata sits below the record's root */
+
+/* base64url without padding (RFC 4648 section 5). Its alphabet has no ':' or '/', so an id can
+ * never look like an https:// URL (which would collide with Client ID Metadata Documents). */
+static char *random_b64url(apr_pool_t *pool, size_t nbytes)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[64];
+    char *out, *o;
+    size_t i;
+    if (nbytes > sizeof(raw) || RAND_bytes(raw, (int)nbytes) != 1)
+        return NULL;
+    out = o = apr_palloc(pool, (nbytes * 4 + 2) / 3 + 1);
+    for (i = 0; i + 2 < nbytes; i += 3) {
+        unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+        *o++ = alphabet[v & 63];
+    }
+    if (nbytes - i == 1) {
+        unsigned v = (unsigned)raw[i] << 16;
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+    } else if (nbytes - i == 2) {
+        unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8;
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+    }
+    *o = '\0';
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return out;
+}
+
+char *dcr_client_new_id(apr_pool_t *pool)
+{
+    return random_b64url(pool, ID_BYTES);
+}
+
+char *dcr_client_new_token(apr_pool_t *pool)
+{
+    return random_b64url(pool, TOKEN_BYTES);
+}
+
+void dcr_token_hash(const char *token, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    out[0] = '\0';
+    if (!token || EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) != 1 ||
+        len * 2 != DCR_TOKEN_HASH_HEX)
+        return;
+    for (unsigned int i = 0; i < len; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[DCR_TOKEN_HASH_HEX] = '\0';
+}
+
+bool dcr_client_token_matches(const dcr_client *c, const char *token)
+{
+    char presented[DCR_TOKEN_HASH_HEX + 1];
+    if (!c || !token || !*token || strlen(c->rat_hash) != DCR_TOKEN_HASH_HEX)
+        return false;
+    dcr_token_hash(token, presented);
+    if (strlen(presented) != DCR_TOKEN_HASH_HEX)
+        return false;
+    /* Compares hashes, so timing says nothing about the token; constant time anyway. */
+    return CRYPTO_memcmp(presented, c->rat_hash, DCR_TOKEN_HASH_HEX) == 0;
+}
+
+/* Escapes ' ' and '%' so "vc <issuer> <subject>" splits one way only. */
+static const char *key_part(apr_pool_t *pool, const char *s)
+{
+    size_t extra = 0;
+    char *out, *o;
+    for (const char *p = s; *p; p++)
+        extra += (*p == ' ' || *p == '%') ? 2 : 0;
+    if (!extra)
+        return s;
+    out = o = apr_palloc(pool, strlen(s) + extra + 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == ' ' || *p == '%') {
+            memcpy(o, *p == ' ' ? "%20" : "%25", 3);
+            o += 3;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *dcr_client_subject_key(apr_pool_t *pool, const dcr_client *c)
+{
+    if (!c->subject || !*c->subject || !c->subject_kind)
+        return NULL;
+    if (strcmp(c->subject_kind, "spiffe") == 0)
+        return apr_pstrcat(pool, "spiffe ", key_part(pool, c->subject), NULL);
+    if (strcmp(c->subject_kind, "vc") == 0 && c->issuer)
+        return apr_pstrcat(pool, "vc ", key_part(pool, c->issuer), " ",
+                           key_part(pool, c->subject), NULL);
+    return NULL;
+}
+
+/* ---- the stored record (docs/record.md) ------------------------------------------------ */
+
+static void set_opt_string(json_t *o, const char *key, const char *v)
+{
+    if (v)
+        json_object_set_new(o, key, json_string(v));
+}
+
+char *dcr_client_to_record(apr_pool_t *pool, const dcr_client *c)
+{
+    json_t *r;
+    char *text;
+    if (!c->client_id)
+        return NULL;
+    r = json_pack("{s:i, s:s, s:I, s:I, s:s, s:O}", "version", DCR_RECORD_VERSION, "client_id",
+                  c->client_id, "client_id_issued_at", (json_int_t)c->issued_at, "expires_at",
+                  (json_int_t)c->expires_at, "registration_access_token_sha256", c->rat_hash,
+                  "metadata", c->metadata ? c->metadata : json_object());
+    if (!r)
+        return NULL;
+    set_opt_string(r, "subject_kind", c->subject_kind);
+    set_opt_string(r, "subject", c->subject);
+    set_opt_string(r, "issuer", c->issuer);
+    if (c->statement)
+        json_object_set(r, "statement", c->statement);
+    text = dcr_json_dump(pool, r);
+    json_decref(r);
+    return text;
+}
+
+static bool corrupt(dcr_error *err, const char *what)
+{
+    return dcr_fail(err, DCR_ERR_SERVER_ERROR, "stored client record is unreadable",
+                    "client record: %s", what);
+}
+
+static bool hex_hash_ok(const char *s)
+{
+    if (!s || strlen(s) != DCR_TOKEN_HASH_HEX)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return false;
+    return true;
+}
+
+/* Optional string member: absent is fine, present must be a string. */
+static bool opt_string(const json_t *r, const char *key, const char **out)
+{
+    const json_t *v = json_object_get(r, key);
+    *out = NULL;
+    if (!v)
+        return true;
+    if (!json_is_string(v))
+        return false;
+    *out = json_string_value(v);
+    return true;
+}
+
+dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t len,
+                                   dcr_error *err)
+{
+    const char *why = NULL, *hash;
+    json_t *r, *v;
+    dcr_client *c;
+    if (!record)
+        return corrupt(err, "no record"), NULL;
+    if (!(r = dcr_json_parse(pool, record, len, RECORD_MAX_DEPTH, &why)))
+        return corrupt(err, why), NULL;
+    if (!json_is_object(r))
+        return corrupt(err, "not an object"), NULL;
+    v = json_object_get(r, "version");
+    if (!json_is_integer(v))
+        return corrupt(err, "no integer version"), NULL;
+    if (json_integer_value(v) != DCR_RECORD_VERSION)
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "stored client record is unreadable",
+                        "client record: unsupported version %lld",
+                        (long long)json_integer_value(v)),
+               NULL;
+    c = apr_pcalloc(pool, sizeof(*c));
+    c->client_id = dcr_json_string(r, "client_id");
+    if (!c->client_id || !*c->client_id)
+        return corrupt(err, "client_id missing or not a string"), NULL;
+    v = json_object_get(r, "client_id_issued_at");
+    if (!json_is_integer(v))
+        return corrupt(err, "client_id_issued_at missing or not an integer"), NULL;
+    c->issued_at = json_integer_value(v);
+    v = json_object_get(r, "expires_at");
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return corrupt(err, "expires_at missing or not a non-negative integer"), NULL;
+    c->expires_at = json_integer_value(v);
+    hash = dcr_json_string(r, "registration_access_token_sha256");
+    if (!hex_hash_ok(hash))
+        return corrupt(err, "registration_access_token_sha256 missing or not hex SHA-256"), NULL;
+    memcpy(c->rat_hash, hash, DCR_TOKEN_HASH_HEX + 1);
+    c->metadata = json_object_get(r, "metadata"); /* borrowed: r is owned by pool */
+    if (!json_is_object(c->metadata))
+        return corrupt(err, "metadata missing or not an object"), NULL;
+    c->statement = json_object_get(r, "statement");
+    if (c->statement && !json_is_object(c->statement))
+        return corrupt(err, "statement not an object"), NULL;
+    if (!opt_string(r, "subject_kind", &c->subject_kind) ||
+        !opt_string(r, "subject", &c->subject) || !opt_string(r, "issuer", &c->issuer))
+        return corrupt(err, "subject_kind, subject or issuer not a string"), NULL;
+    if (c->subject_kind && strcmp(c->subject_kind, "spiffe") != 0 &&
+        strcmp(c->subject_kind, "vc") != 0)
+        return corrupt(err, "unknown subject_kind"), NULL;
+    return c;
+}
+
+/* ---- the RFC 7591 / 7592 response ------------------------------------------------------ */
+
+json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *token,
+                            const char *client_uri)
+{
+    json_t *r = dcr_json_own(pool, c->metadata ? json_copy(c->metadata) : json_object());
+    if (!r)
+        return NULL;
+    /* This module issues no secret; never let one through from stored metadata. */
+    json_object_del(r, "client_secret");
+    json_object_del(r, "client_secret_expires_at");
+    json_object_del(r, "registration_access_token");
+    json_object_del(r, "registration_client_uri");
+    json_object_set_new(r, "client_id", json_string(c->client_id));
+    json_object_set_new(r, "client_id_issued_at", json_integer((json_int_t)c->issued_at));
+    if (client_uri)
+        json_object_set_new(r, "registration_client_uri", json_string(client_uri));
+    if (token)
+        json_object_set_new(r, "registration_access_token", json_string(token));
+    return r;
+}
