@@ -1,0 +1,56 @@
+/* The registration store over one apr_dbd connection (SQLite or PostgreSQL): the schema, the
+ * prepared statements and dcr_store_ops on top of them. store_sqlite.c opens a SQLite file for
+ * it; the mod_dbd glue hands it the vhost's pooled connection. The table is a public interface:
+ * docs/storage.md, sql/<driver>.sql (kept equal to dcr_sql_schema by check_store_sql). */
+#ifndef DCR_STORE_SQL_H
+#define DCR_STORE_SQL_H
+
+#include "error.h"
+#include "store.h"
+
+#include <apr_dbd.h>
+#include <apr_global_mutex.h>
+
+#define DCR_SQL_SCHEMA_VERSION 1
+
+/* The statements every connection needs; dcr_sql_label names them for ap_dbd_prepare. */
+typedef enum dcr_sql_stmt {
+    DCR_SQL_INSERT,
+    DCR_SQL_GET,
+    DCR_SQL_UPDATE,
+    DCR_SQL_DELETE,
+    DCR_SQL_FIND,
+    DCR_SQL_EXPIRE,
+    DCR_SQL_COUNT,
+    DCR_SQL_NSTMT
+} dcr_sql_stmt;
+
+typedef struct dcr_sql_conn {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_global_mutex_t *writers; /* serialises writers across processes (SQLite); NULL = none */
+    apr_dbd_prepared_t *stmt[DCR_SQL_NSTMT];
+} dcr_sql_conn;
+
+/* The schema statements for an apr_dbd driver name ("sqlite3", "pgsql"), NULL-terminated;
+ * NULL for a driver we have no schema for. Every statement is idempotent (IF NOT EXISTS). */
+const char *const *dcr_sql_schema(const char *driver_name);
+
+/* Runs the schema in one transaction; err says what failed. */
+apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                   apr_pool_t *p, dcr_error *err);
+
+/* Statement text in apr_dbd's portable placeholder syntax (%s, %lld), and a unique label. */
+const char *dcr_sql_text(dcr_sql_stmt which);
+const char *dcr_sql_label(dcr_sql_stmt which);
+
+/* Prepares every statement on c->handle (labelled, so they live as long as the connection;
+ * allocations in p, which must live as long too). */
+apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err);
+
+/* A store on c; c must stay valid and unshared (one thread) while the store is used. */
+dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c);
+
+extern const dcr_store_ops dcr_sql_store_ops;
+
+#endif

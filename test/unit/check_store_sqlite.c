@@ -1,0 +1,410 @@
+/* The SQLite store: the shared store contract, then what only a file on disk shows (pragmas,
+ * reopening, several connections and processes on one file, the schema files, the table as a
+ * public interface). */
+#include "unit.h"
+
+#include "store_contract.h"
+#include "store_sqlite.h"
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static apr_status_t unlink_db(void *data)
+{
+    const char *f = data;
+    static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s%s", f, sfx[i]);
+        unlink(path);
+    }
+    return APR_SUCCESS;
+}
+
+/* A fresh file name, removed (with its -wal/-shm) when p is cleared; the cleanup is registered
+ * first so it runs after the connection closed. */
+static const char *temp_db(apr_pool_t *p)
+{
+    static int n;
+    const char *dir = NULL;
+    apr_temp_dir_get(&dir, p);
+    const char *f =
+        apr_psprintf(p, "%s/dcr-store-%ld-%d.db", dir ? dir : "/tmp", (long)getpid(), ++n);
+    unlink_db((void *)f);
+    apr_pool_cleanup_register(p, f, unlink_db, apr_pool_cleanup_null);
+    return f;
+}
+
+static dcr_sql_conn *open_ok(apr_pool_t *p, const char *file, const dcr_sqlite_options *o,
+                             apr_global_mutex_t *m)
+{
+    dcr_sql_conn *c = NULL;
+    dcr_error err = {0};
+    apr_status_t rv = dcr_store_sqlite_open(p, file, o, m, &c, &err);
+    ck_assert_msg(rv == APR_SUCCESS, "open %s: %d %s", file, rv, err.detail);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static dcr_store *contract_open(apr_pool_t *p, void *baton)
+{
+    return dcr_sql_store(p, open_ok(p, temp_db(p), NULL, NULL));
+}
+
+/* First column of the first row of a query on the raw connection (NULL when none). */
+static const char *scalar(dcr_sql_conn *c, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
+    int rv = apr_dbd_select(c->driver, pool, c->handle, &res, sql, 0);
+    ck_assert_msg(rv == 0, "%s: %s", sql, apr_dbd_error(c->driver, c->handle, rv));
+    while (apr_dbd_get_row(c->driver, pool, res, &row, -1) == 0) {
+        const char *e = apr_dbd_get_entry(c->driver, row, 0);
+        if (!v)
+            v = e ? apr_pstrdup(pool, e) : NULL;
+    }
+    return v;
+}
+
+static void exec_sql(dcr_sql_conn *c, const char *sql)
+{
+    int n, rv = apr_dbd_query(c->driver, c->handle, &n, sql);
+    ck_assert_msg(rv == 0, "%s: %s", sql, apr_dbd_error(c->driver, c->handle, rv));
+}
+
+START_TEST(pragmas_default_normal_wal_busy_timeout)
+{
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
+    ck_assert_str_eq(scalar(c, "PRAGMA journal_mode"), "wal");
+    ck_assert_str_eq(scalar(c, "PRAGMA synchronous"), "1"); /* NORMAL */
+    ck_assert_str_eq(scalar(c, "PRAGMA busy_timeout"),
+                     apr_itoa(pool, DCR_SQLITE_BUSY_TIMEOUT_MS));
+}
+END_TEST
+
+START_TEST(pragmas_full_and_custom_timeout)
+{
+    dcr_sqlite_options o = {.sync_full = true, .busy_timeout_ms = 1234};
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), &o, NULL);
+    ck_assert_str_eq(scalar(c, "PRAGMA synchronous"), "2"); /* FULL */
+    ck_assert_str_eq(scalar(c, "PRAGMA busy_timeout"), "1234");
+}
+END_TEST
+
+START_TEST(table_columns_are_the_public_interface)
+{
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
+    dcr_store *s = dcr_sql_store(pool, c);
+    dcr_error err = {0};
+    dcr_client *a = store_contract_client(pool, "colA", "spiffe://example.org/w", 1700000000,
+                                          1700003600, "A", "token-a");
+    dcr_client *b = store_contract_client(pool, "colB", NULL, 1700000001, 0, "B", "token-b");
+    ck_assert_int_eq(s->ops->put(s, a, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(s->ops->put(s, b, pool, &err), APR_SUCCESS);
+
+    ck_assert_str_eq(scalar(c, "SELECT issued_at FROM dcr_clients WHERE client_id='colA'"),
+                     "1700000000");
+    ck_assert_str_eq(scalar(c, "SELECT expires_at FROM dcr_clients WHERE client_id='colA'"),
+                     "1700003600");
+    ck_assert_str_eq(scalar(c, "SELECT rat_hash FROM dcr_clients WHERE client_id='colA'"),
+                     a->rat_hash);
+    ck_assert_str_eq(scalar(c, "SELECT subject_key FROM dcr_clients WHERE client_id='colA'"),
+                     dcr_client_subject_key(pool, a));
+    ck_assert_str_eq(scalar(c, "SELECT record FROM dcr_clients WHERE client_id='colA'"),
+                     dcr_client_to_record(pool, a));
+    /* "never expires" and "no subject" are SQL NULL, so an AS can filter with IS NULL */
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_clients WHERE expires_at IS NULL"
+                               " AND subject_key IS NULL"),
+                     "1");
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "1");
+    /* the documented indexes exist */
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND"
+                               " name IN ('dcr_clients_subject','dcr_clients_expires')"),
+                     "2");
+}
+END_TEST
+
+START_TEST(reopen_finds_everything)
+{
+    const char *file = temp_db(pool);
+    apr_pool_t *p1, *p2;
+    dcr_error err = {0};
+    long long n = 0;
+
+    apr_pool_create(&p1, pool);
+    dcr_store *s = dcr_sql_store(p1, open_ok(p1, file, NULL, NULL));
+    for (int i = 0; i < 50; i++) {
+        const char *id = apr_psprintf(p1, "re%02d", i);
+        dcr_client *c = store_contract_client(p1, id, i % 2 ? "spiffe://example.org/odd" : NULL,
+                                              100 + i, 0, id, id);
+        ck_assert_int_eq(s->ops->put(s, c, p1, &err), APR_SUCCESS);
+    }
+    apr_pool_destroy(p1); /* closes the connection */
+
+    apr_pool_create(&p2, pool);
+    s = dcr_sql_store(p2, open_ok(p2, file, NULL, NULL));
+    ck_assert_int_eq(s->ops->count(s, 0, &n, p2, &err), APR_SUCCESS);
+    ck_assert_int_eq(n, 50);
+    for (int i = 0; i < 50; i++) {
+        const char *id = apr_psprintf(p2, "re%02d", i);
+        dcr_client *g = NULL;
+        ck_assert_int_eq(s->ops->get(s, id, 1000, p2, &g, &err), APR_SUCCESS);
+        ck_assert(dcr_client_token_matches(g, id));
+        ck_assert_int_eq(g->issued_at, 100 + i);
+    }
+    apr_array_header_t *ids;
+    dcr_client *k =
+        store_contract_client(p2, "k", "spiffe://example.org/odd", 0, 0, "k", "k");
+    ck_assert_int_eq(s->ops->find_by_subject(s, dcr_client_subject_key(p2, k), 1000, p2, &ids,
+                                             &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(ids->nelts, 25);
+    ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "re01");
+    apr_pool_destroy(p2);
+}
+END_TEST
+
+START_TEST(two_connections_on_one_file)
+{
+    const char *file = temp_db(pool);
+    apr_global_mutex_t *m = NULL;
+    dcr_error err = {0};
+    dcr_client *g = NULL;
+
+    ck_assert_int_eq(apr_global_mutex_create(&m, apr_pstrcat(pool, file, ".lock", NULL),
+                                             APR_LOCK_DEFAULT, pool),
+                     APR_SUCCESS);
+    dcr_store *a = dcr_sql_store(pool, open_ok(pool, file, NULL, m));
+    dcr_store *b = dcr_sql_store(pool, open_ok(pool, file, NULL, m));
+    dcr_client *c = store_contract_client(pool, "shared", NULL, 5, 0, "v1", "t1");
+    ck_assert_int_eq(a->ops->put(a, c, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(b->ops->get(b, "shared", 6, pool, &g, &err), APR_SUCCESS);
+    ck_assert_int_eq(b->ops->put(b, c, pool, &err), APR_EEXIST);
+
+    dcr_client *c2 = store_contract_client(pool, "shared", NULL, 5, 0, "v2", "t2");
+    ck_assert_int_eq(b->ops->update(b, c2, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(a->ops->get(a, "shared", 6, pool, &g, &err), APR_SUCCESS);
+    ck_assert_str_eq(json_string_value(json_object_get(g->metadata, "client_name")), "v2");
+    ck_assert(dcr_client_token_matches(g, "t2"));
+
+    ck_assert_int_eq(a->ops->remove(a, "shared", pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(b->ops->get(b, "shared", 6, pool, &g, &err), APR_NOTFOUND);
+}
+END_TEST
+
+#define NPROC 3
+#define NPER 60
+
+/* Several processes writing one file at once, serialised by the global mutex: every insert
+ * succeeds (no SQLITE_BUSY failures) and every row is there afterwards. */
+START_TEST(processes_write_concurrently)
+{
+    const char *file = temp_db(pool);
+    const char *lockf = apr_pstrcat(pool, file, ".lock", NULL);
+    apr_global_mutex_t *m = NULL;
+    apr_proc_t kids[NPROC];
+    dcr_error err = {0};
+    long long n = 0;
+
+    ck_assert_int_eq(apr_global_mutex_create(&m, lockf, APR_LOCK_DEFAULT, pool), APR_SUCCESS);
+    open_ok(pool, file, NULL, m); /* schema exists before the race */
+    for (int k = 0; k < NPROC; k++) {
+        apr_status_t rv = apr_proc_fork(&kids[k], pool);
+        if (rv == APR_INCHILD) {
+            apr_pool_t *cp;
+            dcr_sql_conn *c = NULL;
+            int bad = 0;
+            apr_pool_create(&cp, NULL);
+            if (apr_global_mutex_child_init(&m, lockf, cp) != APR_SUCCESS ||
+                dcr_store_sqlite_open(cp, file, NULL, m, &c, &err) != APR_SUCCESS)
+                _exit(2);
+            dcr_store *s = dcr_sql_store(cp, c);
+            for (int i = 0; i < NPER; i++) {
+                const char *id = apr_psprintf(cp, "k%d-%d", k, i);
+                dcr_client *cl = store_contract_client(cp, id, "spiffe://example.org/race",
+                                                       i, 0, id, id);
+                if (s->ops->put(s, cl, cp, &err) != APR_SUCCESS)
+                    bad++;
+            }
+            _exit(bad ? 1 : 0);
+        }
+        ck_assert_int_eq(rv, APR_INPARENT);
+    }
+    for (int k = 0; k < NPROC; k++) {
+        int code = -1;
+        apr_exit_why_e why;
+        apr_proc_wait(&kids[k], &code, &why, APR_WAIT);
+        ck_assert_msg(why == APR_PROC_EXIT && code == 0, "writer %d exited %d", k, code);
+    }
+    dcr_store *s = dcr_sql_store(pool, open_ok(pool, file, NULL, m));
+    ck_assert_int_eq(s->ops->count(s, 0, &n, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(n, NPROC * NPER);
+}
+END_TEST
+
+START_TEST(newer_schema_is_refused)
+{
+    const char *file = temp_db(pool);
+    apr_pool_t *p1;
+    dcr_sql_conn *c = NULL;
+    dcr_error err = {0};
+
+    apr_pool_create(&p1, pool);
+    exec_sql(open_ok(p1, file, NULL, NULL), "UPDATE dcr_schema SET version = 2");
+    apr_pool_destroy(p1);
+    ck_assert_int_ne(dcr_store_sqlite_open(pool, file, NULL, NULL, &c, &err), APR_SUCCESS);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
+    ck_assert_ptr_nonnull(strstr(err.detail, "schema version 2"));
+}
+END_TEST
+
+START_TEST(unopenable_file_fails_cleanly)
+{
+    dcr_sql_conn *c = NULL;
+    dcr_error err = {0};
+    ck_assert_int_ne(dcr_store_sqlite_open(pool, "/nonexistent-dir/sub/x.db", NULL, NULL, &c,
+                                           &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err.detail, "/nonexistent-dir/sub/x.db"));
+
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(dcr_store_sqlite_open(pool, "", NULL, NULL, &c, &err), APR_SUCCESS);
+    ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
+}
+END_TEST
+
+START_TEST(corrupt_record_is_server_error)
+{
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
+    dcr_store *s = dcr_sql_store(pool, c);
+    dcr_error err = {0};
+    dcr_client *g = NULL;
+    ck_assert_int_eq(s->ops->put(s, store_contract_client(pool, "bad", NULL, 1, 0, "x", "t"),
+                                 pool, &err),
+                     APR_SUCCESS);
+    exec_sql(c, "UPDATE dcr_clients SET record = '{\"version\": 99}' WHERE client_id = 'bad'");
+    ck_assert_int_ne(s->ops->get(s, "bad", 2, pool, &g, &err), APR_SUCCESS);
+    ck_assert_ptr_null(g);
+    ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
+
+    /* a record that parses but names another client is refused too */
+    dcr_client *other = store_contract_client(pool, "other", NULL, 1, 0, "x", "t");
+    exec_sql(c, apr_psprintf(pool, "UPDATE dcr_clients SET record = '%s' WHERE client_id='bad'",
+                             dcr_client_to_record(pool, other)));
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(s->ops->get(s, "bad", 2, pool, &g, &err), APR_SUCCESS);
+    ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
+}
+END_TEST
+
+/* Each sql/<driver>.sql statement, comments dropped and blanks squeezed, is what the code runs. */
+static void check_schema_file(const char *driver, const char *name)
+{
+    const char *path = apr_pstrcat(pool, DCR_TEST_DATA, "/../../../sql/", name, NULL);
+    char *text = NULL;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_READ, 0, pool), APR_SUCCESS);
+    apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    text = apr_pcalloc(pool, fi.size + 1);
+    apr_size_t len = fi.size;
+    apr_file_read_full(f, text, len, &len);
+    apr_file_close(f);
+
+    /* squeeze: drop -- comments, collapse whitespace, no space after '(' or before ')' */
+    char *sq = apr_pcalloc(pool, fi.size + 1), *o = sq;
+    for (char *i = text; *i; i++) {
+        if (i[0] == '-' && i[1] == '-') {
+            while (*i && *i != '\n')
+                i++;
+            if (!*i)
+                break;
+        }
+        char ch = (*i == '\n' || *i == '\t') ? ' ' : *i;
+        if (ch == ' ' && (o == sq || o[-1] == ' ' || o[-1] == '(' || o[-1] == ';'))
+            continue;
+        if ((ch == ')' || ch == ';') && o > sq && o[-1] == ' ')
+            o--;
+        *o++ = ch;
+    }
+    *o = '\0';
+
+    const char *const *stmts = dcr_sql_schema(driver);
+    ck_assert_ptr_nonnull(stmts);
+    char *last = NULL;
+    int n = 0;
+    for (char *stmt = apr_strtok(sq, ";", &last); stmt; stmt = apr_strtok(NULL, ";", &last)) {
+        while (*stmt == ' ')
+            stmt++;
+        if (!*stmt)
+            continue;
+        ck_assert_msg(stmts[n] != NULL, "%s has more statements than the code", name);
+        const char *code = stmts[n];
+        char *csq = apr_pstrdup(pool, code), *co = csq;
+        for (const char *i = code; *i; i++) {
+            if (*i == ' ' && (co == csq || co[-1] == ' ' || co[-1] == '('))
+                continue;
+            if (*i == ')' && co > csq && co[-1] == ' ')
+                co--;
+            *co++ = *i;
+        }
+        *co = '\0';
+        ck_assert_msg(!strcmp(stmt, csq), "%s statement %d differs:\nfile: %s\ncode: %s", name,
+                      n, stmt, csq);
+        n++;
+    }
+    ck_assert_msg(stmts[n] == NULL, "%s has fewer statements than the code", name);
+    ck_assert_int_ge(n, 4);
+}
+
+START_TEST(schema_files_match_the_code)
+{
+    check_schema_file("sqlite3", "sqlite.sql");
+    check_schema_file("pgsql", "pgsql.sql");
+    ck_assert_ptr_null(dcr_sql_schema("mysql"));
+    ck_assert_ptr_null(dcr_sql_schema(NULL));
+}
+END_TEST
+
+START_TEST(statements_are_labelled_and_distinct)
+{
+    for (int i = 0; i < DCR_SQL_NSTMT; i++) {
+        ck_assert_ptr_nonnull(dcr_sql_text(i));
+        ck_assert_ptr_nonnull(dcr_sql_label(i));
+        for (int j = 0; j < i; j++)
+            ck_assert_str_ne(dcr_sql_label(i), dcr_sql_label(j));
+    }
+    ck_assert_ptr_null(dcr_sql_text(DCR_SQL_NSTMT));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("store_sqlite");
+    store_contract_add(s, contract_open, NULL);
+    TCase *tc = unit_tcase("sqlite");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, pragmas_default_normal_wal_busy_timeout);
+    tcase_add_test(tc, pragmas_full_and_custom_timeout);
+    tcase_add_test(tc, table_columns_are_the_public_interface);
+    tcase_add_test(tc, reopen_finds_everything);
+    tcase_add_test(tc, two_connections_on_one_file);
+    tcase_add_test(tc, processes_write_concurrently);
+    tcase_add_test(tc, newer_schema_is_refused);
+    tcase_add_test(tc, unopenable_file_fails_cleanly);
+    tcase_add_test(tc, corrupt_record_is_server_error);
+    tcase_add_test(tc, schema_files_match_the_code);
+    tcase_add_test(tc, statements_are_labelled_and_distinct);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DCR_UNIT_MAIN(suite)
