@@ -81,13 +81,13 @@ dcr_spiffe_bundle *dcr_spiffe_bundle_parse(apr_pool_t *pool, const char *buf, si
         if (!use || !u)
             continue;
         if (b->spiffe_shape ? !is_svid_use(u) : strcmp(u, "sig") != 0)
-            count_warn(&wc, apr_psprintf(pool, "key %zu skipped: unknown use '%.32s'", i, u));
+            count_warn(&wc, apr_psprintf(pool, "key %d skipped: unknown use '%.32s'", (int)i, u));
     }
     if (b->spiffe_shape)
         for (i = 0; i < json_array_size(keys); i++)
             if (!json_object_get(json_array_get(keys, i), "use"))
-                count_warn(&wc, apr_psprintf(pool, "key %zu skipped: no use in a SPIFFE bundle",
-                                             i));
+                count_warn(&wc, apr_psprintf(pool, "key %d skipped: no use in a SPIFFE bundle",
+                                             (int)i));
 
     all = dcr_jwks_parse(pool, doc, b->spiffe_shape ? keep_spiffe : keep_plain, count_warn, &wc,
                          why);

@@ -339,7 +339,7 @@ dcr_jwks *dcr_jwks_parse(apr_pool_t *pool, const json_t *jwks, bool (*keep)(cons
         k = bad ? NULL : dcr_jwk_import(pool, entry, &bad);
         if (!k) {
             if (warn)
-                warn(baton, apr_psprintf(pool, "key %zu skipped: %s", i, bad));
+                warn(baton, apr_psprintf(pool, "key %d skipped: %s", (int)i, bad));
             continue;
         }
         for (int j = 0; k->kid && j < set->nkeys; j++)
