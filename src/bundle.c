@@ -85,7 +85,8 @@ dcr_spiffe_bundle *dcr_spiffe_bundle_parse(apr_pool_t *pool, const char *buf, si
     }
     if (b->spiffe_shape)
         for (i = 0; i < json_array_size(keys); i++)
-            if (!json_object_get(json_array_get(keys, i), "use"))
+            if (json_is_object(json_array_get(keys, i)) &&
+                !json_object_get(json_array_get(keys, i), "use"))
                 count_warn(&wc, apr_psprintf(pool, "key %d skipped: no use in a SPIFFE bundle",
                                              (int)i));
 
