@@ -249,11 +249,22 @@ static bool check_value(apr_pool_t *pool, const member *m, const char *name, con
         if (!s)
             return failf(err, bad, NAME_FMT " must be a string", name);
         if ((why = dcr_web_url_problem(s, m->kind == K_HTTPS_URL))) {
-            return dcr_fail(err, bad, apr_psprintf(pool, NAME_FMT ": %s", name, why),
-                            NAME_FMT ": %s: %s", name, why, excerpt(pool, s));
+        {
+            char d[256];
+            snprintf(d, sizeof(d), NAME_FMT ": %s", name, why);
+            return dcr_fail(err, bad, d, NAME_FMT ": %s: %s", name, why, excerpt(pool, s));
+        }
         }
         return true;
-    case K_URIS:
+    case K_URIS: /* content is judged by check_uris: invalid_redirect_uri */
+        if (!json_is_array(v))
+            return failf(err, bad, NAME_FMT " must be an array of strings", name);
+        if (json_array_size(v) > MAX_LIST)
+            return failf(err, bad, NAME_FMT " has more than %d values", name, MAX_LIST);
+        json_array_foreach (v, i, e)
+            if (!json_is_string(e))
+                return failf(err, bad, NAME_FMT "[%zu] must be a string", name, i);
+        return true;
     case K_STRINGS:
         if (!json_is_array(v))
             return failf(err, bad, NAME_FMT " must be an array of strings", name);
@@ -280,10 +291,12 @@ static bool check_uris(apr_pool_t *pool, const char *name, const json_t *uris,
     json_array_foreach (uris, i, u) {
         const char *s = json_string_value(u);
         const char *why = dcr_redirect_uri_problem(s, app_type, policy->redirect_schemes);
-        if (why)
-            return dcr_fail(err, DCR_ERR_INVALID_REDIRECT_URI, apr_psprintf(pool, "%s[%zu]: %s",
-                                                                            name, i, why),
-                            "%s[%zu] %s: %s", name, i, why, excerpt(pool, s));
+        if (why) {
+            char d[256];
+            snprintf(d, sizeof(d), "%s[%zu]: %s", name, i, why);
+            return dcr_fail(err, DCR_ERR_INVALID_REDIRECT_URI, d, "%s[%zu] %s: %s", name, i, why,
+                            excerpt(pool, s));
+        }
     }
     return true;
 }
