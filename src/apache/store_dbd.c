@@ -1,0 +1,177 @@
+/* DCRStore dbd. Two mod_dbd facts shape this file (DESIGN.md): mod_dbd prepares every statement
+ * registered with ap_dbd_prepare when it opens a connection and drops the connection if one
+ * fails, and it does so in child_init, before any request. So the parent creates the schema in
+ * post_config over a private apr_dbd_open with the vhost's DBDriver/DBDParams, and the
+ * statements are prepared lazily, per pooled connection, into mod_dbd's own per-connection
+ * `prepared` hash: a missing table then costs a 503, never a dropped pool. No lock is held
+ * across the network; PostgreSQL orders concurrent writers itself. */
+#include "store_dbd.h"
+
+#include "config.h"
+#include "store_backend.h"
+#include "store_sql.h"
+
+#include "http_log.h"
+#include "http_main.h"
+#include "mod_dbd.h"
+
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <string.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+typedef struct dbd_cfg {
+    int create_schema;         /* DCRDBDCreateSchema (On) */
+    volatile int schema_ready; /* set by the parent; else a child retries on first use */
+} dbd_cfg;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
+{
+    dbd_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
+    if (args && *args)
+        return "takes no arguments: the connection comes from DBDriver and DBDParams";
+    cfg->create_schema = 1;
+    *cfgp = cfg;
+    return NULL;
+}
+
+const char *dcr_ap_set_dbd_create_schema(cmd_parms *cmd, void *dc, int on)
+{
+    dcr_server_conf *sc = dcr_ap_sconf(cmd->server);
+    if (sc->store != &dcr_ap_store_dbd || !sc->store_cfg)
+        return "DCRDBDCreateSchema: put it after DCRStore dbd in the same server";
+    ((dbd_cfg *)sc->store_cfg)->create_schema = on;
+    return NULL;
+}
+
+/* mod_dbd's per-server config starts with a pointer to the public dbd_cfg_t (mod_dbd.h) in
+ * every 2.4 release; the server back-pointer checks that this still holds. */
+static const dbd_cfg_t *dbd_settings(server_rec *s)
+{
+    module *m = ap_find_linked_module("mod_dbd.c");
+    void *svr = m ? ap_get_module_config(s->module_config, m) : NULL;
+    const dbd_cfg_t *dc = svr ? *(dbd_cfg_t **)svr : NULL;
+    return dc && dc->server == s && dc->name && dc->params ? dc : NULL;
+}
+
+/* The schema over a private connection, closed again before mod_dbd opens its pool. */
+static const char *create_schema(apr_pool_t *ptemp, server_rec *s, const dbd_cfg_t *dc)
+{
+    const apr_dbd_driver_t *driver = NULL;
+    apr_dbd_t *handle = NULL;
+    const char *why = NULL;
+    dcr_error err = {0};
+    apr_status_t rv;
+
+    if (apr_dbd_get_driver(ptemp, dc->name, &driver) != APR_SUCCESS)
+        return apr_psprintf(ptemp, "no apr_dbd driver '%s' (DBDriver pgsql or sqlite3)",
+                            dc->name);
+    if (!dcr_sql_schema(apr_dbd_name(driver)))
+        return apr_psprintf(ptemp, "DBDriver %s is not supported (pgsql or sqlite3)", dc->name);
+    if (apr_dbd_open_ex(driver, ptemp, dc->params, &handle, &why) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "DCRStore dbd: cannot reach the database to create the schema now (%s); "
+                     "each child tries again on its first request",
+                     why ? why : "no reason given");
+        return "";
+    }
+    rv = dcr_sql_create_schema(driver, handle, ptemp, &err);
+    apr_dbd_close(driver, handle);
+    return rv == APR_SUCCESS ? NULL : apr_pstrdup(ptemp, err.detail);
+}
+
+static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *c)
+{
+    dbd_cfg *cfg = c;
+    const dbd_cfg_t *dc;
+    const char *msg;
+
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_acquire || !(dc = dbd_settings(s)))
+        return "needs mod_dbd: LoadModule dbd_module modules/mod_dbd.so, then DBDriver and "
+               "DBDParams for this server";
+    cfg->schema_ready = !cfg->create_schema;
+    if (!cfg->create_schema)
+        return NULL;
+    /* Each server using this store may have its own DBDParams: create the schema in each. */
+    for (server_rec *v = ap_server_conf ? ap_server_conf : s; v; v = v->next) {
+        dcr_server_conf *sc = dcr_ap_sconf(v);
+        if (sc->store_cfg != c || !(dc = dbd_settings(v)))
+            continue;
+        msg = create_schema(ptemp, v, dc);
+        if (msg && *msg)
+            return apr_pstrdup(pconf, msg);
+        if (msg)
+            return NULL; /* database down: schema_ready stays 0, children retry */
+    }
+    cfg->schema_ready = 1;
+    return NULL;
+}
+
+/* Our statements on this pooled connection, prepared on first use and kept in mod_dbd's
+ * per-connection hash (its pool lives as long as the connection). */
+static apr_status_t prepare(ap_dbd_t *dbd, dcr_sql_conn *c, dcr_error *err)
+{
+    int fresh = 0;
+    for (int i = 0; i < DCR_SQL_NSTMT; i++) {
+        const char *label = dcr_sql_label(i);
+        c->stmt[i] = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
+        if (c->stmt[i])
+            continue;
+        if (!fresh && !strcmp(apr_dbd_name(dbd->driver), "sqlite3")) {
+            /* apr_dbd_sqlite3 has no busy timeout; select, as the pragma returns a row */
+            apr_dbd_results_t *res = NULL;
+            apr_dbd_row_t *row = NULL;
+            if (!apr_dbd_select(dbd->driver, dbd->pool, dbd->handle, &res,
+                                "PRAGMA busy_timeout = 5000", 0))
+                while (apr_dbd_get_row(dbd->driver, dbd->pool, res, &row, -1) == 0)
+                    ;
+        }
+        fresh = 1;
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), label,
+                                 &c->stmt[i]);
+        if (rv) {
+            dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                     "DCRStore dbd: prepare %s: %s", label,
+                     apr_dbd_error(dbd->driver, dbd->handle, rv));
+            return APR_EGENERAL;
+        }
+        apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, c->stmt[i]);
+    }
+    return APR_SUCCESS;
+}
+
+static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+{
+    dbd_cfg *cfg = c;
+    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    dcr_sql_conn *conn;
+
+    if (!dbd) {
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                 "DCRStore dbd: no database connection from mod_dbd (see its log lines)");
+        return NULL;
+    }
+    if (!cfg->schema_ready) {
+        if (dcr_sql_create_schema(dbd->driver, dbd->handle, r->pool, err) != APR_SUCCESS)
+            return NULL;
+        cfg->schema_ready = 1; /* idempotent: a race between threads only repeats it */
+    }
+    conn = apr_pcalloc(r->pool, sizeof(*conn));
+    conn->driver = dbd->driver;
+    conn->handle = dbd->handle;
+    if (prepare(dbd, conn, err) != APR_SUCCESS)
+        return NULL;
+    return dcr_sql_store(r->pool, conn);
+}
+
+const dcr_ap_store_backend dcr_ap_store_dbd = {
+    .prefix = "dbd",
+    .configure = configure,
+    .post_config = post_config,
+    .child_init = NULL,
+    .open = open_store,
+};

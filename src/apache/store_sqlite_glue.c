@@ -1,0 +1,207 @@
+/* DCRStore sqlite:<file>. The parent creates the file and its schema in post_config (and, when
+ * it runs as root, hands the file to the User httpd runs as); every child keeps a small
+ * reslist of its own connections, since an apr_dbd handle is for one thread at a time, and all
+ * children share one global mutex that serialises writers (spec/performance.md: the recipe
+ * that keeps SQLite fair under several processes). */
+#include "store_sqlite_glue.h"
+
+#include "config.h"
+#include "store_backend.h"
+#include "store_sqlite.h"
+
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "unixd.h"
+#include "util_mutex.h"
+
+#include <apr_reslist.h>
+#include <apr_strings.h>
+#include <errno.h>
+#include <unistd.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+/* The Mutex type the glue registers in pre_config (store_socache.c); the instance id keeps
+ * each file's lock apart. */
+#define MUTEX_TYPE "dcr-store"
+
+typedef struct sqlite_cfg {
+    const char *file;
+    dcr_sqlite_options opts;
+    const char *mutex_id;
+    apr_global_mutex_t *mutex;
+    apr_reslist_t *conns; /* per child */
+    server_rec *s;
+} sqlite_cfg;
+
+typedef struct pooled {
+    apr_pool_t *pool;
+    dcr_sql_conn *conn;
+} pooled;
+
+static int instances;
+
+static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
+{
+    sqlite_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
+    if (!args || !*args)
+        return "a file is required (sqlite:/var/lib/apache2/dcr/clients.db)";
+    cfg->file = ap_server_root_relative(cmd->pool, args);
+    if (!cfg->file)
+        return apr_psprintf(cmd->pool, "invalid file name '%s'", args);
+    cfg->mutex_id = apr_psprintf(cmd->pool, "sqlite%d", ++instances);
+    *cfgp = cfg;
+    return NULL;
+}
+
+const char *dcr_ap_set_sqlite_synchronous(cmd_parms *cmd, void *dc, const char *arg)
+{
+    dcr_server_conf *sc = dcr_ap_sconf(cmd->server);
+    sqlite_cfg *cfg;
+    if (sc->store != &dcr_ap_store_sqlite || !sc->store_cfg)
+        return "DCRSQLiteSynchronous: put it after DCRStore sqlite:<file> in the same server";
+    cfg = sc->store_cfg;
+    if (!strcasecmp(arg, "normal"))
+        cfg->opts.sync_full = false;
+    else if (!strcasecmp(arg, "full"))
+        cfg->opts.sync_full = true;
+    else
+        return "DCRSQLiteSynchronous: Normal or Full";
+    return NULL;
+}
+
+/* The children run as User: give them the files the (root) parent created. */
+static void hand_over(apr_pool_t *p, server_rec *s, const char *file)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    if (geteuid() != 0)
+        return;
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        const char *f = apr_pstrcat(p, file, sfx[i], NULL);
+        if (access(f, F_OK) == 0 &&
+            chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
+                         "DCRStore sqlite: cannot hand %s to the httpd User", f);
+    }
+}
+
+static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *c)
+{
+    sqlite_cfg *cfg = c;
+    dcr_sql_conn *conn = NULL;
+    dcr_error err = {0};
+    apr_pool_t *tmp;
+    apr_status_t rv;
+
+    cfg->s = s;
+    cfg->conns = NULL;
+    rv = ap_global_mutex_create(&cfg->mutex, NULL, MUTEX_TYPE, cfg->mutex_id, s, pconf, 0);
+    if (rv != APR_SUCCESS)
+        return "cannot create the writer mutex (see Mutex " MUTEX_TYPE ")";
+    /* Schema now, so a broken path or permission stops the start with a clear message. */
+    apr_pool_create(&tmp, ptemp);
+    rv = dcr_store_sqlite_open(tmp, cfg->file, &cfg->opts, cfg->mutex, &conn, &err);
+    apr_pool_destroy(tmp); /* closes it: children open their own */
+    if (rv != APR_SUCCESS)
+        return apr_pstrdup(pconf, err.detail);
+    hand_over(ptemp, s, cfg->file);
+    return NULL;
+}
+
+static apr_status_t construct(void **res, void *params, apr_pool_t *pool)
+{
+    sqlite_cfg *cfg = params;
+    pooled *pc = apr_pcalloc(pool, sizeof(*pc));
+    dcr_error err = {0};
+    apr_status_t rv;
+
+    apr_pool_create(&pc->pool, pool);
+    rv = dcr_store_sqlite_open(pc->pool, cfg->file, &cfg->opts, cfg->mutex, &pc->conn, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, cfg->s,
+                     "DCRStore sqlite: %s (the file and its directory must be writable by "
+                     "the User httpd runs as: SQLite creates %s-wal and %s-shm beside it)",
+                     err.detail, cfg->file, cfg->file);
+        apr_pool_destroy(pc->pool);
+        return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+    }
+    *res = pc;
+    return APR_SUCCESS;
+}
+
+static apr_status_t destruct(void *res, void *params, apr_pool_t *pool)
+{
+    pooled *pc = res;
+    apr_pool_destroy(pc->pool);
+    return APR_SUCCESS;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s, void *c)
+{
+    sqlite_cfg *cfg = c;
+    int threads = 1;
+    apr_status_t rv;
+
+    if (!cfg->mutex)
+        return;
+    rv = apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "DCRStore sqlite: cannot attach the mutex");
+        cfg->mutex = NULL;
+        return;
+    }
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    /* Opened on demand; a couple kept warm; never more than one per worker thread. */
+    rv = apr_reslist_create(&cfg->conns, 0, threads < 2 ? threads : 2, threads,
+                            apr_time_from_sec(60), construct, destruct, cfg, pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "DCRStore sqlite: no connection pool");
+        cfg->conns = NULL;
+    }
+}
+
+typedef struct lease {
+    apr_reslist_t *list;
+    pooled *pc;
+} lease;
+
+static apr_status_t give_back(void *data)
+{
+    lease *l = data;
+    apr_reslist_release(l->list, l->pc);
+    return APR_SUCCESS;
+}
+
+static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+{
+    sqlite_cfg *cfg = c;
+    lease *l = apr_pcalloc(r->pool, sizeof(*l));
+    void *res = NULL;
+    apr_status_t rv;
+
+    if (!cfg->conns) {
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                 "DCRStore sqlite:%s: not set up in this process (see the start-up log)",
+                 cfg->file);
+        return NULL;
+    }
+    if ((rv = apr_reslist_acquire(cfg->conns, &res)) != APR_SUCCESS) {
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                 "DCRStore sqlite:%s: no connection (%d)", cfg->file, rv);
+        return NULL;
+    }
+    l->list = cfg->conns;
+    l->pc = res;
+    apr_pool_cleanup_register(r->pool, l, give_back, apr_pool_cleanup_null);
+    return dcr_sql_store(r->pool, l->pc->conn);
+}
+
+const dcr_ap_store_backend dcr_ap_store_sqlite = {
+    .prefix = "sqlite",
+    .configure = configure,
+    .post_config = post_config,
+    .child_init = child_init,
+    .open = open_store,
+};
