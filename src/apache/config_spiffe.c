@@ -1,19 +1,189 @@
-/* Placeholder until the SPIFFE area lands: no trust domains. */
+/* DCRTrustDomain / DCRAllowSpiffeID. Names and patterns are checked when the directive is read;
+ * bundle files are read in post_config, so every (graceful) restart reloads them. */
 #include "config_spiffe.h"
+
+#include "http_log.h"
+
+#include "config.h"
+#include "spiffe.h"
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <string.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+#define BUNDLE_MAX_SIZE (1024 * 1024)
+
+typedef struct td_entry {
+    const char *name, *file, *issuer;
+} td_entry;
+
+typedef struct dcr_spiffe_conf {
+    apr_array_header_t *domains;  /* td_entry */
+    apr_array_header_t *patterns; /* const char * */
+    int domains_set, patterns_set;
+} dcr_spiffe_conf;
+
+static dcr_spiffe_conf *my_conf(cmd_parms *cmd)
+{
+    return dcr_ap_sconf(cmd->server)->spiffe;
+}
 
 void *dcr_spiffe_conf_create(apr_pool_t *p)
 {
-    return apr_pcalloc(p, 1);
+    dcr_spiffe_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->domains = apr_array_make(p, 2, sizeof(td_entry));
+    c->patterns = apr_array_make(p, 2, sizeof(const char *));
+    return c;
 }
 
-void *dcr_spiffe_conf_merge(apr_pool_t *p, void *base, void *add)
+/* Repeatable per-vhost lists: a vhost that sets any replaces the main server's list. */
+void *dcr_spiffe_conf_merge(apr_pool_t *p, void *basev, void *addv)
 {
-    return add;
+    dcr_spiffe_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    c->domains_set = add->domains_set || base->domains_set;
+    c->domains = add->domains_set ? add->domains : base->domains;
+    c->patterns_set = add->patterns_set || base->patterns_set;
+    c->patterns = add->patterns_set ? add->patterns : base->patterns;
+    return c;
+}
+
+const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, const char *td,
+                                        const char *file, const char *issuer)
+{
+    dcr_spiffe_conf *c = my_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    td_entry *e;
+
+    if (err)
+        return err;
+    if (!dcr_spiffe_td_valid(td, strlen(td)))
+        return apr_psprintf(cmd->pool,
+                            "DCRTrustDomain: '%s' is not a trust domain name (lowercase a-z 0-9 "
+                            ". - _, at most 255 bytes, without spiffe://)",
+                            td);
+    if (issuer && (strncmp(issuer, "issuer=", 7) != 0 || issuer[7] == '\0'))
+        return apr_psprintf(cmd->pool,
+                            "DCRTrustDomain %s: third argument must be issuer=<iss value>, "
+                            "got '%s'",
+                            td, issuer);
+    if (!c->domains_set) { /* first one in this server: start a fresh list */
+        c->domains = apr_array_make(cmd->pool, 2, sizeof(td_entry));
+        c->domains_set = 1;
+    }
+    for (int i = 0; i < c->domains->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(c->domains, i, td_entry).name, td) == 0)
+            return apr_psprintf(cmd->pool, "DCRTrustDomain %s is configured twice", td);
+    e = apr_array_push(c->domains);
+    e->name = apr_pstrdup(cmd->pool, td);
+    e->file = ap_server_root_relative(cmd->pool, file);
+    if (!e->file)
+        return apr_psprintf(cmd->pool, "DCRTrustDomain %s: invalid file path '%s'", td, file);
+    e->issuer = issuer ? apr_pstrdup(cmd->pool, issuer + 7) : NULL;
+    return NULL;
+}
+
+const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pattern)
+{
+    dcr_spiffe_conf *c = my_conf(cmd);
+    dcr_spiffe_pattern p;
+    const char *why = NULL, *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    if (err)
+        return err;
+    if (!dcr_spiffe_pattern_parse(cmd->pool, pattern, &p, &why))
+        return apr_psprintf(cmd->pool, "DCRAllowSpiffeID '%s': %s", pattern, why);
+    if (!c->patterns_set) {
+        c->patterns = apr_array_make(cmd->pool, 2, sizeof(const char *));
+        c->patterns_set = 1;
+    }
+    APR_ARRAY_PUSH(c->patterns, const char *) = apr_pstrdup(cmd->pool, pattern);
+    return NULL;
+}
+
+typedef struct warn_baton {
+    server_rec *s;
+    const td_entry *td;
+} warn_baton;
+
+static void bundle_warning(void *baton, const char *msg)
+{
+    warn_baton *wb = baton;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wb->s, "DCRTrustDomain %s, bundle %s: %s",
+                 wb->td->name, wb->td->file, msg);
+}
+
+static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char errbuf[128];
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS)
+        return apr_strerror(rv, errbuf, sizeof(errbuf)) ? apr_pstrdup(p, errbuf) : "unreadable";
+    if (fi.size > BUNDLE_MAX_SIZE) {
+        apr_file_close(f);
+        return "larger than 1 MiB";
+    }
+    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+    rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return apr_strerror(rv, errbuf, sizeof(errbuf)) ? apr_pstrdup(p, errbuf) : "read error";
+    return NULL;
 }
 
 const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
                                   dcr_policy *policy)
 {
+    dcr_spiffe_conf *c = conf;
+    dcr_spiffe_trust *trust;
+    const char *why = NULL;
+
     policy->spiffe = NULL;
+    if (!c || c->domains->nelts == 0) {
+        if (c && c->patterns->nelts > 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "DCRAllowSpiffeID has no effect without DCRTrustDomain");
+        return NULL;
+    }
+    trust = dcr_spiffe_trust_create(pconf);
+    for (int i = 0; i < c->domains->nelts; i++) {
+        const td_entry *e = &APR_ARRAY_IDX(c->domains, i, td_entry);
+        warn_baton wb = {s, e};
+        char *buf = NULL;
+        apr_size_t len = 0;
+        const char *msg = read_file(pconf, e->file, &buf, &len);
+        dcr_spiffe_bundle *b;
+        if (msg)
+            return apr_psprintf(pconf, "DCRTrustDomain %s: cannot read bundle %s: %s", e->name,
+                                e->file, msg);
+        b = dcr_spiffe_bundle_parse(pconf, buf, len, bundle_warning, &wb, &why);
+        if (!b)
+            return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s",
+                                e->name, e->file, why);
+        if (!dcr_spiffe_trust_add_domain(trust, e->name, b, e->issuer, &why))
+            return apr_psprintf(pconf, "DCRTrustDomain %s: %s", e->name, why);
+        ap_log_error(APLOG_MARK, b->jwt_keys->nkeys ? APLOG_DEBUG : APLOG_WARNING, 0, s,
+                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %lld)%s",
+                     e->name, b->jwt_keys->nkeys, e->file,
+                     b->spiffe_shape ? "SPIFFE bundle" : "JWKS", b->sequence,
+                     b->jwt_keys->nkeys ? "" : ": every JWT-SVID of this domain will be refused");
+    }
+    for (int i = 0; i < c->patterns->nelts; i++) {
+        const char *pat = APR_ARRAY_IDX(c->patterns, i, const char *);
+        dcr_spiffe_pattern p;
+        if (!dcr_spiffe_trust_add_pattern(trust, pat, &why))
+            return apr_psprintf(pconf, "DCRAllowSpiffeID %s: %s", pat, why);
+        dcr_spiffe_pattern_parse(pconf, pat, &p, &why);
+        if (!dcr_spiffe_trust_bundle(trust, p.trust_domain))
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "DCRAllowSpiffeID %s names trust domain %s, which this server does "
+                         "not trust: it admits nothing",
+                         pat, p.trust_domain);
+    }
+    policy->spiffe = trust;
     return NULL;
 }

@@ -1,4 +1,4 @@
-/* SPIFFE directives (DCRTrustDomain, DCRAllowSpiffeID). OWNER: SPIFFE helper.
+/* SPIFFE directives (DCRTrustDomain, DCRAllowSpiffeID) and their per-vhost configuration.
  * The glue's config.c calls create/merge for every server and apply in post_config. */
 #ifndef DCR_AP_CONFIG_SPIFFE_H
 #define DCR_AP_CONFIG_SPIFFE_H
@@ -8,8 +8,18 @@
 
 #include "policy.h"
 
-/* Entries for the module's command table. */
-#define DCR_SPIFFE_COMMANDS /* none yet */
+const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, const char *td,
+                                        const char *file, const char *issuer);
+const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pattern);
+
+/* Entries for the module's command table, each followed by a comma. */
+#define DCR_SPIFFE_COMMANDS                                                                   \
+    AP_INIT_TAKE23("DCRTrustDomain", dcr_spiffe_cmd_trust_domain, NULL, RSRC_CONF,            \
+                     "trust domain, its bundle file (SPIFFE bundle or JWKS), optional "       \
+                     "issuer=<iss>"),                                                         \
+    AP_INIT_ITERATE("DCRAllowSpiffeID", dcr_spiffe_cmd_allow_id, NULL, RSRC_CONF,            \
+                    "SPIFFE IDs allowed to register: exact, or ending in /* (default: all "   \
+                    "IDs of a trusted domain)"),
 
 void *dcr_spiffe_conf_create(apr_pool_t *p);
 void *dcr_spiffe_conf_merge(apr_pool_t *p, void *base, void *add);
