@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define NOW 1795000000LL /* 2026-11-18 */
+#define NOW 1795000000LL /* 2026-11-18T11:06:40Z */
 #define DAY 86400LL
 #define ISS "https://issuer.example.org"
 

@@ -1,0 +1,266 @@
+#include "fetch.h"
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+void dcr_fetch_defaults(dcr_fetch_conf *conf)
+{
+    memset(conf, 0, sizeof(*conf));
+    conf->timeout_ms = 5000;
+    conf->max_size = 1024 * 1024;
+    conf->max_redirects = 3;
+}
+
+void dcr_fetch_global_init(void)
+{
+    static int done;
+    if (!done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        done = 1;
+    }
+}
+
+const char *dcr_fetch_origin(apr_pool_t *pool, const char *url)
+{
+    apr_uri_t u;
+    char *host;
+    if (!url || apr_uri_parse(pool, url, &u) != APR_SUCCESS || !u.scheme ||
+        strcasecmp(u.scheme, "https") != 0 || !u.hostname || !*u.hostname || u.user ||
+        u.password)
+        return NULL;
+    host = apr_pstrdup(pool, u.hostname);
+    for (char *p = host; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return apr_psprintf(pool, "%s:%u", host, u.port ? u.port : 443);
+}
+
+bool dcr_fetch_url_allowed(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
+                           const char *owner_origin, bool *listed, const char **why)
+{
+    const char *origin = dcr_fetch_origin(pool, url);
+    size_t hlen;
+
+    *listed = false;
+    if (!origin) {
+        *why = "only https URLs without userinfo are fetched";
+        return false;
+    }
+    hlen = (size_t)(strrchr(origin, ':') - origin);
+    for (int i = 0; conf->allow && i < conf->allow->nelts; i++) {
+        const char *a = APR_ARRAY_IDX(conf->allow, i, const char *);
+        /* "host" allows every port of host, "host:port" only that one */
+        if (strcasecmp(a, origin) == 0 ||
+            (strlen(a) == hlen && strncasecmp(a, origin, hlen) == 0)) {
+            *listed = true;
+            return true;
+        }
+    }
+    if (owner_origin && strcasecmp(owner_origin, origin) == 0)
+        return true;
+    *why = "the URL is neither on the issuer's own host nor on a DCRFetchAllow host";
+    return false;
+}
+
+static bool v4_special(uint32_t a)
+{
+    static const struct {
+        uint32_t net;
+        int bits;
+    } nets[] = {{0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},
+                {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
+                {0xc0586300, 24}, {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24},
+                {0xcb007100, 24}, {0xe0000000, 4},  {0xf0000000, 4}};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        if ((a & (0xffffffffu << (32 - nets[i].bits))) == nets[i].net)
+            return true;
+    return false;
+}
+
+bool dcr_fetch_addr_is_special(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return v4_special(ntohl(in->sin_addr.s_addr));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+        static const unsigned char zero[16] = {0};
+        if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+            return v4_special((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+                              (uint32_t)b[14] << 8 | b[15]);
+        if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) /* :: and ::1 */
+            return true;
+        return (b[0] & 0xfe) == 0xfc ||                              /* fc00::/7 ULA */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||            /* fe80::/10 */
+               b[0] == 0xff ||                                       /* multicast */
+               (b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02) ||      /* 2001::/23 */
+               (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) ||
+               (b[0] == 0x20 && b[1] == 0x02) ||                     /* 6to4 */
+               (b[0] == 0x01 && b[1] == 0 && memcmp(b + 2, zero, 6) == 0) ||
+               memcmp(b, zero, 12) == 0; /* IPv4-compatible, deprecated */
+    }
+    return true; /* unix sockets and the rest: never */
+}
+
+typedef struct transfer {
+    apr_pool_t *pool;
+    size_t max;
+    char *buf;
+    size_t len, cap;
+    bool too_large, blocked, listed;
+    long long max_age;
+} transfer;
+
+static size_t on_body(char *data, size_t size, size_t n, void *baton)
+{
+    transfer *t = baton;
+    size_t add = size * n;
+    if (t->len + add > t->max) {
+        t->too_large = true;
+        return 0;
+    }
+    if (t->len + add + 1 > t->cap) {
+        size_t cap = (t->len + add + 1) * 2;
+        char *nb = apr_palloc(t->pool, cap > t->max + 1 ? t->max + 1 : cap);
+        if (t->len)
+            memcpy(nb, t->buf, t->len);
+        t->buf = nb;
+        t->cap = cap > t->max + 1 ? t->max + 1 : cap;
+    }
+    memcpy(t->buf + t->len, data, add);
+    t->len += add;
+    return add;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *baton)
+{
+    transfer *t = baton;
+    size_t len = size * n;
+    if (len > 14 && strncasecmp(data, "cache-control:", 14) == 0) {
+        char *v = apr_pstrmemdup(t->pool, data + 14, len - 14);
+        char *ma = strcasestr(v, "max-age=");
+        if (strcasestr(v, "no-store") || strcasestr(v, "no-cache"))
+            t->max_age = 0;
+        else if (ma)
+            t->max_age = apr_atoi64(ma + 8);
+    }
+    return len;
+}
+
+static curl_socket_t on_open(void *baton, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    transfer *t = baton;
+    (void)purpose;
+    if (!t->listed && dcr_fetch_addr_is_special(&addr->addr)) {
+        t->blocked = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
+                                 bool listed, const char *accept, dcr_fetch_result *out,
+                                 char **redirect, const char **why)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    transfer t = {.pool = pool, .max = conf->max_size, .listed = listed, .max_age = -1};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char *ct = NULL, *loc = NULL;
+    CURLcode rc;
+
+    if (!h) {
+        *why = "curl_easy_init failed";
+        return DCR_FETCH_FAILED;
+    }
+    if (accept)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Accept: ", accept, NULL));
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are checked by hand */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");          /* ignore *_proxy environment */
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_size);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (conf->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_dcr_trusted");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->http_status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
+    out->content_type = ct ? apr_pstrdup(pool, ct) : NULL;
+    *redirect = loc ? apr_pstrdup(pool, loc) : NULL;
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+
+    if (t.blocked) {
+        *why = "the host resolves to a loopback, private or special-use address that is not "
+               "listed in DCRFetchAllow";
+        return DCR_FETCH_REFUSED;
+    }
+    if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        *why = "the response exceeds DCRFetchMaxSize";
+        return DCR_FETCH_FAILED;
+    }
+    if (rc != CURLE_OK) {
+        *why = apr_psprintf(pool, "fetch failed: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
+        return DCR_FETCH_FAILED;
+    }
+    out->body = t.buf ? t.buf : apr_pstrdup(pool, "");
+    out->body[t.len] = 0;
+    out->len = t.len;
+    out->max_age = t.max_age;
+    return DCR_FETCH_OK;
+}
+
+dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
+                               const char *owner_origin, const char *accept,
+                               dcr_fetch_result *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    for (int hops = 0;; hops++) {
+        bool listed;
+        char *next = NULL;
+        dcr_fetch_status st;
+        if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &listed, why))
+            return DCR_FETCH_REFUSED;
+        st = get_once(pool, conf, url, listed, accept, out, &next, why);
+        if (st != DCR_FETCH_OK)
+            return st;
+        if (out->http_status >= 300 && out->http_status < 400 && next) {
+            if (hops >= conf->max_redirects) {
+                *why = "too many redirects";
+                return DCR_FETCH_FAILED;
+            }
+            url = next; /* checked like the first URL at the top of the loop */
+            continue;
+        }
+        if (out->http_status < 200 || out->http_status >= 300) {
+            *why = apr_psprintf(pool, "fetch returned HTTP %ld", out->http_status);
+            return DCR_FETCH_FAILED;
+        }
+        return DCR_FETCH_OK;
+    }
+}
