@@ -47,6 +47,10 @@ json_t *dcr_json_parse(apr_pool_t *pool, const char *buf, size_t len, int max_de
 {
     json_error_t jerr;
     json_t *j;
+    if (!buf) { /* an empty body may come as NULL; memchr(NULL, ...) is undefined */
+        *why = "no JSON text";
+        return NULL;
+    }
     if (memchr(buf, '\0', len)) {
         *why = "JSON text contains a NUL byte";
         return NULL;
