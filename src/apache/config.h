@@ -7,15 +7,55 @@
 #include "http_config.h"
 
 #include "policy.h"
+#include "store_backend.h"
 
 extern module AP_MODULE_DECLARE_DATA dcr_trusted_module;
+
+#define DCR_HANDLER "dcr-registration"
+
+/* Which policy values a server set itself (the rest is inherited when merging). */
+enum {
+    DCR_SET_GRANTS = 1 << 0,
+    DCR_SET_RESPONSES = 1 << 1,
+    DCR_SET_SCHEMES = 1 << 2,
+    DCR_SET_REQUIRE_STATEMENT = 1 << 3,
+    DCR_SET_SKEW = 1 << 4,
+    DCR_SET_MAX_LIFETIME = 1 << 5,
+    DCR_SET_AUDIENCES = 1 << 6,
+    DCR_SET_AUTH_METHOD = 1 << 7,
+    DCR_SET_REG_LIFETIME = 1 << 8,
+};
 
 typedef struct dcr_server_conf {
     dcr_policy policy; /* the core's view; spiffe/vc anchors are set in post_config */
     void *spiffe;      /* struct dcr_spiffe_conf, src/apache/config_spiffe.c */
     void *vc;          /* struct dcr_vc_conf, src/apache/config_vc.c */
+    unsigned policy_set; /* DCR_SET_* */
+
+    /* DCRStore: backend and its own state; NULL when unset (inherited from the main server) */
+    const dcr_ap_store_backend *store;
+    void *store_cfg;
+    const char *store_arg; /* the directive's argument, for messages */
+
+    int require_tls;           /* DCRRequireTLS: -1 unset (On) */
+    const char *public_url;    /* DCRPublicURL without trailing slash, NULL unset */
+    apr_off_t max_body;        /* DCRMaxBodySize: -1 unset (65536) */
+    apr_array_header_t *cors;  /* DCRCORSOrigins, NULL unset (none) */
+
+    /* set in post_config from the config tree: paths of the <Location> sections (no trailing
+     * slash) with SetHandler dcr-registration that this server serves */
+    apr_array_header_t *locations;
 } dcr_server_conf;
 
 dcr_server_conf *dcr_ap_sconf(const server_rec *s);
+
+/* Effective values (defaults applied). */
+int dcr_ap_require_tls(const dcr_server_conf *sc);
+apr_off_t dcr_ap_max_body(const dcr_server_conf *sc);
+
+/* Config hooks for mod_dcr_trusted.c (directives.h: the command table; startup.h: the
+ * post_config checks). */
+void *dcr_ap_create_server(apr_pool_t *p, server_rec *s);
+void *dcr_ap_merge_server(apr_pool_t *p, void *base, void *add);
 
 #endif

@@ -48,16 +48,23 @@ def free_port():
 
 
 def make_cert(directory, names):
-    """Self-signed cert + key for names (DNS) and 127.0.0.1, via the openssl CLI."""
-    crt = os.path.join(directory, "server.crt")
-    key = os.path.join(directory, "server.key")
+    """A throwaway CA (ca.crt) and a server cert + key it signed for names (DNS) and
+    127.0.0.1, via the openssl CLI. Returns (server.crt, server.key, ca.crt)."""
+    p = lambda n: os.path.join(directory, n)  # noqa: E731
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     san = ",".join(["IP:127.0.0.1"] + ["DNS:" + n for n in names])
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=" + names[0],
-         "-addext", "subjectAltName=" + san],
-        check=True, capture_output=True)
-    return crt, key
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", *ec, "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days",
+        "2", "-subj", "/CN=dcr test CA")
+    run("openssl", "req", *ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj",
+        "/CN=" + names[0])
+    with open(p("ext.cnf"), "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature\n"
+                "extendedKeyUsage=serverAuth\nsubjectAltName=%s\n" % san)
+    run("openssl", "x509", "-req", "-in", p("server.csr"), "-CA", p("ca.crt"), "-CAkey",
+        p("ca.key"), "-CAcreateserial", "-out", p("server.crt"), "-days", "2", "-extfile",
+        p("ext.cnf"))
+    return p("server.crt"), p("server.key"), p("ca.crt")
 
 
 class Vhost:
@@ -127,8 +134,7 @@ class Httpd:
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
         os.chmod(self.root, 0o755)
         names = sorted({v.server_name for v in self.vhosts} | {"localhost"})
-        self.crt, self.key = make_cert(os.path.join(self.root, "conf"), names)
-        self.ca_file = self.crt
+        self.crt, self.key, self.ca_file = make_cert(os.path.join(self.root, "conf"), names)
         self.conf_file = os.path.join(self.root, "conf", "httpd.conf")
         self.error_log = os.path.join(self.root, "logs", "error.log")
         self.access_log = os.path.join(self.root, "logs", "access.log")
@@ -197,8 +203,8 @@ class Httpd:
             lines += ["StartServers 4", "MinSpareServers 4", "MaxSpareServers 6",
                       "MaxRequestWorkers 10", "MaxConnectionsPerChild 0"]
         else:
-            lines += ["StartServers 2", "ThreadsPerChild 8", "MaxRequestWorkers 16",
-                      "ServerLimit 2", "ThreadLimit 8"]
+            lines += ["StartServers 2", "ServerLimit 2", "ThreadLimit 8", "ThreadsPerChild 8",
+                      "MaxRequestWorkers 16", "MinSpareThreads 4", "MaxSpareThreads 16"]
         for v in self.vhosts:
             lines.append("Listen 127.0.0.1:%d" % v.port)
         lines.append(self.server_conf)

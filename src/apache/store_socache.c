@@ -1,0 +1,375 @@
+/* DCRStore socache:<provider>[:<args>]: registrations in a mod_socache provider (shmcb,
+ * memcache, redis, ...). A cache, not a database: entries may be evicted and shmcb loses all on
+ * every restart (docs/storage-socache.md). Keys are SHA-256 hashes, so the provider never sees
+ * a client_id; a secondary entry per subject lists its client ids for find_by_subject. No
+ * iteration: expire and count are NULL. */
+#include "store_socache.h"
+
+#include "store_backend.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+#define MUTEX_TYPE "dcr-store"
+#define MAX_RECORD (64 * 1024) /* read buffer; larger records are refused on write */
+#define INDEX_MAX (32 * 1024)
+
+typedef struct socache_cfg {
+    const char *provider_name;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex; /* only when the provider is not MP-safe */
+    const char *mutex_id;
+    server_rec *s;
+    int ready;
+} socache_cfg;
+
+static int instances; /* distinct namespaces per instance in one configuration */
+
+apr_status_t dcr_ap_socache_pre_config(apr_pool_t *pconf)
+{
+    instances = 0;
+    return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
+{
+    socache_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
+    const char *colon, *err;
+    if (!args || !*args)
+        return "a socache provider is required (socache:shmcb)";
+    colon = strchr(args, ':');
+    cfg->provider_name = colon ? apr_pstrndup(cmd->pool, args, colon - args)
+                               : apr_pstrdup(cmd->pool, args);
+    cfg->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, cfg->provider_name,
+                                       AP_SOCACHE_PROVIDER_VERSION);
+    if (!cfg->provider)
+        return apr_psprintf(cmd->pool,
+                            "unknown socache provider '%s' (is mod_socache_%s loaded before "
+                            "this line?)",
+                            cfg->provider_name, cfg->provider_name);
+    err = cfg->provider->create(&cfg->instance, colon ? colon + 1 : NULL, cmd->temp_pool,
+                                cmd->pool);
+    if (err)
+        return apr_psprintf(cmd->pool, "socache provider %s: %s", cfg->provider_name, err);
+    cfg->mutex_id = apr_psprintf(cmd->pool, "%d", ++instances);
+    *cfgp = cfg;
+    return NULL;
+}
+
+static apr_status_t destroy(void *data)
+{
+    socache_cfg *cfg = data;
+    if (cfg->ready)
+        cfg->provider->destroy(cfg->instance, cfg->s);
+    cfg->ready = 0;
+    return APR_SUCCESS;
+}
+
+static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *c)
+{
+    socache_cfg *cfg = c;
+    struct ap_socache_hints hints = {32, 2048, apr_time_from_sec(300)};
+    apr_status_t rv;
+    if (cfg->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cfg->mutex, NULL, MUTEX_TYPE, cfg->mutex_id, s, pconf, 0);
+        if (rv != APR_SUCCESS)
+            return "cannot create the store mutex (see Mutex " MUTEX_TYPE ")";
+    }
+    rv = cfg->provider->init(cfg->instance, apr_pstrcat(ptemp, "dcr-", cfg->mutex_id, NULL),
+                             &hints, s, pconf);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(ptemp, "socache provider %s failed to initialise",
+                            cfg->provider_name);
+    cfg->s = s;
+    cfg->ready = 1;
+    apr_pool_cleanup_register(pconf, cfg, destroy, apr_pool_cleanup_null);
+    return NULL;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s, void *c)
+{
+    socache_cfg *cfg = c;
+    if (cfg->mutex &&
+        apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex),
+                                    pchild) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "DCRStore socache: cannot attach the mutex");
+}
+
+/* ---- the dcr_store ops ------------------------------------------------------------------ */
+
+typedef struct handle {
+    socache_cfg *cfg;
+    server_rec *s;
+} handle;
+
+static void hash_key(const char *tag, const char *name, unsigned char out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 32;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, tag, strlen(tag) + 1);
+    EVP_DigestUpdate(md, name, strlen(name));
+    EVP_DigestFinal_ex(md, out, &n);
+    EVP_MD_CTX_free(md);
+}
+
+static int lock(handle *h)
+{
+    return !h->cfg->mutex || apr_global_mutex_lock(h->cfg->mutex) == APR_SUCCESS;
+}
+
+static void unlock(handle *h)
+{
+    if (h->cfg->mutex)
+        apr_global_mutex_unlock(h->cfg->mutex);
+}
+
+static apr_status_t down(dcr_error *err, const char *what, apr_status_t rv)
+{
+    dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the registration store is unavailable",
+             "socache store: %s failed (%d)", what, rv);
+    return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+}
+
+/* Raw entry by hashed key: APR_SUCCESS with *val (NUL-terminated), APR_NOTFOUND, or error. */
+static apr_status_t fetch(handle *h, const char *tag, const char *name, apr_pool_t *p,
+                          char **val, unsigned int *len)
+{
+    unsigned char key[32];
+    unsigned char *buf = apr_palloc(p, MAX_RECORD + 1);
+    unsigned int n = MAX_RECORD;
+    apr_status_t rv;
+    hash_key(tag, name, key);
+    rv = h->cfg->provider->retrieve(h->cfg->instance, h->s, key, sizeof(key), buf, &n, p);
+    if (rv != APR_SUCCESS)
+        return APR_STATUS_IS_NOTFOUND(rv) ? APR_NOTFOUND : rv;
+    buf[n] = '\0';
+    *val = (char *)buf;
+    if (len)
+        *len = n;
+    return APR_SUCCESS;
+}
+
+static apr_time_t expiry_of(handle *h, long long expires_at)
+{
+    /* memcached reads relative expiry over 30 days as an absolute time */
+    long long days = strcmp(h->cfg->provider_name, "memcache") ? 3650 : 29;
+    if (expires_at > 0)
+        return apr_time_from_sec(expires_at);
+    return apr_time_now() + apr_time_from_sec(days * 86400);
+}
+
+static apr_status_t save(handle *h, const char *tag, const char *name, const char *val,
+                         long long expires_at, apr_pool_t *p, dcr_error *err)
+{
+    unsigned char key[32];
+    size_t n = strlen(val);
+    apr_status_t rv;
+    if (n > MAX_RECORD)
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "the registration is too large to store",
+                        "socache store: record of %zu bytes exceeds the %d-byte entry limit",
+                        n, MAX_RECORD),
+               APR_ENOSPC;
+    hash_key(tag, name, key);
+    rv = h->cfg->provider->store(h->cfg->instance, h->s, key, sizeof(key),
+                                 expiry_of(h, expires_at), (unsigned char *)val,
+                                 (unsigned int)n, p);
+    if (rv != APR_SUCCESS) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the registration could not be stored",
+                 "socache store: provider %s refused a %zu-byte entry (%d): larger than one "
+                 "entry can hold? give the cache more room (e.g. shmcb:<file>(<bytes>))",
+                 h->cfg->provider_name, n, rv);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t drop(handle *h, const char *tag, const char *name, apr_pool_t *p)
+{
+    unsigned char key[32];
+    hash_key(tag, name, key);
+    return h->cfg->provider->remove(h->cfg->instance, h->s, key, sizeof(key), p);
+}
+
+/* The subject index: client ids, one per line, oldest first. */
+static apr_status_t index_edit(handle *h, const char *skey, const char *add, const char *del,
+                               apr_pool_t *p, dcr_error *err)
+{
+    char *cur = NULL, *state = NULL, *id;
+    apr_status_t rv = fetch(h, "subject", skey, p, &cur, NULL);
+    const char *out = "";
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        return down(err, "index read", rv);
+    for (id = cur ? apr_strtok(cur, "\n", &state) : NULL; id; id = apr_strtok(NULL, "\n", &state))
+        if (!(del && !strcmp(id, del)) && !(add && !strcmp(id, add)))
+            out = apr_pstrcat(p, out, id, "\n", NULL);
+    if (add)
+        out = apr_pstrcat(p, out, add, "\n", NULL);
+    if (strlen(out) > INDEX_MAX) /* keep the newest ids */
+        out = strchr(out + strlen(out) - INDEX_MAX, '\n') + 1;
+    if (!*out) {
+        drop(h, "subject", skey, p);
+        return APR_SUCCESS;
+    }
+    return save(h, "subject", skey, out, 0, p, err);
+}
+
+static apr_status_t get_locked(handle *h, const char *id, long long now, apr_pool_t *p,
+                               dcr_client **out, dcr_error *err)
+{
+    char *rec;
+    unsigned int len;
+    apr_status_t rv = fetch(h, "client", id, p, &rec, &len);
+    if (rv == APR_NOTFOUND)
+        return rv;
+    if (rv != APR_SUCCESS)
+        return down(err, "read", rv);
+    *out = dcr_client_from_record(p, rec, len, err);
+    if (!*out)
+        return APR_EGENERAL;
+    return ((*out)->expires_at && (*out)->expires_at <= now) ? APR_NOTFOUND : APR_SUCCESS;
+}
+
+static apr_status_t op_put(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    handle *h = st->ctx;
+    char *old;
+    const char *skey = dcr_client_subject_key(p, c);
+    apr_status_t rv;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "client", c->client_id, p, &old, NULL);
+    if (rv == APR_SUCCESS)
+        rv = APR_EEXIST;
+    else if (rv != APR_NOTFOUND)
+        rv = down(err, "read", rv);
+    else if ((rv = save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p,
+                        err)) == APR_SUCCESS &&
+             skey)
+        rv = index_edit(h, skey, c->client_id, NULL, p, err);
+    unlock(h);
+    return rv;
+}
+
+static apr_status_t op_get(dcr_store *st, const char *id, long long now, apr_pool_t *p,
+                           dcr_client **out, dcr_error *err)
+{
+    handle *h = st->ctx;
+    apr_status_t rv;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = get_locked(h, id, now, p, out, err);
+    unlock(h);
+    return rv;
+}
+
+static apr_status_t op_update(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    handle *h = st->ctx;
+    char *old;
+    apr_status_t rv;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "client", c->client_id, p, &old, NULL);
+    if (rv == APR_SUCCESS)
+        rv = save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p, err);
+    else if (rv != APR_NOTFOUND)
+        rv = down(err, "read", rv);
+    unlock(h);
+    return rv;
+}
+
+static apr_status_t op_remove(dcr_store *st, const char *id, apr_pool_t *p, dcr_error *err)
+{
+    handle *h = st->ctx;
+    dcr_client *c = NULL;
+    dcr_error ignored;
+    apr_status_t rv;
+    const char *skey;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = get_locked(h, id, 0, p, &c, &ignored);
+    if (rv == APR_SUCCESS || (rv == APR_EGENERAL && !c)) { /* corrupt records go too */
+        drop(h, "client", id, p);
+        skey = c ? dcr_client_subject_key(p, c) : NULL;
+        rv = skey ? index_edit(h, skey, NULL, id, p, err) : APR_SUCCESS;
+    } else if (rv != APR_NOTFOUND) {
+        rv = down(err, "read", rv);
+    }
+    unlock(h);
+    return rv;
+}
+
+static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_pool_t *p,
+                            apr_array_header_t **ids, dcr_error *err)
+{
+    handle *h = st->ctx;
+    char *cur = NULL, *state = NULL, *id;
+    apr_status_t rv;
+    *ids = apr_array_make(p, 4, sizeof(const char *));
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "subject", skey, p, &cur, NULL);
+    if (rv == APR_NOTFOUND) {
+        rv = APR_SUCCESS;
+    } else if (rv != APR_SUCCESS) {
+        rv = down(err, "index read", rv);
+    } else {
+        for (id = apr_strtok(cur, "\n", &state); id; id = apr_strtok(NULL, "\n", &state)) {
+            dcr_client *c;
+            dcr_error e;
+            if (get_locked(h, id, now, p, &c, &e) == APR_SUCCESS) /* evicted ids are skipped */
+                APR_ARRAY_PUSH(*ids, const char *) = id;
+        }
+    }
+    unlock(h);
+    return rv;
+}
+
+static const dcr_store_ops ops = {
+    .name = "socache",
+    .caps = 0,
+    .put = op_put,
+    .get = op_get,
+    .update = op_update,
+    .remove = op_remove,
+    .find_by_subject = op_find,
+    .expire = NULL,
+    .count = NULL,
+};
+
+static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+{
+    socache_cfg *cfg = c;
+    dcr_store *st;
+    handle *h;
+    if (!cfg->ready) {
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the registration store is unavailable",
+                 "socache store %s is not initialised", cfg->provider_name);
+        return NULL;
+    }
+    h = apr_pcalloc(r->pool, sizeof(*h));
+    h->cfg = cfg;
+    h->s = r->server;
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->ops = &ops;
+    st->ctx = h;
+    return st;
+}
+
+const dcr_ap_store_backend dcr_ap_store_socache = {
+    .prefix = "socache",
+    .configure = configure,
+    .post_config = post_config,
+    .child_init = child_init,
+    .open = open_store,
+};
