@@ -28,7 +28,9 @@ typedef struct dcr_client {
                           NULL for a client registered without a statement */
 } dcr_client;
 
-/* New random identifiers from the OpenSSL CSPRNG: 128+ bits, base64url, never "https://". */
+/* New random identifiers from the OpenSSL CSPRNG, unpadded base64url, never "https://": ids
+ * are 24 bytes (32 characters), tokens 32 bytes (43 characters). NULL only if the CSPRNG
+ * fails. */
 char *dcr_client_new_id(apr_pool_t *pool);
 char *dcr_client_new_token(apr_pool_t *pool);
 
