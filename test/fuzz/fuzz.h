@@ -1,0 +1,25 @@
+/* Shared by the libFuzzer targets and the corpus replay: one APR pool per input. */
+#ifndef DCR_FUZZ_H
+#define DCR_FUZZ_H
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A pool for one input; destroy it at the end of the input. */
+static inline apr_pool_t *fuzz_pool(void)
+{
+    static int started;
+    apr_pool_t *p = NULL;
+    if (!started) {
+        apr_initialize();
+        started = 1;
+    }
+    apr_pool_create(&p, NULL);
+    return p;
+}
+
+#endif
