@@ -209,10 +209,11 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
     if (!json_is_integer(v) || json_integer_value(v) < 0)
         return corrupt(err, "expires_at missing or not a non-negative integer"), NULL;
     c->expires_at = json_integer_value(v);
+    /* "" is a client no token can manage (none issued); anything else must be a hash */
     hash = dcr_json_string(r, "registration_access_token_sha256");
-    if (!hex_hash_ok(hash))
+    if (!hash || (*hash && !hex_hash_ok(hash)))
         return corrupt(err, "registration_access_token_sha256 missing or not hex SHA-256"), NULL;
-    memcpy(c->rat_hash, hash, DCR_TOKEN_HASH_HEX + 1);
+    memcpy(c->rat_hash, hash, strlen(hash) + 1);
     c->metadata = json_object_get(r, "metadata"); /* borrowed: r is owned by pool */
     if (!json_is_object(c->metadata))
         return corrupt(err, "metadata missing or not an object"), NULL;

@@ -182,6 +182,21 @@ START_TEST(record_round_trip)
 }
 END_TEST
 
+START_TEST(record_without_token_matches_nothing)
+{
+    dcr_client *c = sample(false), *back;
+    dcr_error err;
+    char *rec;
+    c->rat_hash[0] = '\0';
+    rec = dcr_client_to_record(pool, c);
+    back = dcr_client_from_record(pool, rec, strlen(rec), &err);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(back->rat_hash, "");
+    ck_assert(!dcr_client_token_matches(back, ""));
+    ck_assert(!dcr_client_token_matches(back, dcr_client_new_token(pool)));
+}
+END_TEST
+
 /* Mutations of a good record; every one must be refused with server_error. */
 static const char *const corruptions[][2] = {
     {"version", "2"},
@@ -300,6 +315,7 @@ static Suite *client_suite(void)
     suite_add_tcase(s, tc);
     tc = unit_tcase("record");
     tcase_add_test(tc, record_round_trip);
+    tcase_add_test(tc, record_without_token_matches_nothing);
     tcase_add_loop_test(tc, corrupt_records_refused, 0,
                         sizeof(corruptions) / sizeof(corruptions[0]));
     tcase_add_test(tc, unparseable_records_refused);
