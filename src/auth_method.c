@@ -12,8 +12,8 @@ static const char *const known_methods[] = {"none",
                                             NULL};
 
 static const char *const tls_companions[] = {
-    "tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri",
-    "tls_client_auth_san_ip", "tls_client_auth_san_email", NULL};
+    "tls_client_auth_subject_dn", "tls_client_auth_san_dns",   "tls_client_auth_san_uri",
+    "tls_client_auth_san_ip",     "tls_client_auth_san_email", NULL};
 
 bool dcr_auth_method_is_tls_companion(const char *name)
 {
@@ -62,7 +62,8 @@ static bool jwks_has_x5c(const json_t *jwks)
 {
     size_t i;
     const json_t *k;
-    json_array_foreach (json_object_get(jwks, "keys"), i, k) {
+    json_array_foreach(json_object_get(jwks, "keys"), i, k)
+    {
         const json_t *x5c = json_object_get(k, "x5c");
         if (json_is_array(x5c) && json_array_size(x5c) > 0 &&
             json_is_string(json_array_get(x5c, 0)))
@@ -71,8 +72,7 @@ static bool jwks_has_x5c(const json_t *jwks)
     return false;
 }
 
-bool dcr_auth_method_resolve(const json_t *merged, const char *forced, json_t *out,
-                             dcr_error *err)
+bool dcr_auth_method_resolve(const json_t *merged, const char *forced, json_t *out, dcr_error *err)
 {
     const json_t *mv = json_object_get(merged, "token_endpoint_auth_method");
     const json_t *jwks = json_object_get(merged, "jwks");
@@ -94,14 +94,12 @@ bool dcr_auth_method_resolve(const json_t *merged, const char *forced, json_t *o
     }
     if (m && strcmp(m, "private_key_jwt") == 0 && !has_keys)
         return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                        "token_endpoint_auth_method: private_key_jwt needs jwks or jwks_uri",
-                        NULL);
+                        "token_endpoint_auth_method: private_key_jwt needs jwks or jwks_uri", NULL);
     if (m && (strcmp(m, "none") == 0 || strcmp(m, "private_key_jwt") == 0)) {
         /* kept as asked */
     } else if (m && strcmp(m, "tls_client_auth") == 0 && (companion = tls_companion(merged))) {
         json_object_set(out, companion, json_object_get(merged, companion));
-    } else if (m && strcmp(m, "self_signed_tls_client_auth") == 0 && jwks &&
-               jwks_has_x5c(jwks)) {
+    } else if (m && strcmp(m, "self_signed_tls_client_auth") == 0 && jwks && jwks_has_x5c(jwks)) {
         /* kept: the certificate is in jwks */
     } else {
         m = has_keys ? "private_key_jwt" : "none";

@@ -16,8 +16,7 @@
  * companion, self_signed_tls_client_auth with a jwks key carrying x5c; everything else that is
  * known (omitted, client_secret_*, failed TLS methods) becomes private_key_jwt when keys are
  * given, else none. Unknown values are invalid_client_metadata. */
-bool dcr_auth_method_resolve(const json_t *merged, const char *forced, json_t *out,
-                             dcr_error *err);
+bool dcr_auth_method_resolve(const json_t *merged, const char *forced, json_t *out, dcr_error *err);
 
 /* True for the tls_client_auth companion members of RFC 8705 section 2.1.2. */
 bool dcr_auth_method_is_tls_companion(const char *name);

@@ -8,8 +8,8 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-#define ID_BYTES 24    /* 192 bits -> 32 base64url characters */
-#define TOKEN_BYTES 32 /* 256 bits -> 43 base64url characters */
+#define ID_BYTES 24                               /* 192 bits -> 32 base64url characters */
+#define TOKEN_BYTES 32                            /* 256 bits -> 43 base64url characters */
 #define RECORD_MAX_DEPTH (DCR_JSON_MAX_DEPTH + 4) /* metadata sits below the record's root */
 
 /* base64url without padding (RFC 4648 section 5). Its alphabet has no ':' or '/', so an id can
@@ -113,8 +113,8 @@ const char *dcr_client_subject_key(apr_pool_t *pool, const dcr_client *c)
     if (strcmp(c->subject_kind, "spiffe") == 0)
         return apr_pstrcat(pool, "spiffe ", key_part(pool, c->subject), NULL);
     if (strcmp(c->subject_kind, "vc") == 0 && c->issuer)
-        return apr_pstrcat(pool, "vc ", key_part(pool, c->issuer), " ",
-                           key_part(pool, c->subject), NULL);
+        return apr_pstrcat(pool, "vc ", key_part(pool, c->issuer), " ", key_part(pool, c->subject),
+                           NULL);
     return NULL;
 }
 
@@ -177,8 +177,7 @@ static bool opt_string(const json_t *r, const char *key, const char **out)
     return true;
 }
 
-dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t len,
-                                   dcr_error *err)
+dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t len, dcr_error *err)
 {
     const char *why = NULL, *hash;
     json_t *r, *v;

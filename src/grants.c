@@ -45,9 +45,7 @@ static bool contains(const json_t *arr, const char *s)
 {
     size_t i;
     const json_t *v;
-    json_array_foreach (arr, i, v)
-        if (strcmp(json_string_value(v), s) == 0)
-            return true;
+    json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
     return false;
 }
 
@@ -66,7 +64,8 @@ static json_t *read_list(const json_t *in, const char *member, dcr_error *err)
         return NULL;
     }
     out = json_array();
-    json_array_foreach (in, i, v) {
+    json_array_foreach(in, i, v)
+    {
         const char *s = json_string_value(v);
         size_t len = s ? strlen(s) : 0;
         bool ok = s && len > 0 && len <= MAX_VALUE_LEN;
@@ -74,8 +73,8 @@ static json_t *read_list(const json_t *in, const char *member, dcr_error *err)
             ok = (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;
         if (!ok) {
             json_decref(out);
-            failf(err, "%s[%zu] must be a non-empty printable string of at most %d bytes",
-                  member, i, MAX_VALUE_LEN);
+            failf(err, "%s[%zu] must be a non-empty printable string of at most %d bytes", member,
+                  i, MAX_VALUE_LEN);
             return NULL;
         }
         if (!contains(out, s))
@@ -90,7 +89,8 @@ static bool consistent(const json_t *grants, const json_t *responses, const char
     bool any_code = false, any_implicit = false;
     size_t i;
     const json_t *v;
-    json_array_foreach (responses, i, v) {
+    json_array_foreach(responses, i, v)
+    {
         bool c, im;
         dcr_response_type_needs(json_string_value(v), &c, &im);
         if (c && !contains(grants, "authorization_code")) {
@@ -191,8 +191,7 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
 
     if (json_array_size(g) == 0)
         return failf(err, "none of the requested grant types is allowed by this server");
-    json_array_foreach (g, i, v)
-        only_refresh &= strcmp(json_string_value(v), "refresh_token") == 0;
+    json_array_foreach(g, i, v) only_refresh &= strcmp(json_string_value(v), "refresh_token") == 0;
     if (only_refresh)
         return failf(err, "grant type refresh_token needs another grant type");
     *grants_out = g;

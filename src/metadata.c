@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_TEXT 1024     /* client_name, software_id, ... */
-#define MAX_LIST 32       /* redirect_uris, contacts */
+#define MAX_TEXT 1024 /* client_name, software_id, ... */
+#define MAX_LIST 32   /* redirect_uris, contacts */
 #define MAX_JWKS_KEYS 32
 
 typedef enum kind { K_TEXT, K_URL, K_HTTPS_URL, K_SCOPE, K_CODE, K_URIS, K_STRINGS, K_JWKS } kind;
@@ -129,15 +129,16 @@ static bool collect(apr_pool_t *pool, const json_t *src, json_t *merged, json_t 
     json_t *seen = dcr_json_own(pool, json_object());
     const char *key;
     json_t *v;
-    json_object_foreach ((json_t *)src, key, v) {
+    json_object_foreach((json_t *)src, key, v)
+    {
         const char *tag, *canon = key;
         bool bad;
         const member *m = classify(key, &tag, &bad);
         if (!m || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
             continue;
         if (bad)
-            return failf(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                         NAME_FMT ": malformed language tag", key);
+            return failf(err, DCR_ERR_INVALID_CLIENT_METADATA, NAME_FMT ": malformed language tag",
+                         key);
         if (tag) {
             char *lower = apr_pstrdup(pool, tag);
             for (char *p = lower; *p; p++)
@@ -194,8 +195,8 @@ static bool scope_ok(const char *s)
  * is refused: a client has no reason to send it and we must not store it. */
 static const char *jwks_problem(const json_t *jwks)
 {
-    static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k",
-                                                  NULL};
+    static const char *const private_members[] = {"d",  "p",   "q", "dp", "dq",
+                                                  "qi", "oth", "k", NULL};
     const json_t *keys = json_object_get(jwks, "keys"), *k;
     size_t i;
     if (!json_is_object(jwks))
@@ -206,7 +207,8 @@ static const char *jwks_problem(const json_t *jwks)
         return "keys array is empty";
     if (json_array_size(keys) > MAX_JWKS_KEYS)
         return "too many keys";
-    json_array_foreach (keys, i, k) {
+    json_array_foreach(keys, i, k)
+    {
         const char *kty = dcr_json_string(k, "kty");
         if (!json_is_object(k) || !kty || !*kty)
             return "every key must be an object with a kty";
@@ -249,11 +251,11 @@ static bool check_value(apr_pool_t *pool, const member *m, const char *name, con
         if (!s)
             return failf(err, bad, NAME_FMT " must be a string", name);
         if ((why = dcr_web_url_problem(s, m->kind == K_HTTPS_URL))) {
-        {
-            char d[256];
-            snprintf(d, sizeof(d), NAME_FMT ": %s", name, why);
-            return dcr_fail(err, bad, d, NAME_FMT ": %s: %s", name, why, excerpt(pool, s));
-        }
+            {
+                char d[256];
+                snprintf(d, sizeof(d), NAME_FMT ": %s", name, why);
+                return dcr_fail(err, bad, d, NAME_FMT ": %s: %s", name, why, excerpt(pool, s));
+            }
         }
         return true;
     case K_URIS: /* content is judged by check_uris: invalid_redirect_uri */
@@ -261,19 +263,22 @@ static bool check_value(apr_pool_t *pool, const member *m, const char *name, con
             return failf(err, bad, NAME_FMT " must be an array of strings", name);
         if (json_array_size(v) > MAX_LIST)
             return failf(err, bad, NAME_FMT " has more than %d values", name, MAX_LIST);
-        json_array_foreach (v, i, e)
-            if (!json_is_string(e))
-                return failf(err, bad, NAME_FMT "[%zu] must be a string", name, i);
+        json_array_foreach(v, i, e) if (!json_is_string(e)) return failf(
+            err, bad, NAME_FMT "[%zu] must be a string", name, i);
         return true;
     case K_STRINGS:
         if (!json_is_array(v))
             return failf(err, bad, NAME_FMT " must be an array of strings", name);
         if (json_array_size(v) > MAX_LIST)
             return failf(err, bad, NAME_FMT " has more than %d values", name, MAX_LIST);
-        json_array_foreach (v, i, e)
-            if (!json_is_string(e) || !text_ok(json_string_value(e), DCR_URI_MAX))
-                return failf(err, bad, NAME_FMT "[%zu] must be a non-empty printable string",
-                             name, i);
+        json_array_foreach(
+            v, i,
+            e) if (!json_is_string(e) ||
+                   !text_ok(json_string_value(e),
+                            DCR_URI_MAX)) return failf(err, bad,
+                                                       NAME_FMT
+                                                       "[%zu] must be a non-empty printable string",
+                                                       name, i);
         return true;
     case K_JWKS:
         if ((why = jwks_problem(v)))
@@ -283,12 +288,13 @@ static bool check_value(apr_pool_t *pool, const member *m, const char *name, con
     return false;
 }
 
-static bool check_uris(apr_pool_t *pool, const char *name, const json_t *uris,
-                       const char *app_type, const dcr_policy *policy, dcr_error *err)
+static bool check_uris(apr_pool_t *pool, const char *name, const json_t *uris, const char *app_type,
+                       const dcr_policy *policy, dcr_error *err)
 {
     size_t i;
     const json_t *u;
-    json_array_foreach (uris, i, u) {
+    json_array_foreach(uris, i, u)
+    {
         const char *s = json_string_value(u);
         const char *why = dcr_redirect_uri_problem(s, app_type, policy->redirect_schemes);
         if (why) {
@@ -333,8 +339,7 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
     const json_t *redirects;
 
     if (!json_is_object(request))
-        return failf(err, DCR_ERR_INVALID_CLIENT_METADATA, "request must be a JSON object"),
-               NULL;
+        return failf(err, DCR_ERR_INVALID_CLIENT_METADATA, "request must be a JSON object"), NULL;
     if (statement && !json_is_object(statement))
         return failf(err, DCR_ERR_INVALID_CLIENT_METADATA,
                      "software statement claims must be a JSON object"),
@@ -343,7 +348,8 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
         (statement && !collect(pool, statement, merged, names, err)))
         return NULL;
 
-    json_object_foreach (merged, canon, v) {
+    json_object_foreach(merged, canon, v)
+    {
         const char *name = dcr_json_string(names, canon), *tag;
         bool bad;
         if (!check_value(pool, classify(canon, &tag, &bad), name, v, err))
@@ -366,8 +372,8 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
         return NULL;
 
     if (!dcr_grants_resolve(pool, json_object_get(merged, "grant_types"),
-                            json_object_get(merged, "response_types"), policy, &grants,
-                            &responses, err))
+                            json_object_get(merged, "response_types"), policy, &grants, &responses,
+                            err))
         return NULL;
     if (dcr_grants_need_redirect(grants) && json_array_size(redirects) == 0)
         return failf(err, DCR_ERR_INVALID_REDIRECT_URI,
@@ -375,9 +381,8 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
                      "grant types"),
                NULL;
 
-    json_object_foreach (merged, canon, v)
-        if (!is_derived(canon))
-            json_object_set(out, dcr_json_string(names, canon), v);
+    json_object_foreach(merged, canon, v) if (!is_derived(canon))
+        json_object_set(out, dcr_json_string(names, canon), v);
     json_object_set(out, "grant_types", grants);
     json_object_set(out, "response_types", responses);
     if (!dcr_auth_method_resolve(merged, forced_auth_method, out, err))

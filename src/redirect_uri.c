@@ -6,7 +6,7 @@
 #include <strings.h>
 
 /* Schemes that run code or read local content in the user agent: never a redirect target. */
-static const char *const never_schemes[] = {"javascript", "data", "vbscript", "file",
+static const char *const never_schemes[] = {"javascript", "data",  "vbscript", "file",
                                             "blob",       "about", NULL};
 
 static bool scheme_listed(const dcr_uri *u, const apr_array_header_t *schemes)

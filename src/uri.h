@@ -15,10 +15,10 @@ typedef struct dcr_uri {
     bool has_userinfo;  /* "user@" in the authority */
     const char *host;   /* without the brackets of an IPv6 literal; host_len bytes */
     size_t host_len;
-    bool host_ipv6;     /* host was an IP-literal "[...]" */
-    long port;          /* -1 when absent */
+    bool host_ipv6; /* host was an IP-literal "[...]" */
+    long port;      /* -1 when absent */
     bool has_fragment;
-    const char *rest;   /* what follows "scheme:" (after the authority when there is one) */
+    const char *rest; /* what follows "scheme:" (after the authority when there is one) */
 } dcr_uri;
 
 /* Parses an absolute URI. Refuses (returning a static reason in *why) relative references,

@@ -104,7 +104,8 @@ START_TEST(subject_keys)
     c.subject_kind = "spiffe";
     c.subject = "spiffe://example.org/ns/prod/sa/agent";
     c.issuer = "example.org";
-    ck_assert_str_eq(dcr_client_subject_key(pool, &c), "spiffe spiffe://example.org/ns/prod/sa/agent");
+    ck_assert_str_eq(dcr_client_subject_key(pool, &c),
+                     "spiffe spiffe://example.org/ns/prod/sa/agent");
     c.subject_kind = "vc";
     c.issuer = "https://issuer.example";
     c.subject = "did:example:123";
@@ -127,9 +128,10 @@ END_TEST
 static dcr_client *sample(bool with_subject)
 {
     const char *why = NULL;
-    const char *md = "{\"redirect_uris\":[\"https://app.example/cb\"],\"client_name\":\"App\","
-                     "\"client_name#fr\":\"Appli\",\"grant_types\":[\"authorization_code\"],"
-                     "\"token_endpoint_auth_method\":\"none\",\"jwks\":{\"keys\":[{\"kty\":\"EC\"}]}}";
+    const char *md =
+        "{\"redirect_uris\":[\"https://app.example/cb\"],\"client_name\":\"App\","
+        "\"client_name#fr\":\"Appli\",\"grant_types\":[\"authorization_code\"],"
+        "\"token_endpoint_auth_method\":\"none\",\"jwks\":{\"keys\":[{\"kty\":\"EC\"}]}}";
     dcr_client *c = apr_pcalloc(pool, sizeof(*c));
     c->client_id = dcr_client_new_id(pool);
     c->issued_at = 1700000000LL + (long long)(apr_time_now() % 1000);
@@ -140,9 +142,9 @@ static dcr_client *sample(bool with_subject)
         c->subject_kind = "spiffe";
         c->subject = "spiffe://example.org/agent";
         c->issuer = "example.org";
-        c->statement = dcr_json_own(
-            pool, json_pack("{s:{s:s}, s:{}, s:s}", "claims", "client_name", "App",
-                            "extensions", "auth_method", "spiffe_jwt"));
+        c->statement =
+            dcr_json_own(pool, json_pack("{s:{s:s}, s:{}, s:s}", "claims", "client_name", "App",
+                                         "extensions", "auth_method", "spiffe_jwt"));
     }
     return c;
 }
@@ -242,8 +244,7 @@ START_TEST(corrupt_records_refused)
         json_object_del(r, m[0]);
     rec = dcr_json_dump(pool, r);
     dcr_error_clear(&err);
-    ck_assert_msg(dcr_client_from_record(pool, rec, strlen(rec), &err) == NULL, "accepted %s",
-                  rec);
+    ck_assert_msg(dcr_client_from_record(pool, rec, strlen(rec), &err) == NULL, "accepted %s", rec);
     ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
     ck_assert_int_eq(err.status, 500);
     ck_assert(err.detail[0] != '\0');
@@ -252,8 +253,8 @@ END_TEST
 
 START_TEST(unparseable_records_refused)
 {
-    const char *bad[] = {"", "not json", "[]", "{\"version\":1", "{} {}",
-                         "{\"version\":1,\"version\":1}", NULL};
+    const char *bad[] = {
+        "", "not json", "[]", "{\"version\":1", "{} {}", "{\"version\":1,\"version\":1}", NULL};
     dcr_client *c = sample(false);
     char *rec = dcr_client_to_record(pool, c);
     dcr_error err;

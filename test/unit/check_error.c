@@ -34,8 +34,8 @@ START_TEST(fail_fills_and_returns_false)
 {
     dcr_error err;
     dcr_error_clear(&err);
-    ck_assert(!dcr_fail(&err, DCR_ERR_INVALID_CLIENT_METADATA, "jwks: bad", "key %d: %s", 3,
-                        "no kty"));
+    ck_assert(
+        !dcr_fail(&err, DCR_ERR_INVALID_CLIENT_METADATA, "jwks: bad", "key %d: %s", 3, "no kty"));
     ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
     ck_assert_int_eq(err.status, 400);
     ck_assert_str_eq(err.description, "jwks: bad");

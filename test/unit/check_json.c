@@ -56,9 +56,8 @@ START_TEST(depth_limit)
     /* brackets inside strings are not nesting, nor are escaped quotes string ends */
     ck_assert_ptr_nonnull(
         parse(apr_psprintf(pool, "{\"s\":\"%s\"}", nested(40, "[", "]", "")), &why));
-    ck_assert_ptr_nonnull(
-        parse(apr_psprintf(pool, "{\"s\":\"\\\"%s\\\\\",\"t\":1}", nested(40, "{", "}", "")),
-              &why));
+    ck_assert_ptr_nonnull(parse(
+        apr_psprintf(pool, "{\"s\":\"\\\"%s\\\\\",\"t\":1}", nested(40, "{", "}", "")), &why));
     /* many siblings are not depth */
     {
         char *wide = apr_pstrdup(pool, "[");
@@ -74,8 +73,9 @@ END_TEST
 
 START_TEST(malformed_refused)
 {
-    const char *bad[] = {"", "{", "{\"a\":}", "{\"a\":1,}", "{} {}", "{}x", "{'a':1}",
-                         "{\"a\":\"\\u0000\"}", "{\"a\":01}", "nul", NULL};
+    const char *bad[] = {"",           "{",   "{\"a\":}", "{\"a\":1,}",
+                         "{} {}",      "{}x", "{'a':1}",  "{\"a\":\"\\u0000\"}",
+                         "{\"a\":01}", "nul", NULL};
     const char *why;
     for (const char **b = bad; *b; b++) {
         ck_assert_msg(parse(*b, &why) == NULL, "accepted %s", *b);

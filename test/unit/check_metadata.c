@@ -27,8 +27,8 @@ static json_t *reg2(const char *request, const char *statement, const char *forc
 {
     dcr_error_clear(&err);
     dcr_policy_defaults(pool, &pol);
-    return dcr_metadata_register(pool, js(request), statement ? js(statement) : NULL, &pol,
-                                 forced, &err);
+    return dcr_metadata_register(pool, js(request), statement ? js(statement) : NULL, &pol, forced,
+                                 &err);
 }
 
 static json_t *reg(const char *request)
@@ -92,9 +92,15 @@ START_TEST(unknown_and_server_members_dropped)
                        "\"software_statement\":\"a.b.c\",\"registration_access_token\":\"t\","
                        "\"client_id_issued_at\":1,\"id_token_signed_response_alg\":\"RS256\","
                        "\"scope#fr\":\"x\",\"client_name\":\"App\"}");
-    const char *gone[] = {"foo", "client_id", "client_secret", "software_statement",
-                          "registration_access_token", "client_id_issued_at",
-                          "id_token_signed_response_alg", "scope#fr", NULL};
+    const char *gone[] = {"foo",
+                          "client_id",
+                          "client_secret",
+                          "software_statement",
+                          "registration_access_token",
+                          "client_id_issued_at",
+                          "id_token_signed_response_alg",
+                          "scope#fr",
+                          NULL};
     for (const char **g = gone; *g; g++)
         ck_assert_msg(json_object_get(m, *g) == NULL, "%s echoed", *g);
     ck_assert_str_eq(str(m, "client_name"), "App");
@@ -112,15 +118,41 @@ END_TEST
 
 START_TEST(is_known_whitelist)
 {
-    const char *yes[] = {"redirect_uris", "client_name", "client_name#fr", "client_name#ja-Jpan-JP",
-                         "logo_uri#DE", "tos_uri#en-GB", "policy_uri#x-klingon", "client_uri#fr",
-                         "jwks", "jwks_uri", "scope", "contacts", "software_id",
-                         "software_version", "application_type", "post_logout_redirect_uris",
-                         "grant_types", "response_types", "token_endpoint_auth_method", NULL};
-    const char *no[] = {"client_id", "client_secret", "software_statement", "scope#fr",
-                        "client_name#", "client_name#f@", "client_name#toolongtag",
-                        "client_name#fr--ca", "client_name#-fr", "client_name#q", "foo",
-                        "redirect_uris#fr", "", "client_name#fr#ca", NULL};
+    const char *yes[] = {"redirect_uris",
+                         "client_name",
+                         "client_name#fr",
+                         "client_name#ja-Jpan-JP",
+                         "logo_uri#DE",
+                         "tos_uri#en-GB",
+                         "policy_uri#x-klingon",
+                         "client_uri#fr",
+                         "jwks",
+                         "jwks_uri",
+                         "scope",
+                         "contacts",
+                         "software_id",
+                         "software_version",
+                         "application_type",
+                         "post_logout_redirect_uris",
+                         "grant_types",
+                         "response_types",
+                         "token_endpoint_auth_method",
+                         NULL};
+    const char *no[] = {"client_id",
+                        "client_secret",
+                        "software_statement",
+                        "scope#fr",
+                        "client_name#",
+                        "client_name#f@",
+                        "client_name#toolongtag",
+                        "client_name#fr--ca",
+                        "client_name#-fr",
+                        "client_name#q",
+                        "foo",
+                        "redirect_uris#fr",
+                        "",
+                        "client_name#fr#ca",
+                        NULL};
     for (const char **p = yes; *p; p++)
         ck_assert_msg(dcr_metadata_is_known(*p), "%s should be known", *p);
     for (const char **p = no; *p; p++)
@@ -247,8 +279,7 @@ START_TEST(redirect_uri_classes_registered)
     m = dcr_metadata_register(pool, req, NULL, &pol, NULL, &err);
     ck_assert_msg((m != NULL) == c->ok, "%s: %s", c->uri, m ? "accepted" : err.description);
     if (m)
-        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "redirect_uris"),
-                                                          0)),
+        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "redirect_uris"), 0)),
                          c->uri);
     else
         ck_assert_int_eq(err.code, DCR_ERR_INVALID_REDIRECT_URI);
@@ -524,9 +555,9 @@ START_TEST(client_name_rules)
     char *longname = apr_palloc(pool, 1026);
     memset(longname, 'n', 1025);
     longname[1025] = '\0';
-    ck_assert_str_eq(str(reg_ok("{" CB ",\"client_name\":\"Caf\\u00e9 \\u65e5\\u672c\"}"),
-                         "client_name"),
-                     "Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
+    ck_assert_str_eq(
+        str(reg_ok("{" CB ",\"client_name\":\"Caf\\u00e9 \\u65e5\\u672c\"}"), "client_name"),
+        "Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
     reg_fails("{" CB ",\"client_name\":1}", DCR_ERR_INVALID_CLIENT_METADATA);
     reg_fails("{" CB ",\"client_name\":[\"x\"]}", DCR_ERR_INVALID_CLIENT_METADATA);
     reg_fails("{" CB ",\"client_name\":\"a\\rb\"}", DCR_ERR_INVALID_CLIENT_METADATA);
@@ -569,8 +600,8 @@ static const char *ec_jwk(const char **d)
     size_t plen = 0;
     BIGNUM *bn = NULL;
     ck_assert_ptr_nonnull(k);
-    ck_assert(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-                                              &plen) == 1);
+    ck_assert(
+        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &plen) == 1);
     ck_assert_uint_eq(plen, 65);
     ck_assert(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1);
     ck_assert(BN_bn2binpad(bn, priv, sizeof(priv)) == 32);
@@ -586,12 +617,14 @@ START_TEST(jwks_rules)
     const char *d, *jwk = ec_jwk(&d);
     const char *priv = apr_psprintf(pool, "%.*s,\"d\":\"%s\"}", (int)strlen(jwk) - 1, jwk, d);
     json_t *m = reg_ok(apr_psprintf(pool, "{" CB ",\"jwks\":{\"keys\":[%s]}}", jwk));
-    ck_assert(json_equal(json_object_get(m, "jwks"),
-                         js(apr_psprintf(pool, "{\"keys\":[%s]}", jwk))));
+    ck_assert(
+        json_equal(json_object_get(m, "jwks"), js(apr_psprintf(pool, "{\"keys\":[%s]}", jwk))));
     ck_assert_str_eq(str(m, "token_endpoint_auth_method"), "private_key_jwt");
 
-    reg_fails(apr_psprintf(pool, "{" CB ",\"jwks\":{\"keys\":[%s]},"
-                                 "\"jwks_uri\":\"https://app.example/jwks\"}", jwk),
+    reg_fails(apr_psprintf(pool,
+                           "{" CB ",\"jwks\":{\"keys\":[%s]},"
+                           "\"jwks_uri\":\"https://app.example/jwks\"}",
+                           jwk),
               DCR_ERR_INVALID_CLIENT_METADATA);
     ck_assert_ptr_nonnull(strstr(err.description, "jwks_uri"));
     reg_fails(apr_psprintf(pool, "{" CB ",\"jwks\":{\"keys\":[%s]}}", priv),
@@ -618,9 +651,9 @@ END_TEST
 /* ---- token_endpoint_auth_method -------------------------------------------------------- */
 
 typedef struct auth_case {
-    const char *extra;  /* members added to the request */
-    const char *forced; /* forced_auth_method */
-    const char *want;   /* registered method, NULL: invalid_client_metadata */
+    const char *extra;     /* members added to the request */
+    const char *forced;    /* forced_auth_method */
+    const char *want;      /* registered method, NULL: invalid_client_metadata */
     const char *companion; /* a tls_client_auth_* member that must be echoed, or NULL */
 } auth_case;
 
@@ -645,8 +678,8 @@ static const auth_case auth_cases[] = {
     {M("private_key_jwt"), NULL, NULL, NULL},
     {M("tls_client_auth") ",\"tls_client_auth_subject_dn\":\"CN=app,O=Example\"", NULL,
      "tls_client_auth", "tls_client_auth_subject_dn"},
-    {M("tls_client_auth") ",\"tls_client_auth_san_dns\":\"app.example\"", NULL,
-     "tls_client_auth", "tls_client_auth_san_dns"},
+    {M("tls_client_auth") ",\"tls_client_auth_san_dns\":\"app.example\"", NULL, "tls_client_auth",
+     "tls_client_auth_san_dns"},
     {M("tls_client_auth"), NULL, "none", NULL},
     {M("tls_client_auth") JWKS_URI, NULL, "private_key_jwt", NULL},
     {M("tls_client_auth") ",\"tls_client_auth_san_dns\":\"a.example\","
@@ -670,8 +703,8 @@ START_TEST(auth_method_table)
     const auth_case *c = &auth_cases[_i];
     json_t *m = reg2(apr_psprintf(pool, "{" CB "%s}", c->extra), NULL, c->forced);
     static const char *const companions[] = {
-        "tls_client_auth_subject_dn", "tls_client_auth_san_dns", "tls_client_auth_san_uri",
-        "tls_client_auth_san_ip", "tls_client_auth_san_email", NULL};
+        "tls_client_auth_subject_dn", "tls_client_auth_san_dns",   "tls_client_auth_san_uri",
+        "tls_client_auth_san_ip",     "tls_client_auth_san_email", NULL};
     if (!c->want) {
         ck_assert_msg(m == NULL, "case %d accepted: %s", _i, dump(m));
         ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
@@ -756,13 +789,15 @@ START_TEST(statement_wins_member_by_member)
                             "{\"client_uri\":\"ftp://app.example/\"}", NULL));
     ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
     /* statement metadata goes through the same policy */
-    m = reg2("{" CB "}", "{\"grant_types\":[\"authorization_code\",\"implicit\"],"
-                         "\"response_types\":[\"code\",\"token\"]}", NULL);
+    m = reg2("{" CB "}",
+             "{\"grant_types\":[\"authorization_code\",\"implicit\"],"
+             "\"response_types\":[\"code\",\"token\"]}",
+             NULL);
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(dump(json_object_get(m, "grant_types")), "[\"authorization_code\"]");
     /* and a case collision inside the statement is refused too */
-    ck_assert_ptr_null(reg2("{" CB "}", "{\"client_name#fr\":\"a\",\"client_name#Fr\":\"b\"}",
-                            NULL));
+    ck_assert_ptr_null(
+        reg2("{" CB "}", "{\"client_name#fr\":\"a\",\"client_name#Fr\":\"b\"}", NULL));
     ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
 }
 END_TEST
@@ -790,8 +825,7 @@ static Suite *metadata_suite(void)
     suite_add_tcase(s, tc);
 
     tc = unit_tcase("grants");
-    tcase_add_loop_test(tc, grant_response_table, 0,
-                        sizeof(grant_cases) / sizeof(grant_cases[0]));
+    tcase_add_loop_test(tc, grant_response_table, 0, sizeof(grant_cases) / sizeof(grant_cases[0]));
     tcase_add_test(tc, policy_can_drop_the_code_grant);
     suite_add_tcase(s, tc);
 

@@ -55,7 +55,7 @@ START_TEST(str_in_list)
     apr_array_header_t *l = dcr_words(pool, "code token");
     ck_assert(dcr_str_in_list(l, "code"));
     ck_assert(dcr_str_in_list(l, "token"));
-    ck_assert(!dcr_str_in_list(l, "Code"));  /* values are case-sensitive (RFC 7591) */
+    ck_assert(!dcr_str_in_list(l, "Code")); /* values are case-sensitive (RFC 7591) */
     ck_assert(!dcr_str_in_list(l, "cod"));
     ck_assert(!dcr_str_in_list(l, "code token"));
     ck_assert(!dcr_str_in_list(l, ""));
