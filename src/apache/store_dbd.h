@@ -9,9 +9,9 @@
 /* DCRDBDCreateSchema On|Off, after DCRStore dbd in the same server. */
 const char *dcr_ap_set_dbd_create_schema(cmd_parms *cmd, void *dc, int on);
 
-/* The command table line for directives.c. */
-#define DCR_AP_STORE_DBD_CMDS                                                                \
+/* Command table entries for directives.c (with the trailing comma, like DCR_SPIFFE_COMMANDS). */
+#define DCR_STORE_DBD_COMMANDS                                                                \
     AP_INIT_FLAG("DCRDBDCreateSchema", dcr_ap_set_dbd_create_schema, NULL, RSRC_CONF,        \
-                 "On (default): create the registration table at start-up if missing")
+                 "On (default): create the registration table at start-up if missing"),
 
 #endif

@@ -183,13 +183,13 @@ static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
 
     if (!cfg->conns) {
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
-                 "DCRStore sqlite:%s: not set up in this process (see the start-up log)",
+                 "%s: not set up in this process (see the start-up log)",
                  cfg->file);
         return NULL;
     }
     if ((rv = apr_reslist_acquire(cfg->conns, &res)) != APR_SUCCESS) {
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
-                 "DCRStore sqlite:%s: no connection (%d)", cfg->file, rv);
+                 "%s: no connection (%d)", cfg->file, rv);
         return NULL;
     }
     l->list = cfg->conns;

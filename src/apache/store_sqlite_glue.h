@@ -11,10 +11,10 @@
 /* DCRSQLiteSynchronous Normal|Full, after DCRStore sqlite:... in the same server. */
 const char *dcr_ap_set_sqlite_synchronous(cmd_parms *cmd, void *dc, const char *arg);
 
-/* The command table line for directives.c. */
-#define DCR_AP_STORE_SQLITE_CMDS                                                             \
+/* Command table entries for directives.c (with the trailing comma, like DCR_SPIFFE_COMMANDS). */
+#define DCR_STORE_SQLITE_COMMANDS                                                             \
     AP_INIT_TAKE1("DCRSQLiteSynchronous", dcr_ap_set_sqlite_synchronous, NULL, RSRC_CONF,    \
                   "Normal (default: a power loss may lose the last commits) or Full "        \
-                  "(every commit on disk) for DCRStore sqlite:")
+                  "(every commit on disk) for DCRStore sqlite:"),
 
 #endif

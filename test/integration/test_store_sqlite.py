@@ -1,0 +1,160 @@
+"""DCRStore sqlite:<file>: registrations survive every kind of restart, concurrent writers in
+several processes all succeed, the table is the documented public interface, and bad
+configurations stop the start with a clear message."""
+
+import json
+import os
+import shutil
+import sqlite3
+
+import pytest
+
+from services import child_writable_dir
+from store_util import (assert_readable, delete, read, register, register_many, token_hash,
+                        update, vhost)
+
+
+@pytest.fixture
+def store_dir():
+    d = child_writable_dir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def sqlite_server(httpd_factory, store_dir, extra=(), mpm="event", start=True):
+    db = os.path.join(store_dir, "clients.db")
+    h = httpd_factory(vhosts=[vhost(["DCRStore sqlite:%s" % db] + list(extra))], mpm=mpm,
+                      start=start)
+    return h, db
+
+
+def rows(db, sql, args=()):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def test_registrations_survive_graceful_restart_and_stop_start(httpd_factory, store_dir):
+    h, db = sqlite_server(httpd_factory, store_dir)
+    clients = [register(h, name="before-%d" % i) for i in range(10)]
+    assert_readable(h, clients)
+
+    h.graceful()
+    assert_readable(h, clients)
+    clients.append(register(h, name="after-graceful"))
+
+    h.restart()
+    assert_readable(h, clients)
+    clients.append(register(h, name="after-restart"))
+
+    h.stop()
+    h.start()
+    assert_readable(h, clients)
+    assert rows(db, "SELECT COUNT(*) FROM dcr_clients")[0][0] == len(clients)
+
+
+def test_updates_and_deletes_survive_restarts(httpd_factory, store_dir):
+    """The current token (after an RFC 7592 update) is the one that works after restarts, and
+    a deleted client stays deleted."""
+    h, db = sqlite_server(httpd_factory, store_dir)
+    keep, gone = register(h, name="keep"), register(h, name="gone")
+    r = update(h, keep, {"client_name": "kept", "grant_types": ["client_credentials"]})
+    assert r.status_code == 200, r.text
+    old_token = keep.token
+    keep.token = r.json().get("registration_access_token", keep.token)
+    keep.body["client_name"] = "kept"
+    assert delete(h, gone).status_code == 204
+
+    for restart in (h.graceful, h.restart, lambda: (h.stop(), h.start())):
+        restart()
+        assert_readable(h, [keep])
+        assert read(h, gone).status_code == 401
+        if keep.token != old_token:
+            assert read(h, keep, token=old_token).status_code == 401
+    assert rows(db, "SELECT client_id FROM dcr_clients") == [(keep.id,)]
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_concurrent_registrations_from_several_processes(httpd_factory, store_dir, mpm):
+    """Writers in several child processes at once: the global mutex plus busy timeout means
+    every registration gets 201 (no 'database is locked' 500s/503s) and all are stored."""
+    h, db = sqlite_server(httpd_factory, store_dir, mpm=mpm)
+    clients = register_many([h], 200, workers=8)  # prefork has MaxRequestWorkers 10
+    ids = {c.id for c in clients}
+    assert len(ids) == 200
+    pids = {e["pid"] for e in h.access_log_entries()}
+    assert len(pids) >= 2, "the load should reach more than one child process: %s" % pids
+    assert rows(db, "SELECT COUNT(*) FROM dcr_clients")[0][0] == 200
+    assert_readable(h, clients[::10])
+
+
+def test_table_is_the_documented_public_interface(httpd_factory, store_dir):
+    h, db = sqlite_server(httpd_factory, store_dir)
+    c = register(h, name="public")
+    (cid, record, issued, expires, subject_key, rat_hash), = rows(
+        db, "SELECT client_id, record, issued_at, expires_at, subject_key, rat_hash "
+            "FROM dcr_clients WHERE client_id = ?", (c.id,))
+    assert cid == c.id
+    assert issued == c.body["client_id_issued_at"]
+    assert expires is None  # no DCRRegistrationLifetime: never expires
+    assert subject_key is None  # registered without a statement
+    assert rat_hash == token_hash(c.token)
+    rec = json.loads(record)
+    assert rec["version"] == 1
+    assert rec["client_id"] == c.id
+    assert rec["registration_access_token_sha256"] == rat_hash
+    assert rec["metadata"]["client_name"] == "public"
+    assert c.token not in record  # only the hash is stored
+    assert rows(db, "SELECT version FROM dcr_schema") == [(1,)]
+    assert rows(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_registration_lifetime_sets_expires_at(httpd_factory, store_dir):
+    h, db = sqlite_server(httpd_factory, store_dir, extra=["DCRRegistrationLifetime 3600"])
+    c = register(h)
+    (issued, expires), = rows(db, "SELECT issued_at, expires_at FROM dcr_clients")
+    assert expires == issued + 3600
+    # an expired row is not served, whatever the sweep has done yet
+    con = sqlite3.connect(db, timeout=10)
+    con.execute("UPDATE dcr_clients SET expires_at = ? WHERE client_id = ?", (issued - 1, c.id))
+    con.commit()
+    con.close()
+    assert read(h, c).status_code == 401
+
+
+def test_synchronous_full_is_accepted(httpd_factory, store_dir):
+    h, db = sqlite_server(httpd_factory, store_dir, extra=["DCRSQLiteSynchronous Full"])
+    c = register(h)
+    h.restart()
+    assert_readable(h, [c])
+
+
+def test_synchronous_option_errors(httpd_factory, store_dir):
+    db = os.path.join(store_dir, "x.db")
+    h = httpd_factory(vhosts=[vhost(["DCRSQLiteSynchronous Full", "DCRStore sqlite:%s" % db])],
+                      start=False)
+    p = h.config_test()
+    assert p.returncode != 0
+    assert "put it after DCRStore sqlite" in p.stderr
+    h2 = httpd_factory(vhosts=[vhost(["DCRStore sqlite:%s" % db,
+                                      "DCRSQLiteSynchronous Sometimes"])], start=False)
+    p = h2.config_test()
+    assert p.returncode != 0
+    assert "Normal or Full" in p.stderr
+
+
+def test_missing_file_argument_is_a_config_error(httpd_factory):
+    h = httpd_factory(vhosts=[vhost(["DCRStore sqlite:"])], start=False)
+    p = h.config_test()
+    assert p.returncode != 0
+    assert "a file is required" in p.stderr
+
+
+def test_unusable_path_stops_the_start(httpd_factory, store_dir):
+    bad = os.path.join(store_dir, "no", "such", "dir", "clients.db")
+    h = httpd_factory(vhosts=[vhost(["DCRStore sqlite:%s" % bad])], start=False)
+    h.allow_errors(r"clients\.db", r"AH00016")
+    proc = h.start(expect_fail=True)
+    assert bad in proc.stderr + h.error_log_text()
