@@ -1,19 +1,257 @@
-/* Placeholder until the VC area lands: no VC issuers. */
+/* VC directives. Issuer key files are read in post_config, so every (graceful) restart
+ * reloads them; values are checked when the directive is read. */
 #include "config_vc.h"
+
+#include "http_log.h"
+
+#include "cache_socache.h"
+#include "config.h"
+#include "fetch.h"
+#include "vc.h"
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <string.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+#define KEY_FILE_MAX (1024 * 1024)
+
+typedef struct issuer_entry {
+    const char *id, *file;
+    dcr_vc_key_source source;
+} issuer_entry;
+
+typedef struct dcr_vc_conf {
+    apr_array_header_t *issuers, *types, *allow; /* NULL: unset (inherited) */
+    int metadata_from;                           /* 0 unset */
+    int unavailable;                             /* -1 unset, 0 refuse, 1 allow */
+    const char *auth_method;                     /* NULL unset, "" default rule */
+    const char *ca_file;
+    long long timeout, max_size, ttl_min, ttl_max; /* -1 unset */
+} dcr_vc_conf;
+
+static dcr_vc_conf *my_conf(cmd_parms *cmd)
+{
+    return dcr_ap_sconf(cmd->server)->vc;
+}
 
 void *dcr_vc_conf_create(apr_pool_t *p)
 {
-    return apr_pcalloc(p, 1);
+    dcr_vc_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->unavailable = -1;
+    c->timeout = c->max_size = c->ttl_min = c->ttl_max = -1;
+    return c;
 }
 
-void *dcr_vc_conf_merge(apr_pool_t *p, void *base, void *add)
+#define PICK(f, unset) c->f = add->f != (unset) ? add->f : base->f
+
+/* A vhost that sets a list replaces the main server's list (DESIGN.md). */
+void *dcr_vc_conf_merge(apr_pool_t *p, void *basev, void *addv)
 {
-    return add;
+    dcr_vc_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    PICK(issuers, NULL);
+    PICK(types, NULL);
+    PICK(allow, NULL);
+    PICK(metadata_from, 0);
+    PICK(unavailable, -1);
+    PICK(auth_method, NULL);
+    PICK(ca_file, NULL);
+    PICK(timeout, -1);
+    PICK(max_size, -1);
+    PICK(ttl_min, -1);
+    PICK(ttl_max, -1);
+    return c;
+}
+
+const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer,
+                              const char *source)
+{
+    static const struct {
+        const char *prefix;
+        dcr_vc_key_source source;
+    } kinds[] = {{"jwks:", DCR_VC_KEYS_JWKS}, {"pem:", DCR_VC_KEYS_PEM},
+                 {"x5c-root:", DCR_VC_KEYS_X5C}};
+    dcr_vc_conf *c = my_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    issuer_entry *e;
+    (void)dconf;
+    if (err)
+        return err;
+    if (!c->issuers)
+        c->issuers = apr_array_make(cmd->pool, 2, sizeof(issuer_entry));
+    for (int i = 0; i < c->issuers->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(c->issuers, i, issuer_entry).id, issuer) == 0)
+            return apr_psprintf(cmd->pool, "DCRVCIssuer %s is configured twice", issuer);
+    e = apr_array_push(c->issuers);
+    e->id = apr_pstrdup(cmd->pool, issuer);
+    e->file = NULL;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        size_t n = strlen(kinds[i].prefix);
+        if (strncmp(source, kinds[i].prefix, n) == 0 && source[n]) {
+            e->source = kinds[i].source;
+            e->file = ap_server_root_relative(cmd->pool, source + n);
+        }
+    }
+    if (!e->file)
+        return apr_psprintf(cmd->pool,
+                            "DCRVCIssuer %s: second argument must be jwks:<file>, pem:<file> or "
+                            "x5c-root:<file>, got '%s'",
+                            issuer, source);
+    return NULL;
+}
+
+const char *dcr_vc_cmd_list(cmd_parms *cmd, void *dconf, const char *word)
+{
+    dcr_vc_conf *c = my_conf(cmd);
+    bool types = strcmp(cmd->info, "types") == 0;
+    apr_array_header_t **list = types ? &c->types : &c->allow;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    (void)dconf;
+    if (err)
+        return err;
+    if (!types && (strchr(word, '/') || strchr(word, '@') || !*word))
+        return apr_psprintf(cmd->pool, "DCRFetchAllow: '%s' is not host or host:port", word);
+    if (!*list)
+        *list = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(*list, const char *) = apr_pstrdup(cmd->pool, word);
+    return NULL;
+}
+
+static const char *number(cmd_parms *cmd, const char *arg, long long min, long long *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    if (*end || end == arg || v < min)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number >= %lld",
+                            cmd->directive->directive, arg, min);
+    *out = v;
+    return NULL;
+}
+
+const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    dcr_vc_conf *c = my_conf(cmd);
+    const char *what = cmd->info, *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    (void)dconf;
+    if (err)
+        return err;
+    if (strcmp(what, "meta") == 0) {
+        c->metadata_from = !strcasecmp(arg, "subject") ? DCR_VC_META_SUBJECT
+                           : !strcasecmp(arg, "claims") ? DCR_VC_META_CLAIMS
+                           : !strcasecmp(arg, "both")   ? DCR_VC_META_BOTH
+                                                        : 0;
+        return c->metadata_from ? NULL : "DCRVCMetadataFrom must be subject, claims or both";
+    }
+    if (strcmp(what, "unavail") == 0) {
+        c->unavailable = !strcasecmp(arg, "allow") ? 1 : !strcasecmp(arg, "refuse") ? 0 : -1;
+        return c->unavailable >= 0 ? NULL : "DCRVCStatusUnavailable must be refuse or allow";
+    }
+    if (strcmp(what, "auth") == 0) {
+        if (strncmp(arg, "client_secret_", 14) == 0)
+            return "DCRVCAuthMethod: this module issues no client secrets; use private_key_jwt, "
+                   "none, tls_client_auth, self_signed_tls_client_auth or default";
+        c->auth_method = strcmp(arg, "default") == 0 ? "" : apr_pstrdup(cmd->pool, arg);
+        return NULL;
+    }
+    if (strcmp(what, "ca") == 0) {
+        c->ca_file = ap_server_root_relative(cmd->pool, arg);
+        return c->ca_file ? NULL : "DCRFetchCAFile: invalid path";
+    }
+    if (strcmp(what, "timeout") == 0)
+        return number(cmd, arg, 1, &c->timeout);
+    return number(cmd, arg, 1024, &c->max_size); /* maxsize */
+}
+
+const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const char *b)
+{
+    dcr_vc_conf *c = my_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    (void)dconf;
+    if (err || (err = number(cmd, a, 0, &c->ttl_min)) || (err = number(cmd, b, 1, &c->ttl_max)))
+        return err;
+    return c->ttl_min <= c->ttl_max ? NULL : "DCRVCStatusCacheTime: min is above max";
+}
+
+static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char errbuf[128];
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS)
+        return apr_pstrdup(p, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    if (fi.size > KEY_FILE_MAX) {
+        apr_file_close(f);
+        return "larger than 1 MiB";
+    }
+    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+    rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return apr_pstrdup(p, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    (*buf)[*len] = '\0';
+    return NULL;
 }
 
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                                  dcr_policy *policy)
+                              dcr_policy *policy)
 {
+    dcr_vc_conf *c = conf;
+    struct dcr_vc_trust *trust;
+    apr_array_header_t *issuers;
+    dcr_fetch_conf *fetch;
+    const char *msg;
+
     policy->vc = NULL;
+    if (!c || !c->issuers || c->issuers->nelts == 0)
+        return NULL;
+    trust = apr_pcalloc(pconf, sizeof(*trust));
+    dcr_vc_trust_defaults(trust);
+    issuers = apr_array_make(pconf, c->issuers->nelts, sizeof(dcr_vc_issuer *));
+    for (int i = 0; i < c->issuers->nelts; i++) {
+        const issuer_entry *e = &APR_ARRAY_IDX(c->issuers, i, issuer_entry);
+        char *buf = NULL;
+        apr_size_t len = 0;
+        const char *why = NULL;
+        dcr_vc_issuer *is;
+        if ((msg = read_file(pconf, e->file, &buf, &len)))
+            return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", e->id, e->file, msg);
+        is = dcr_vc_issuer_load(pconf, e->id, e->source, buf, len, &why);
+        if (!is)
+            return apr_psprintf(pconf, "DCRVCIssuer %s: %s is not usable: %s", e->id, e->file,
+                                why);
+        APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "DCRVCIssuer %s: keys from %s", e->id,
+                     e->file);
+    }
+    trust->issuers = issuers;
+    trust->required_types = c->types;
+    if (c->metadata_from)
+        trust->metadata_from = c->metadata_from;
+    trust->status_unavailable_allow = c->unavailable == 1;
+    trust->auth_method = c->auth_method && *c->auth_method ? c->auth_method : NULL;
+    if (c->ttl_min >= 0)
+        trust->status_ttl_min = c->ttl_min;
+    if (c->ttl_max >= 0)
+        trust->status_ttl_max = c->ttl_max;
+
+    fetch = apr_pcalloc(pconf, sizeof(*fetch));
+    dcr_fetch_defaults(fetch);
+    fetch->ca_file = c->ca_file;
+    fetch->allow = c->allow;
+    if (c->timeout > 0)
+        fetch->timeout_ms = c->timeout * 1000;
+    if (c->max_size > 0)
+        fetch->max_size = (size_t)c->max_size;
+    trust->fetch = fetch;
+    dcr_fetch_global_init();
+
+    trust->cache = dcr_ap_cache(pconf, s, &msg);
+    if (!trust->cache)
+        return msg;
+    policy->vc = trust;
     return NULL;
 }
