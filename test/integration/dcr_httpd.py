@@ -47,7 +47,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+_CERTS = {}  # names -> directory holding a generated set, reused within one test run
+
+
 def make_cert(directory, names):
+    key = tuple(names)
+    if key in _CERTS and os.path.exists(os.path.join(_CERTS[key], "server.crt")):
+        for f in ("server.crt", "server.key", "ca.crt"):
+            shutil.copy(os.path.join(_CERTS[key], f), os.path.join(directory, f))
+    else:
+        _make_cert(directory, names)
+        _CERTS[key] = directory
+    return tuple(os.path.join(directory, f) for f in ("server.crt", "server.key", "ca.crt"))
+
+
+def _make_cert(directory, names):
     """A throwaway CA (ca.crt) and a server cert + key it signed for names (DNS) and
     127.0.0.1, via the openssl CLI. Returns (server.crt, server.key, ca.crt)."""
     p = lambda n: os.path.join(directory, n)  # noqa: E731
