@@ -1,0 +1,150 @@
+/* grant_types / response_types (src/grants.c): the RFC 7591 2.1 table and the policy filter. */
+#include "grants.h"
+#include "metadata_kit.h"
+
+/* ---- grant_types / response_types table ------------------------------------------------ */
+
+typedef struct grant_case {
+    const char *grants;    /* JSON or NULL for omitted */
+    const char *responses; /* JSON or NULL */
+    bool allow_all;        /* policy allows implicit, password and the hybrid types too */
+    const char *want_g;    /* expected grant_types, NULL: invalid_client_metadata */
+    const char *want_r;
+} grant_case;
+
+static const grant_case grant_cases[] = {
+    /* defaults and the table itself (policy allows everything) */
+    {NULL, NULL, true, "[\"authorization_code\"]", "[\"code\"]"},
+    {"[\"authorization_code\"]", "[\"code\"]", true, "[\"authorization_code\"]", "[\"code\"]"},
+    {"[\"authorization_code\"]", NULL, true, "[\"authorization_code\"]", "[\"code\"]"},
+    {NULL, "[\"code\"]", true, "[\"authorization_code\"]", "[\"code\"]"},
+    {"[\"authorization_code\"]", "[]", true, NULL, NULL},
+    {"[\"authorization_code\"]", "[\"token\"]", true, NULL, NULL},
+    {NULL, "[\"token\"]", true, NULL, NULL},
+    {"[\"implicit\"]", "[\"token\"]", true, "[\"implicit\"]", "[\"token\"]"},
+    {"[\"implicit\"]", NULL, true, "[\"implicit\"]", "[\"token\"]"},
+    {"[\"implicit\"]", "[\"code\"]", true, NULL, NULL},
+    {"[\"implicit\"]", "[\"id_token\"]", true, "[\"implicit\"]", "[\"id_token\"]"},
+    {"[\"authorization_code\",\"implicit\"]", "[\"code id_token\"]", true,
+     "[\"authorization_code\",\"implicit\"]", "[\"code id_token\"]"},
+    {"[\"authorization_code\"]", "[\"code id_token\"]", true, NULL, NULL},
+    {"[\"authorization_code\",\"implicit\"]", "[\"code\"]", true, NULL, NULL},
+    {"[\"authorization_code\",\"implicit\"]", "[\"code\",\"token\"]", true,
+     "[\"authorization_code\",\"implicit\"]", "[\"code\",\"token\"]"},
+    {"[\"client_credentials\"]", NULL, true, "[\"client_credentials\"]", "[]"},
+    {"[\"client_credentials\"]", "[]", true, "[\"client_credentials\"]", "[]"},
+    {"[\"client_credentials\"]", "[\"code\"]", true, NULL, NULL},
+    {"[\"password\"]", NULL, true, "[\"password\"]", "[]"},
+    {"[\"refresh_token\"]", NULL, true, NULL, NULL},
+    {"[]", NULL, true, NULL, NULL},
+    {"[\"authorization_code\",\"refresh_token\"]", "[\"code\"]", true,
+     "[\"authorization_code\",\"refresh_token\"]", "[\"code\"]"},
+    {"[\"authorization_code\",\"authorization_code\"]", NULL, true, "[\"authorization_code\"]",
+     "[\"code\"]"},
+    /* the default policy drops what it does not allow */
+    {"[\"authorization_code\",\"implicit\",\"refresh_token\"]", "[\"code\",\"token\"]", false,
+     "[\"authorization_code\",\"refresh_token\"]", "[\"code\"]"},
+    {"[\"implicit\"]", "[\"token\"]", false, NULL, NULL},
+    {"[\"password\"]", NULL, false, NULL, NULL},
+    {"[\"authorization_code\",\"client_credentials\",\"password\"]", NULL, false,
+     "[\"authorization_code\",\"client_credentials\"]", "[\"code\"]"},
+    {"[\"authorization_code\",\"implicit\"]", "[\"code id_token\"]", false, NULL, NULL},
+    {"[\"authorization_code\",\"implicit\"]", "[\"code id_token\",\"code\"]", false,
+     "[\"authorization_code\"]", "[\"code\"]"},
+    {"[\"urn:ietf:params:oauth:grant-type:jwt-bearer\",\"client_credentials\"]", NULL, false,
+     "[\"client_credentials\"]", "[]"},
+    {"[\"implicit\",\"refresh_token\"]", "[\"token\"]", false, NULL, NULL},
+    /* types */
+    {"\"authorization_code\"", NULL, true, NULL, NULL},
+    {"[1]", NULL, true, NULL, NULL},
+    {"[\"\"]", NULL, true, NULL, NULL},
+    {NULL, "\"code\"", true, NULL, NULL},
+    {NULL, "[null]", true, NULL, NULL},
+    {"{}", NULL, true, NULL, NULL},
+};
+
+START_TEST(grant_response_table)
+{
+    const grant_case *c = &grant_cases[_i];
+    json_t *req = json_pack("{s:[s]}", "redirect_uris", "https://app.example/cb"), *m;
+    dcr_json_own(pool, req);
+    if (c->grants)
+        json_object_set(req, "grant_types", js(c->grants));
+    if (c->responses)
+        json_object_set(req, "response_types", js(c->responses));
+    dcr_policy_defaults(pool, &pol);
+    if (c->allow_all) {
+        pol.grant_types = dcr_words(pool, "authorization_code implicit refresh_token "
+                                          "client_credentials password");
+        apr_array_header_t *r = dcr_words(pool, "code token id_token");
+        APR_ARRAY_PUSH(r, const char *) = "code id_token";
+        pol.response_types = r;
+    }
+    dcr_error_clear(&err);
+    m = dcr_metadata_register(pool, req, NULL, &pol, NULL, &err);
+    if (!c->want_g) {
+        ck_assert_msg(m == NULL, "case %d accepted: %s", _i, dump(m));
+        ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+        return;
+    }
+    ck_assert_msg(m != NULL, "case %d refused: %s", _i, err.description);
+    ck_assert_str_eq(dump(json_object_get(m, "grant_types")), c->want_g);
+    ck_assert_str_eq(dump(json_object_get(m, "response_types")), c->want_r);
+}
+END_TEST
+
+START_TEST(policy_can_drop_the_code_grant)
+{
+    json_t *req = js("{" CB ",\"grant_types\":[\"authorization_code\",\"client_credentials\"],"
+                     "\"response_types\":[\"code\"]}"),
+           *m;
+    dcr_policy_defaults(pool, &pol);
+    pol.grant_types = dcr_words(pool, "client_credentials");
+    m = dcr_metadata_register(pool, req, NULL, &pol, NULL, &err);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(dump(json_object_get(m, "grant_types")), "[\"client_credentials\"]");
+    ck_assert_str_eq(dump(json_object_get(m, "response_types")), "[]");
+    /* and nothing left at all */
+    pol.grant_types = dcr_words(pool, "client_credentials");
+    ck_assert_ptr_null(dcr_metadata_register(pool, js("{" CB "}"), NULL, &pol, NULL, &err));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+}
+END_TEST
+
+START_TEST(response_type_needs)
+{
+    static const struct {
+        const char *rt;
+        bool code, implicit;
+    } t[] = {{"code", true, false},
+             {"token", false, true},
+             {"id_token", false, true},
+             {"code id_token", true, true},
+             {"code token", true, true},
+             {"code id_token token", true, true},
+             {"id_token token", false, true},
+             {"none", false, false},
+             {"codes", false, false},
+             {"tokens", false, false},
+             {"", false, false},
+             {"  code  ", true, false}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        bool c = !t[i].code, im = !t[i].implicit;
+        dcr_response_type_needs(t[i].rt, &c, &im);
+        ck_assert_msg(c == t[i].code && im == t[i].implicit, "'%s'", t[i].rt);
+    }
+}
+END_TEST
+
+static Suite *grants_suite(void)
+{
+    Suite *s = suite_create("grants");
+    TCase *tc = unit_tcase("grants");
+    tcase_add_loop_test(tc, grant_response_table, 0, sizeof(grant_cases) / sizeof(grant_cases[0]));
+    tcase_add_test(tc, policy_can_drop_the_code_grant);
+    tcase_add_test(tc, response_type_needs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DCR_UNIT_MAIN(grants_suite)
