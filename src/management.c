@@ -160,7 +160,12 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
     if (req->policy->rotate_token_on_update) {
-        token = dcr_client_new_token(req->pool);
+        if (!(token = dcr_client_new_token(req->pool))) {
+            dcr_fail(&err, DCR_ERR_SERVER_ERROR, "could not update the client",
+                     "the random generator failed");
+            dcr_refuse(req, "update", &err, res);
+            return;
+        }
         dcr_token_hash(token, c->rat_hash);
     }
     rv = req->store->ops->update(req->store, c, req->pool, &err);

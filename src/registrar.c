@@ -103,7 +103,8 @@ static bool store_new(const dcr_request *req, dcr_client *c, dcr_error *err)
             return true;
         if (rv != APR_EEXIST)
             return false;
-        c->client_id = dcr_client_new_id(req->pool);
+        if (!(c->client_id = dcr_client_new_id(req->pool)))
+            break;
     }
     return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not allocate a client_id",
                     "%d client_id collisions in a row", DCR_PUT_ATTEMPTS);
@@ -164,6 +165,11 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     token = dcr_client_new_token(req->pool);
     c = apr_pcalloc(req->pool, sizeof(*c));
     c->client_id = dcr_client_new_id(req->pool);
+    if (!token || !c->client_id) {
+        dcr_fail(&err, DCR_ERR_SERVER_ERROR, "could not register the client",
+                 "the random generator failed");
+        goto refused;
+    }
     c->issued_at = req->now;
     c->expires_at =
         policy->registration_lifetime > 0 ? req->now + policy->registration_lifetime : 0;
