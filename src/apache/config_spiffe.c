@@ -167,9 +167,9 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
         if (!dcr_spiffe_trust_add_domain(trust, e->name, b, e->issuer, &why))
             return apr_psprintf(pconf, "DCRTrustDomain %s: %s", e->name, why);
         ap_log_error(APLOG_MARK, b->jwt_keys->nkeys ? APLOG_DEBUG : APLOG_WARNING, 0, s,
-                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %lld)%s",
+                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT ")%s",
                      e->name, b->jwt_keys->nkeys, e->file,
-                     b->spiffe_shape ? "SPIFFE bundle" : "JWKS", b->sequence,
+                     b->spiffe_shape ? "SPIFFE bundle" : "JWKS", (apr_int64_t)b->sequence,
                      b->jwt_keys->nkeys ? "" : ": every JWT-SVID of this domain will be refused");
     }
     for (int i = 0; i < c->patterns->nelts; i++) {
