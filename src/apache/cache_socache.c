@@ -13,7 +13,7 @@
 
 APLOG_USE_MODULE(dcr_trusted);
 
-#define CACHE_MAX_RECORD (256 * 1024) /* status lists are small signed documents */
+#define CACHE_MAX_RECORD (64 * 1024) /* status lists are small signed documents */
 
 typedef struct socache_cache {
     dcr_cache cache;
@@ -140,7 +140,8 @@ static dcr_cache *socache_create(apr_pool_t *pconf, server_rec *s, const char *s
 {
     socache_cache *c = apr_pcalloc(pconf, sizeof(*c));
     const char *name = spec, *args = NULL, *colon = strchr(spec, ':'), *err;
-    struct ap_socache_hints hints = {64, CACHE_MAX_RECORD, apr_time_from_sec(300)};
+    /* avg_obj_size is an average: shmcb divides its space by it */
+    struct ap_socache_hints hints = {64, 4096, apr_time_from_sec(300)};
     apr_status_t rv;
 
     if (colon) {

@@ -1,0 +1,318 @@
+"""VC-JWT software statements against a real httpd: both encodings register with metadata from
+the credential winning over the request; revoked (W3C Bitstring list) and suspended (IETF token
+list) credentials, an unreachable list (refused unless DCRVCStatusUnavailable allow), an
+untrusted issuer and a missing required type are refused, and no refusal stores anything. The
+status lists come from this test's own HTTPS server on 127.0.0.1 (DCRFetchAllow)."""
+
+import base64
+import gzip
+import http.server
+import json
+import os
+import shutil
+import sqlite3
+import ssl
+import threading
+import time
+import zlib
+
+import pytest
+from jwcrypto import jwk, jwt
+
+from dcr_httpd import Vhost, _make_cert, free_port
+from services import child_writable_dir
+
+ISSUER = "https://issuer.example.org"
+STATE = {}
+SUBJECT = "https://agent.example.com"
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class StatusServer:
+    """HTTPS on 127.0.0.1 serving {path: (content_type, body)}; counts hits per path."""
+
+    def __init__(self, directory):
+        self.crt, self.key, self.ca = _make_cert(directory, ["status.test"])
+        os.chmod(self.ca, 0o644)
+        self.docs, self.hits = {}, {}
+        self.port = free_port()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                if self.path not in outer.docs:
+                    self.send_error(404)
+                    return
+                ctype, body = outer.docs[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.crt, self.key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return "https://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Issuer:
+    def __init__(self, directory, ident=ISSUER):
+        self.id = ident
+        self.ec = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
+        self.ed = jwk.JWK.generate(kty="OKP", crv="Ed25519", kid="ed1")
+        self.jwks = os.path.join(directory, "issuer-%d.jwks" % id(self))
+        with open(self.jwks, "w") as f:
+            json.dump({"keys": [json.loads(self.ec.export_public()),
+                                json.loads(self.ed.export_public())]}, f)
+        os.chmod(self.jwks, 0o644)
+
+    def sign(self, payload, typ="vc+jwt", key=None, kid=None):
+        key = key or self.ec
+        pub = json.loads(key.export_public())
+        alg = "EdDSA" if pub["kty"] == "OKP" else "ES256"
+        hdr = {"alg": alg, "kid": kid or pub["kid"]}
+        if typ:
+            hdr["typ"] = typ
+        t = jwt.JWT(header=hdr, claims=payload)
+        t.make_signed_token(key)
+        return t.serialize()
+
+    def vc2(self, status=None, token_status=None, types=("OAuthClientCredential",), **subject):
+        now = int(time.time())
+        cs = {"id": SUBJECT, "client_name": "Agent from the VC",
+              "redirect_uris": ["https://agent.example.com/cb"],
+              "grant_types": ["authorization_code"], "software_id": "agent-1"}
+        cs.update(subject)
+        p = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+             "type": ["VerifiableCredential"] + list(types), "issuer": self.id,
+             "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
+             "validUntil": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
+             "credentialSubject": cs}
+        if status:
+            p["credentialStatus"] = status
+        if token_status:
+            p["status"] = {"status_list": token_status}
+        return self.sign(p)
+
+    def vc1(self):
+        now = int(time.time())
+        return self.sign({"iss": self.id, "sub": SUBJECT, "nbf": now - 60, "exp": now + 3600,
+                          "vc": {"@context": ["https://www.w3.org/2018/credentials/v1"],
+                                 "type": ["VerifiableCredential", "OAuthClientCredential"],
+                                 "credentialSubject": {"client_name": "Agent 1.1",
+                                                       "grant_types": ["client_credentials"]}}},
+                         typ="JWT", key=self.ed)
+
+    def bitstring_list(self, url, set_bits=(), purpose="revocation"):
+        bits = bytearray(16384)
+        for i in set_bits:
+            bits[i // 8] |= 0x80 >> (i % 8)
+        now = int(time.time())
+        return self.sign({"@context": ["https://www.w3.org/ns/credentials/v2"],
+                          "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                          "issuer": self.id,
+                          "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                     time.gmtime(now - 3600)),
+                          "credentialSubject": {"id": url + "#list",
+                                                "type": "BitstringStatusList",
+                                                "statusPurpose": purpose, "ttl": 300000,
+                                                "encodedList": "u" + b64(gzip.compress(
+                                                    bytes(bits), mtime=0))}}).encode()
+
+    def token_list(self, url, values):
+        raw = bytearray(64)  # 2 bits per entry, LSB first
+        for i, v in values.items():
+            raw[i // 4] |= v << (2 * (i % 4))
+        now = int(time.time())
+        return self.sign({"sub": url, "iat": now - 10, "exp": now + 3600, "ttl": 300,
+                          "status_list": {"bits": 2, "lst": b64(zlib.compress(bytes(raw), 9))}},
+                         typ="statuslist+jwt").encode()
+
+
+def count(db):
+    """Registrations stored; None while the SQLite store is not available (socache fallback,
+    which cannot be enumerated)."""
+    if db is None or STATE.get("socache"):
+        return None
+    if not os.path.exists(db):
+        return 0
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute("SELECT COUNT(*) FROM dcr_clients").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def env(httpd_factory, tmp_path_factory):
+    """(make_server, issuer, status_server, db): make_server(extra_lines) starts httpd."""
+    keys = child_writable_dir("dcr-vc-")
+    store = child_writable_dir("dcr-vc-store-")
+    status = StatusServer(keys)
+    issuer = Issuer(keys)
+    db = os.path.join(store, "clients.db")
+
+    def make(extra=(), issuers=None):
+        store_line = "DCRStore socache:shmcb" if STATE.get("socache") else "DCRStore sqlite:%s" % db
+        lines = [store_line, "DCRRequireStatement On",
+                 "DCRFetchCAFile %s" % status.ca, "DCRFetchAllow 127.0.0.1:%d" % status.port,
+                 "DCRFetchTimeout 3"]
+        for iss in issuers or [issuer]:
+            lines.append("DCRVCIssuer %s jwks:%s" % (iss.id, iss.jwks))
+        h = httpd_factory(vhosts=[Vhost(conf=lines + list(extra))], start=False)
+        if not STATE.get("socache"):
+            p = h.config_test()
+            if "unknown store 'sqlite" in (p.stderr or "") + (p.stdout or ""):
+                STATE["socache"] = True  # SQLite store not wired into this build yet
+                return make(extra, issuers)
+        h.start()
+        return h
+
+    yield make, issuer, status, db
+    status.stop()
+    shutil.rmtree(keys, ignore_errors=True)
+    shutil.rmtree(store, ignore_errors=True)
+
+
+def post(h, statement, **meta):
+    body = {"client_name": "from the request", "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://agent.example.com/cb"]}
+    body.update(meta)
+    if statement is not None:
+        body["software_statement"] = statement
+    return h.session().post(h.vhost.endpoint, json=body, timeout=30)
+
+
+def refused(r, status, error):
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == error, r.text
+    assert r.headers.get("Cache-Control") == "no-store"
+
+
+def test_both_encodings_register(env):
+    make, issuer, status, db = env
+    h = make()
+    st = issuer.vc2()
+    r = post(h, st, token_endpoint_auth_method="client_secret_basic")
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    assert reg["client_name"] == "Agent from the VC"  # the credential wins
+    assert reg["software_id"] == "agent-1"
+    assert reg["software_statement"] == st
+    assert reg["vc_issuer"] == ISSUER and reg["vc_subject"] == SUBJECT
+    assert reg["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in reg
+
+    st1 = issuer.vc1()
+    r = post(h, st1, grant_types=["client_credentials"])
+    assert r.status_code == 201, r.text
+    assert r.json()["client_name"] == "Agent 1.1"
+    assert r.json()["vc_subject"] == SUBJECT
+    assert count(db) in (2, None)
+
+    # keys in the credential: private_key_jwt by the default rule
+    client_jwks = {"keys": [json.loads(jwk.JWK.generate(kty="EC", crv="P-256",
+                                                        kid="c1").export_public())]}
+    r = post(h, issuer.vc2(jwks=client_jwks))
+    assert r.status_code == 201, r.text
+    assert r.json()["token_endpoint_auth_method"] == "private_key_jwt"
+
+
+def test_revoked_and_suspended_refused(env):
+    make, issuer, status, db = env
+    list_url = status.url("/status/1")
+    tok_url = status.url("/tsl/1")
+    status.docs["/status/1"] = ("application/vc+jwt", issuer.bitstring_list(list_url, [94567]))
+    status.docs["/tsl/1"] = ("application/statuslist+jwt",
+                             issuer.token_list(tok_url, {3: 1, 5: 2}))
+    h = make()
+
+    def w3c(index):
+        return {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                "statusListIndex": str(index), "statusListCredential": list_url}
+
+    r = post(h, issuer.vc2(status=w3c(94567)))
+    refused(r, 400, "invalid_software_statement")
+    assert "revoked" in r.json()["error_description"]
+    r = post(h, issuer.vc2(token_status={"idx": 5, "uri": tok_url}))
+    refused(r, 400, "invalid_software_statement")
+    assert "suspended" in r.json()["error_description"]
+    r = post(h, issuer.vc2(token_status={"idx": 3, "uri": tok_url}))
+    refused(r, 400, "invalid_software_statement")
+    assert count(db) in (0, None)
+
+    assert post(h, issuer.vc2(status=w3c(94566))).status_code == 201
+    assert post(h, issuer.vc2(token_status={"idx": 4, "uri": tok_url})).status_code == 201
+    assert count(db) in (2, None)
+    # the lists are cached (DCRCache) for their ttl: fetched once each across processes
+    for _ in range(3):
+        assert post(h, issuer.vc2(status=w3c(1))).status_code == 201
+    assert status.hits["/status/1"] == 1, status.hits
+    assert status.hits["/tsl/1"] == 1, status.hits
+
+
+def test_unreachable_list(env):
+    make, issuer, status, db = env
+    gone = "https://127.0.0.1:%d/status/9" % status.port  # a 404 on the list server
+    entry = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+             "statusListIndex": "7", "statusListCredential": gone}
+    h = make()
+    r = post(h, issuer.vc2(status=entry))
+    refused(r, 503, "temporarily_unavailable")
+    # a host neither the issuer's nor listed: refused as a statement defect, never fetched
+    entry2 = dict(entry, statusListCredential="https://127.0.0.2:%d/status/9" % status.port)
+    refused(post(h, issuer.vc2(status=entry2)), 400, "invalid_software_statement")
+    assert count(db) in (0, None)
+    h.stop()
+    h.allow_errors(r"status list .* unavailable")
+
+    h2 = make(["DCRVCStatusUnavailable allow"])
+    h2.allow_errors(r"status list .* unavailable")
+    r = post(h2, issuer.vc2(status=entry))
+    assert r.status_code == 201, r.text
+    assert count(db) in (1, None)
+
+
+def test_untrusted_issuer_and_policy(env):
+    make, issuer, status, db = env
+    rogue = Issuer(os.path.dirname(issuer.jwks), "https://rogue.example")
+    h = make(["DCRVCRequireType OAuthClientCredential"])
+    refused(post(h, rogue.vc2()), 400, "unapproved_software_statement")
+    refused(post(h, issuer.vc2(types=())), 400, "unapproved_software_statement")
+    # right issuer name, wrong key
+    forged = rogue.vc2().split(".")
+    good = issuer.vc2().split(".")
+    refused(post(h, ".".join([good[0], good[1], forged[2]])), 400,
+            "invalid_software_statement")
+    assert count(db) in (0, None)
+    assert post(h, issuer.vc2()).status_code == 201
+
+
+def test_bad_directives_fail_startup(httpd_factory, tmp_path):
+    h = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb",
+                                          "DCRVCIssuer https://i.example jwks:%s"
+                                          % (tmp_path / "missing.jwks")])], start=False)
+    h.allow_errors(r"DCRVCIssuer https://i.example: cannot read")
+    p = h.start(expect_fail=True)
+    assert "DCRVCIssuer https://i.example" in p.stderr + h.error_log_text()
+    h2 = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb",
+                                           "DCRVCAuthMethod client_secret_basic"])], start=False)
+    p = h2.start(expect_fail=True)
+    assert "no client secrets" in p.stderr + h2.error_log_text()
