@@ -3,9 +3,12 @@
  * the notes/env (DCR_CLIENT_ID, DCR_DECISION) that LogFormat can show. */
 #include "respond.h"
 
+#include "http_log.h"
 #include "http_protocol.h"
 
 #include <apr_strings.h>
+
+APLOG_USE_MODULE(dcr_trusted);
 
 static const char *allowed_origin(request_rec *r, const dcr_server_conf *sc)
 {
@@ -70,6 +73,9 @@ int dcr_ap_send(request_rec *r, const dcr_response *res)
                                     res->retry_after > 0 ? res->retry_after : 60LL));
     if (res->status == 413 || res->status >= 500)
         r->connection->keepalive = AP_CONN_CLOSE; /* never read (the rest of) the body */
+    if (res->status >= 500 && res->err.detail[0]) /* operators must see these */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: %s",
+                      res->decision ? res->decision : "error", res->err.detail);
     dcr_ap_notes(r, res->client_id, res->decision);
     r->status = res->status;
     ap_set_content_type(r, "application/json");

@@ -366,3 +366,16 @@ def test_shmcb_loses_registrations_on_graceful_restart(httpd):
     httpd.graceful()
     r = httpd.session().get(client_path(httpd, reg), headers=token)
     check_error(r, 401, "invalid_token")  # as docs/storage-socache.md says
+
+
+def test_record_too_large_for_socache_entry(httpd_factory):
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb:data/small(32768)",
+                                   "DCRRequireStatement Off"])])
+    big = {"redirect_uris": ["https://c.example/cb/%d/%s" % (i, "p" * 1000) for i in range(30)]}
+    r = h.session().post(h.endpoint, json=big)
+    check_error(r, 500, "server_error")
+    lines = [l for l in h.error_log_lines() if "[dcr_trusted:error]" in l]
+    assert lines and "refused a" in lines[0] and "shmcb" in lines[0]
+    h.allow_errors(r"\[socache_shmcb:error\].*AH0(0844|0833)", r"\[dcr_trusted:error\].*refused a")
+    # a normal record still fits
+    assert h.session().post(h.endpoint, json=META).status_code == 201
