@@ -31,7 +31,12 @@ scripts/install-deps.sh
 echo "== build (./build)"
 [ -x configure ] || autoreconf -fi
 mkdir -p build
-(cd build && { [ -f Makefile ] || ../configure -q; } && make -s -j"$(nproc)")
+if ! (cd build && { [ -f Makefile ] || ../configure -q; } && make -s -j"$(nproc)") \
+    >build/demo-build.log 2>&1; then
+    cat build/demo-build.log
+    echo "demo.sh: the build failed (log above)" >&2
+    exit 1
+fi
 module="$top/build/.libs/mod_dcr_trusted.so"
 
 echo "== httpd on https://localhost:$port/register (ServerRoot $run)"
