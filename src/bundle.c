@@ -46,8 +46,8 @@ static void count_warn(void *baton, const char *msg)
 }
 
 dcr_spiffe_bundle *dcr_spiffe_bundle_parse(apr_pool_t *pool, const char *buf, size_t len,
-                                           void (*warn)(void *baton, const char *msg),
-                                           void *baton, const char **why)
+                                           void (*warn)(void *baton, const char *msg), void *baton,
+                                           const char **why)
 {
     json_t *doc = dcr_json_parse(pool, buf, len, DCR_JSON_MAX_DEPTH, why);
     const json_t *keys = json_object_get(doc, "keys");
@@ -63,8 +63,8 @@ dcr_spiffe_bundle *dcr_spiffe_bundle_parse(apr_pool_t *pool, const char *buf, si
         return NULL;
     }
     b = apr_pcalloc(pool, sizeof(*b));
-    b->spiffe_shape = json_object_get(doc, "spiffe_sequence") ||
-                      json_object_get(doc, "spiffe_refresh_hint");
+    b->spiffe_shape =
+        json_object_get(doc, "spiffe_sequence") || json_object_get(doc, "spiffe_refresh_hint");
     for (i = 0; i < json_array_size(keys); i++)
         b->spiffe_shape |= is_svid_use(dcr_json_string(json_array_get(keys, i), "use"));
     if ((b->sequence = optional_count(doc, "spiffe_sequence")) < 0 &&
@@ -87,11 +87,11 @@ dcr_spiffe_bundle *dcr_spiffe_bundle_parse(apr_pool_t *pool, const char *buf, si
         for (i = 0; i < json_array_size(keys); i++)
             if (json_is_object(json_array_get(keys, i)) &&
                 !json_object_get(json_array_get(keys, i), "use"))
-                count_warn(&wc, apr_psprintf(pool, "key %d skipped: no use in a SPIFFE bundle",
-                                             (int)i));
+                count_warn(&wc,
+                           apr_psprintf(pool, "key %d skipped: no use in a SPIFFE bundle", (int)i));
 
-    all = dcr_jwks_parse(pool, doc, b->spiffe_shape ? keep_spiffe : keep_plain, count_warn, &wc,
-                         why);
+    all =
+        dcr_jwks_parse(pool, doc, b->spiffe_shape ? keep_spiffe : keep_plain, count_warn, &wc, why);
     if (!all)
         return NULL;
     /* JWT-SVID keys are looked up by kid only: a key without one can never be used. */

@@ -26,7 +26,8 @@ struct dcr_jwk {
 static const struct {
     const char *jwk, *ossl;
     size_t coord;
-} ec_curves[] = {{"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48}, {"P-521", "secp521r1", 66}};
+} ec_curves[] = {
+    {"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48}, {"P-521", "secp521r1", 66}};
 
 static apr_status_t pkey_cleanup(void *data)
 {
@@ -189,8 +190,8 @@ static EVP_PKEY *okp_from_jwk(apr_pool_t *pool, const json_t *jwk, const char **
 
 dcr_jwk *dcr_jwk_import(apr_pool_t *pool, const json_t *jwk, const char **why)
 {
-    static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k",
-                                                  NULL};
+    static const char *const private_members[] = {"d",  "p",   "q", "dp", "dq",
+                                                  "qi", "oth", "k", NULL};
     static const char *const string_members[] = {"kid", "use", "alg", NULL};
     const char *kty;
     EVP_PKEY *pkey;
@@ -314,8 +315,7 @@ bool dcr_jwk_fits_alg(const dcr_jwk *k, const char *alg)
 }
 
 dcr_jwks *dcr_jwks_parse(apr_pool_t *pool, const json_t *jwks, bool (*keep)(const char *use),
-                         void (*warn)(void *baton, const char *msg), void *baton,
-                         const char **why)
+                         void (*warn)(void *baton, const char *msg), void *baton, const char **why)
 {
     const json_t *keys = json_object_get(jwks, "keys");
     dcr_jwks *set;

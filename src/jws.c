@@ -91,16 +91,15 @@ static json_t *decode_object(apr_pool_t *pool, const char *b64, size_t len, cons
     j = dcr_json_parse(pool, (const char *)raw, n, JWS_MAX_JSON_DEPTH, &why);
     if (!json_is_object(j)) {
         dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
-                 "software_statement header or payload is not a valid JSON object",
-                 "JWS %s: %s", what, j ? "not an object" : why);
+                 "software_statement header or payload is not a valid JSON object", "JWS %s: %s",
+                 what, j ? "not an object" : why);
         return NULL;
     }
     return j;
 }
 
 /* Optional string header member: absent is fine, any other type is not. */
-static bool header_string(const json_t *header, const char *name, const char **out,
-                          dcr_error *err)
+static bool header_string(const json_t *header, const char *name, const char **out, dcr_error *err)
 {
     const json_t *v = json_object_get(header, name);
     *out = NULL;
@@ -151,12 +150,10 @@ bool dcr_jws_parse(apr_pool_t *pool, const char *compact, size_t len,
     out->payload = decode_object(pool, dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", err);
     if (!out->payload)
         return false;
-    out->sig = dcr_b64url_decode(pool, dot2 + 1, len - (size_t)(dot2 + 1 - compact),
-                                 &out->sig_len);
+    out->sig = dcr_b64url_decode(pool, dot2 + 1, len - (size_t)(dot2 + 1 - compact), &out->sig_len);
     if (!out->sig || out->sig_len == 0)
         return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
-                        "software_statement signature is missing or not strict base64url",
-                        NULL);
+                        "software_statement signature is missing or not strict base64url", NULL);
     out->signing_input = apr_pstrmemdup(pool, compact, (apr_size_t)(dot2 - compact));
     out->signing_input_len = (size_t)(dot2 - compact);
     return true;
@@ -247,8 +244,7 @@ bool dcr_jws_verify(const dcr_jws *jws, const dcr_jwk *key, dcr_error *err)
             ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
                  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
         if (ok)
-            ok = EVP_DigestVerify(md, sig, sig_len,
-                                  (const unsigned char *)jws->signing_input,
+            ok = EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)jws->signing_input,
                                   jws->signing_input_len) == 1;
     }
     EVP_MD_CTX_free(md);
@@ -261,8 +257,8 @@ bool dcr_jws_verify(const dcr_jws *jws, const dcr_jwk *key, dcr_error *err)
     return true;
 }
 
-bool dcr_jwt_numeric_date(const json_t *payload, const char *claim, long long *out,
-                          bool *present, const char **why)
+bool dcr_jwt_numeric_date(const json_t *payload, const char *claim, long long *out, bool *present,
+                          const char **why)
 {
     const json_t *v = json_object_get(payload, claim);
     double d;

@@ -69,8 +69,7 @@ bool dcr_spiffe_trust_add_domain(dcr_spiffe_trust *trust, const char *td,
     return true;
 }
 
-bool dcr_spiffe_trust_add_pattern(dcr_spiffe_trust *trust, const char *pattern,
-                                  const char **why)
+bool dcr_spiffe_trust_add_pattern(dcr_spiffe_trust *trust, const char *pattern, const char **why)
 {
     dcr_spiffe_pattern p;
     if (!dcr_spiffe_pattern_parse(trust->pool, pattern, &p, why))
@@ -134,8 +133,7 @@ static bool check_times(const dcr_statement_ctx *ctx, const json_t *payload, dcr
     if (!dcr_jwt_numeric_date(payload, "exp", &exp, &has_exp, &why) ||
         !dcr_jwt_numeric_date(payload, "iat", &iat, &has_iat, &why) ||
         !dcr_jwt_numeric_date(payload, "nbf", &nbf, &has_nbf, &why))
-        return INVALID("software_statement exp, iat or nbf is not a valid NumericDate", "%s",
-                       why);
+        return INVALID("software_statement exp, iat or nbf is not a valid NumericDate", "%s", why);
     if (!has_exp || !has_iat)
         return INVALID("software_statement must carry both exp and iat", NULL);
     if (ctx->now >= exp + skew)
@@ -172,17 +170,16 @@ static bool check_audience(const dcr_statement_ctx *ctx, const json_t *payload, 
     if (json_is_string(aud))
         match = dcr_str_in_list(accepted, json_string_value(aud));
     else if (json_is_array(aud) && json_array_size(aud) > 0) {
-        json_array_foreach(aud, i, v) {
+        json_array_foreach(aud, i, v)
+        {
             if (!json_is_string(v))
-                return INVALID("software_statement aud holds a value that is not a string",
-                               NULL);
+                return INVALID("software_statement aud holds a value that is not a string", NULL);
             match |= dcr_str_in_list(accepted, json_string_value(v));
         }
     } else
         return INVALID("software_statement aud is missing or empty", NULL);
     if (!match)
-        return INVALID("software_statement aud does not name this registration endpoint",
-                       NULL);
+        return INVALID("software_statement aud does not name this registration endpoint", NULL);
     return true;
 }
 
@@ -190,8 +187,8 @@ static bool check_issuer(const dcr_statement_ctx *ctx, const trust_domain *td,
                          const json_t *payload, dcr_error *err)
 {
     const json_t *iss = json_object_get(payload, "iss");
-    const char *want = td->issuer ? td->issuer : apr_pstrcat(ctx->pool, "spiffe://", td->name,
-                                                             NULL);
+    const char *want =
+        td->issuer ? td->issuer : apr_pstrcat(ctx->pool, "spiffe://", td->name, NULL);
     if (!iss && !td->issuer)
         return true;
     if (!iss)
@@ -207,15 +204,14 @@ static bool check_issuer(const dcr_statement_ctx *ctx, const trust_domain *td,
                 "is right, add issuer=%.200s to its DCRTrustDomain",
                 td->name, json_string_value(iss), want, json_string_value(iss));
     return INVALID("software_statement iss does not match the trust domain's issuer",
-                   "trust domain %s: iss '%.200s', expected '%s'", td->name,
-                   json_string_value(iss), want);
+                   "trust domain %s: iss '%.200s', expected '%s'", td->name, json_string_value(iss),
+                   want);
 }
 
 static void fill_identity(const dcr_statement_ctx *ctx, const dcr_spiffe_id *id,
                           const json_t *payload, dcr_identity *out)
 {
-    static const char *const jwt_claims[] = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti",
-                                             NULL};
+    static const char *const jwt_claims[] = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", NULL};
     json_t *meta = dcr_json_own(ctx->pool, json_deep_copy(payload));
     for (const char *const *c = jwt_claims; *c && meta; c++)
         json_object_del(meta, *c);
@@ -245,8 +241,7 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
     sub = json_object_get(jws.payload, "sub");
     if (!json_is_string(sub))
         return INVALID("software_statement has no sub (SPIFFE ID)", NULL);
-    if (!dcr_spiffe_id_parse(ctx->pool, json_string_value(sub), json_string_length(sub), &id,
-                             &why))
+    if (!dcr_spiffe_id_parse(ctx->pool, json_string_value(sub), json_string_length(sub), &id, &why))
         return INVALID("software_statement sub is not a valid SPIFFE ID", "%s", why);
     td = trust ? find_domain(trust, id.trust_domain) : NULL;
     if (!td)
@@ -258,8 +253,7 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
     if (!key)
         return INVALID("software_statement is signed with a key its trust domain does not "
                        "list",
-                       "kid '%.64s' not among the JWT keys of trust domain %s", jws.kid,
-                       td->name);
+                       "kid '%.64s' not among the JWT keys of trust domain %s", jws.kid, td->name);
     if (!dcr_jws_verify(&jws, key, err) || !check_times(ctx, jws.payload, err) ||
         !check_audience(ctx, jws.payload, err) || !check_issuer(ctx, td, jws.payload, err))
         return false;

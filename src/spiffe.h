@@ -25,8 +25,7 @@ bool dcr_spiffe_trust_add_domain(dcr_spiffe_trust *trust, const char *td,
 
 /* Adds a DCRAllowSpiffeID pattern (see dcr_spiffe_pattern_parse). A trust domain with no
  * pattern admits all its IDs; one with patterns admits only matching IDs. */
-bool dcr_spiffe_trust_add_pattern(dcr_spiffe_trust *trust, const char *pattern,
-                                  const char **why);
+bool dcr_spiffe_trust_add_pattern(dcr_spiffe_trust *trust, const char *pattern, const char **why);
 
 /* The bundle of td, NULL when td is not trusted. */
 const dcr_spiffe_bundle *dcr_spiffe_trust_bundle(const dcr_spiffe_trust *trust, const char *td);

@@ -55,14 +55,12 @@ bool dcr_spiffe_id_parse(apr_pool_t *pool, const char *s, size_t len, dcr_spiffe
         seg = ++i; /* skip '/' */
         while (i < len && s[i] != '/') {
             if (!path_char((unsigned char)s[i]))
-                return (*why = "SPIFFE ID path has a character outside A-Z a-z 0-9 . - _"),
-                       false;
+                return (*why = "SPIFFE ID path has a character outside A-Z a-z 0-9 . - _"), false;
             i++;
         }
         if (i == seg)
             return (*why = "SPIFFE ID path has an empty segment or a trailing slash"), false;
-        if ((i - seg == 1 && s[seg] == '.') ||
-            (i - seg == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+        if ((i - seg == 1 && s[seg] == '.') || (i - seg == 2 && s[seg] == '.' && s[seg + 1] == '.'))
             return (*why = "SPIFFE ID path has a dot segment"), false;
     }
 

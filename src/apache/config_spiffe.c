@@ -135,8 +135,7 @@ static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_si
     return NULL;
 }
 
-const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                                  dcr_policy *policy)
+const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_spiffe_conf *c = conf;
     dcr_spiffe_trust *trust;
@@ -162,12 +161,13 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
                                 e->file, msg);
         b = dcr_spiffe_bundle_parse(pconf, buf, len, bundle_warning, &wb, &why);
         if (!b)
-            return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s",
-                                e->name, e->file, why);
+            return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s", e->name,
+                                e->file, why);
         if (!dcr_spiffe_trust_add_domain(trust, e->name, b, e->issuer, &why))
             return apr_psprintf(pconf, "DCRTrustDomain %s: %s", e->name, why);
         ap_log_error(APLOG_MARK, b->jwt_keys->nkeys ? APLOG_DEBUG : APLOG_WARNING, 0, s,
-                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT ")%s",
+                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT
+                     ")%s",
                      e->name, b->jwt_keys->nkeys, e->file,
                      b->spiffe_shape ? "SPIFFE bundle" : "JWKS", (apr_int64_t)b->sequence,
                      b->jwt_keys->nkeys ? "" : ": every JWT-SVID of this domain will be refused");

@@ -13,19 +13,20 @@ const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, const char 
 const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pattern);
 
 /* Entries for the module's command table, each followed by a comma. */
-#define DCR_SPIFFE_COMMANDS                                                                   \
-    AP_INIT_TAKE23("DCRTrustDomain", dcr_spiffe_cmd_trust_domain, NULL, RSRC_CONF,            \
-                     "trust domain, its bundle file (SPIFFE bundle or JWKS), optional "       \
-                     "issuer=<iss>"),                                                         \
-    AP_INIT_ITERATE("DCRAllowSpiffeID", dcr_spiffe_cmd_allow_id, NULL, RSRC_CONF,            \
-                    "SPIFFE IDs allowed to register: exact, or ending in /* (default: all "   \
+/* clang-format off */
+#define DCR_SPIFFE_COMMANDS                                                                        \
+    AP_INIT_TAKE23("DCRTrustDomain", dcr_spiffe_cmd_trust_domain, NULL, RSRC_CONF,                 \
+                   "trust domain, its bundle file (SPIFFE bundle or JWKS), optional "              \
+                   "issuer=<iss>"),                                                                \
+    AP_INIT_ITERATE("DCRAllowSpiffeID", dcr_spiffe_cmd_allow_id, NULL, RSRC_CONF,                  \
+                    "SPIFFE IDs allowed to register: exact, or ending in /* (default: all "        \
                     "IDs of a trusted domain)"),
+/* clang-format on */
 
 void *dcr_spiffe_conf_create(apr_pool_t *p);
 void *dcr_spiffe_conf_merge(apr_pool_t *p, void *base, void *add);
 /* post_config: load bundles and set policy->spiffe (NULL when no trust domain). Returns an
  * error message naming the directive and file, or NULL. */
-const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                                  dcr_policy *policy);
+const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy);
 
 #endif

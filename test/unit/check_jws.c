@@ -37,8 +37,8 @@ static bool parse_verify(const char *jwt, const dcr_jwk *key, dcr_error *err)
 
 static const struct {
     const char *alg, *key;
-} good[] = {{"ES256", "P-256"}, {"ES384", "P-384"}, {"ES512", "P-521"}, {"RS256", "RSA"},
-            {"RS384", "RSA"},   {"RS512", "RSA"},   {"PS256", "RSA"},   {"PS384", "RSA"},
+} good[] = {{"ES256", "P-256"}, {"ES384", "P-384"},  {"ES512", "P-521"}, {"RS256", "RSA"},
+            {"RS384", "RSA"},   {"RS512", "RSA"},    {"PS256", "RSA"},   {"PS384", "RSA"},
             {"PS512", "RSA"},   {"EdDSA", "Ed25519"}};
 
 START_TEST(every_alg_verifies_and_detects_tampering)
@@ -69,12 +69,13 @@ START_TEST(key_must_fit_alg)
 {
     static const struct {
         const char *alg, *sign_key, *verify_key;
-    } bad[] = {{"ES256", "P-256", "RSA"},   {"ES384", "P-384", "P-256"}, {"ES256", "P-256", "P-384"},
-               {"ES512", "P-521", "P-384"}, {"RS256", "RSA", "P-256"},   {"PS256", "RSA", "Ed25519"},
+    } bad[] = {{"ES256", "P-256", "RSA"},   {"ES384", "P-384", "P-256"},
+               {"ES256", "P-256", "P-384"}, {"ES512", "P-521", "P-384"},
+               {"RS256", "RSA", "P-256"},   {"PS256", "RSA", "Ed25519"},
                {"EdDSA", "Ed25519", "RSA"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *jwt = mint_jwt(pool, mint_key(bad[i].sign_key), bad[i].alg, header(bad[i].alg),
-                             PAYLOAD);
+        char *jwt =
+            mint_jwt(pool, mint_key(bad[i].sign_key), bad[i].alg, header(bad[i].alg), PAYLOAD);
         dcr_error err;
         ck_assert_msg(!parse_verify(jwt, import(mint_key(bad[i].verify_key), NULL), &err),
                       "%s accepted a %s key", bad[i].alg, bad[i].verify_key);
@@ -153,8 +154,7 @@ START_TEST(alg_confusion_hs256_with_public_key_bytes)
     EVP_PKEY *key = mint_key("RSA");
     size_t pem_len;
     char *pem = mint_pem(pool, key, &pem_len);
-    char *jwt = mint_jwt_hs256(pool, (const unsigned char *)pem, pem_len, header("HS256"),
-                               PAYLOAD);
+    char *jwt = mint_jwt_hs256(pool, (const unsigned char *)pem, pem_len, header("HS256"), PAYLOAD);
     dcr_jws jws;
     dcr_error err;
     ck_assert(!dcr_jws_parse(pool, jwt, strlen(jwt), dcr_jws_algs_vc, &jws, &err));
@@ -181,8 +181,8 @@ static bool parses(const char *jwt, const char *const *algs, dcr_error *err)
 
 static char *unsigned_jwt(const char *h, const char *p)
 {
-    return apr_pstrcat(pool, mint_b64url(pool, h, strlen(h)), ".",
-                       mint_b64url(pool, p, strlen(p)), ".c2ln", NULL);
+    return apr_pstrcat(pool, mint_b64url(pool, h, strlen(h)), ".", mint_b64url(pool, p, strlen(p)),
+                       ".c2ln", NULL);
 }
 
 START_TEST(alg_rules)
@@ -197,8 +197,7 @@ START_TEST(alg_rules)
     ck_assert(!parses(unsigned_jwt("{\"kid\":\"k\"}", "{}"), dcr_jws_algs_svid, &err));
     ck_assert(!parses(unsigned_jwt("{\"alg\":[\"ES256\"]}", "{}"), dcr_jws_algs_svid, &err));
     /* alg is judged before the payload is even decoded. */
-    ck_assert(!parses(apr_pstrcat(pool, mint_b64url(pool, "{\"alg\":\"none\"}", 14), ".!!.x",
-                                  NULL),
+    ck_assert(!parses(apr_pstrcat(pool, mint_b64url(pool, "{\"alg\":\"none\"}", 14), ".!!.x", NULL),
                       dcr_jws_algs_svid, &err));
     ck_assert_ptr_nonnull(strstr(err.detail, "allow-list"));
 }
@@ -214,10 +213,10 @@ START_TEST(header_rules)
     ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"crit\":[\"exp\"]}", "{}"),
                       dcr_jws_algs_svid, &err));
     ck_assert_ptr_nonnull(strstr(err.description, "crit"));
-    ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"kid\":7}", "{}"), dcr_jws_algs_svid,
-                      &err));
-    ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"typ\":null}", "{}"), dcr_jws_algs_svid,
-                      &err));
+    ck_assert(
+        !parses(unsigned_jwt("{\"alg\":\"ES256\",\"kid\":7}", "{}"), dcr_jws_algs_svid, &err));
+    ck_assert(
+        !parses(unsigned_jwt("{\"alg\":\"ES256\",\"typ\":null}", "{}"), dcr_jws_algs_svid, &err));
     jwt = unsigned_jwt("{\"alg\":\"ES256\",\"kid\":\"a\",\"typ\":\"JOSE\",\"x5u\":\"https://x\"}",
                        "{}");
     ck_assert(dcr_jws_parse(pool, jwt, strlen(jwt), dcr_jws_algs_svid, &jws, &err));
@@ -235,8 +234,8 @@ END_TEST
 START_TEST(duplicates_and_non_objects)
 {
     dcr_error err;
-    ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"alg\":\"none\"}", "{}"),
-                      dcr_jws_algs_svid, &err));
+    ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"alg\":\"none\"}", "{}"), dcr_jws_algs_svid,
+                      &err));
     ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\",\"kid\":\"a\",\"kid\":\"b\"}", "{}"),
                       dcr_jws_algs_svid, &err));
     ck_assert(!parses(unsigned_jwt("{\"alg\":\"ES256\"}", "{\"sub\":\"a\",\"sub\":\"b\"}"),
@@ -317,8 +316,8 @@ START_TEST(jwk_import_rules)
     json_decref(j);
     /* A point off the curve. */
     j = mint_jwk(mint_key("P-256"), "k", NULL, NULL);
-    json_object_set_new(j, "y", json_string(mint_b64url(pool, "0123456789abcdef0123456789abcdef",
-                                                        32)));
+    json_object_set_new(j, "y",
+                        json_string(mint_b64url(pool, "0123456789abcdef0123456789abcdef", 32)));
     ck_assert_ptr_null(dcr_jwk_import(pool, j, &why));
     json_decref(j);
     /* Coordinates of the wrong size for the curve, wrong curve name. */
@@ -406,7 +405,8 @@ START_TEST(jwks_parse_rules)
     ck_assert_ptr_null(dcr_jwks_find(jwks, "c"));
     ck_assert_ptr_null(dcr_jwks_find(jwks, NULL));
     /* Duplicate kid among kept keys: the whole set is refused. */
-    json_array_append_new(json_object_get(set, "keys"), mint_jwk(mint_key("P-521"), "a", NULL, NULL));
+    json_array_append_new(json_object_get(set, "keys"),
+                          mint_jwk(mint_key("P-521"), "a", NULL, NULL));
     ck_assert_ptr_null(dcr_jwks_parse(pool, set, keep_sig, NULL, NULL, &why));
     ck_assert_ptr_nonnull(strstr(why, "duplicate"));
     json_decref(set);
@@ -423,9 +423,9 @@ END_TEST
 
 START_TEST(numeric_dates)
 {
-    json_t *p = json_pack("{s:i,s:f,s:i,s:f,s:s,s:f,s:b}", "ok", 1700000000, "real", 1700000000.5,
-                          "neg", -1, "huge", 1e300, "str", "1700000000", "big", 9007199254740992.0,
-                          "bool", 1);
+    json_t *p =
+        json_pack("{s:i,s:f,s:i,s:f,s:s,s:f,s:b}", "ok", 1700000000, "real", 1700000000.5, "neg",
+                  -1, "huge", 1e300, "str", "1700000000", "big", 9007199254740992.0, "bool", 1);
     long long v;
     bool present;
     const char *why = NULL;

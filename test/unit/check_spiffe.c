@@ -57,10 +57,10 @@ static void setup(void)
     }
     x509 = mint_jwk(x509_ec, "x509", "x509-svid", NULL);
     json_object_set_new(x509, "x5c", json_pack("[s]", "MIIB"));
-    spiffe_bundle = dump(json_pack("{s:i,s:i,s:[o,o,o]}", "spiffe_sequence", 7,
-                                   "spiffe_refresh_hint", 300, "keys",
-                                   mint_jwk(mint_key("P-256"), "ec1", "jwt-svid", NULL),
-                                   mint_jwk(mint_key("RSA"), "rsa1", "jwt-svid", NULL), x509));
+    spiffe_bundle =
+        dump(json_pack("{s:i,s:i,s:[o,o,o]}", "spiffe_sequence", 7, "spiffe_refresh_hint", 300,
+                       "keys", mint_jwk(mint_key("P-256"), "ec1", "jwt-svid", NULL),
+                       mint_jwk(mint_key("RSA"), "rsa1", "jwt-svid", NULL), x509));
     plain = dump(json_pack("{s:[o,o]}", "keys", mint_jwk(other_ec, "ec1", NULL, "ES256"),
                            mint_jwk(mint_key("P-384"), "ec384", "sig", NULL)));
 
@@ -115,8 +115,7 @@ static void refused(const char *jwt, dcr_error_code code, const char *what)
 {
     const char *sig = strrchr(jwt, '.') + 1;
     ck_assert_msg(!verify(jwt), "%s: accepted", what);
-    ck_assert_msg(err.code == code, "%s: got %s (%s)", what, dcr_error_name(err.code),
-                  err.detail);
+    ck_assert_msg(err.code == code, "%s: got %s (%s)", what, dcr_error_name(err.code), err.detail);
     ck_assert_int_eq(err.status, 400);
     ck_assert(err.description[0] != '\0');
     /* Never echo the token. */
@@ -142,8 +141,8 @@ START_TEST(happy_paths)
     ck_assert_str_eq(dcr_json_string(id.extensions, "spiffe_id"), id.subject);
     ck_assert_str_eq(dcr_json_string(id.metadata, "client_name"), "billing");
     ck_assert_ptr_nonnull(json_object_get(id.metadata, "redirect_uris"));
-    for (const char *const *k = (const char *const[]){"iss", "sub", "aud", "exp", "iat", "nbf",
-                                                      "jti", NULL};
+    for (const char *const *k =
+             (const char *const[]){"iss", "sub", "aud", "exp", "iat", "nbf", "jti", NULL};
          *k; k++)
         ck_assert_msg(!json_object_get(id.metadata, *k), "%s leaked into metadata", *k);
 
@@ -170,19 +169,19 @@ START_TEST(header_rules)
     refused(svid(k, "ES256", NULL, claims(sub)), INVALID, "no kid");
     refused(svid_h(k, "ES256", json_pack("{s:s,s:s}", "alg", "ES256", "kid", ""), claims(sub)),
             INVALID, "empty kid");
-    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ",
-                                         "at+jwt"),
+    refused(svid_h(k, "ES256",
+                   json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ", "at+jwt"),
                    claims(sub)),
             INVALID, "typ at+jwt");
-    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ",
-                                         "jwt"),
+    refused(svid_h(k, "ES256",
+                   json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ", "jwt"),
                    claims(sub)),
             INVALID, "typ lowercase");
     ck_assert(verify(svid_h(k, "ES256",
                             json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ", "JOSE"),
                             claims(sub))));
-    ck_assert(verify(svid_h(k, "ES256", json_pack("{s:s,s:s}", "alg", "ES256", "kid", "ec1"),
-                            claims(sub))));
+    ck_assert(verify(
+        svid_h(k, "ES256", json_pack("{s:s,s:s}", "alg", "ES256", "kid", "ec1"), claims(sub))));
     for (size_t i = 0; i < sizeof(refused_headers) / sizeof(refused_headers[0]); i++)
         refused(svid_h(k, "ES256",
                        json_pack("{s:s,s:s,s:[s]}", "alg", "ES256", "kid", "ec1",
@@ -194,8 +193,8 @@ START_TEST(header_rules)
     {
         size_t n;
         char *pem = mint_pem(pool, k, &n);
-        refused(mint_jwt_hs256(pool, (unsigned char *)pem, n,
-                               "{\"alg\":\"HS256\",\"kid\":\"ec1\"}", dump(claims(sub))),
+        refused(mint_jwt_hs256(pool, (unsigned char *)pem, n, "{\"alg\":\"HS256\",\"kid\":\"ec1\"}",
+                               dump(claims(sub))),
                 INVALID, "HS256 with the public key");
     }
 }
@@ -403,13 +402,11 @@ START_TEST(bundle_shapes)
 
     /* SPIFFE shape: only jwt-svid keys with a kid; bad entries dropped with a warning. */
     json_object_set_new(x509, "x5c", json_pack("[s]", "MIIB"));
-    text = dump(json_pack("{s:i,s:i,s:[o,o,o,o,o,o,{s:s},s]}", "spiffe_sequence", 42,
-                          "spiffe_refresh_hint", 300, "keys",
-                          mint_jwk(mint_key("P-256"), "a", "jwt-svid", NULL), x509, nokid,
-                          mint_jwk(mint_key("RSA"), "b", NULL, NULL),
-                          mint_jwk(mint_key("P-521"), "c", "wat", NULL),
-                          mint_jwk(mint_key("Ed25519"), "d", "jwt-svid", NULL), "kty", "XYZ",
-                          "junk"));
+    text = dump(json_pack(
+        "{s:i,s:i,s:[o,o,o,o,o,o,{s:s},s]}", "spiffe_sequence", 42, "spiffe_refresh_hint", 300,
+        "keys", mint_jwk(mint_key("P-256"), "a", "jwt-svid", NULL), x509, nokid,
+        mint_jwk(mint_key("RSA"), "b", NULL, NULL), mint_jwk(mint_key("P-521"), "c", "wat", NULL),
+        mint_jwk(mint_key("Ed25519"), "d", "jwt-svid", NULL), "kty", "XYZ", "junk"));
     b = bundle_from(text, &warnings);
     ck_assert(b->spiffe_shape);
     ck_assert_int_eq(b->sequence, 42);
@@ -455,6 +452,27 @@ START_TEST(bundle_shapes)
 }
 END_TEST
 
+START_TEST(dispatch_through_statement_verify)
+{
+    /* The generic entry point routes a JWT-SVID here and keeps its verdicts. */
+    const char *jwt = svid(mint_key("P-256"), "ES256", "ec1", claims("spiffe://example.org/a"));
+    dcr_error_clear(&err);
+    ck_assert_msg(dcr_statement_verify(&ctx, jwt, strlen(jwt), &id, &err), "%s", err.detail);
+    ck_assert_int_eq(id.kind, DCR_IDENTITY_SPIFFE);
+    ck_assert_str_eq(id.subject, "spiffe://example.org/a");
+    jwt = svid(other_ec, "ES256", "ec1", claims("spiffe://example.org/a"));
+    ck_assert(!dcr_statement_verify(&ctx, jwt, strlen(jwt), &id, &err));
+    ck_assert_int_eq(err.code, INVALID);
+    jwt = svid(mint_key("P-256"), "ES256", "ec1", claims("spiffe://nowhere.org/a"));
+    ck_assert(!dcr_statement_verify(&ctx, jwt, strlen(jwt), &id, &err));
+    ck_assert_int_eq(err.code, UNAPPROVED);
+    /* No SPIFFE trust at all in this vhost. */
+    policy.spiffe = NULL;
+    ck_assert(!dcr_spiffe_verify_statement(&ctx, jwt, strlen(jwt), &id, &err));
+    ck_assert_int_eq(err.code, UNAPPROVED);
+}
+END_TEST
+
 static Suite *spiffe_suite(void)
 {
     Suite *s = suite_create("spiffe");
@@ -471,6 +489,7 @@ static Suite *spiffe_suite(void)
     tcase_add_test(tc, allow_patterns);
     tcase_add_test(tc, trust_configuration);
     tcase_add_test(tc, bundle_shapes);
+    tcase_add_test(tc, dispatch_through_statement_verify);
     suite_add_tcase(s, tc);
     return s;
 }

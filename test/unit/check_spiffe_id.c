@@ -10,8 +10,8 @@
 static json_t *load_vectors(void)
 {
     json_error_t jerr;
-    json_t *v = json_load_file(DCR_TEST_DATA "/spiffe_id_vectors.json", JSON_REJECT_DUPLICATES,
-                               &jerr);
+    json_t *v =
+        json_load_file(DCR_TEST_DATA "/spiffe_id_vectors.json", JSON_REJECT_DUPLICATES, &jerr);
     ck_assert_msg(json_is_array(v), "cannot read vectors: %s", jerr.text);
     return v;
 }
@@ -21,13 +21,14 @@ START_TEST(public_vectors)
     json_t *vectors = load_vectors(), *v;
     size_t i, valid = 0, invalid = 0;
     ck_assert_uint_ge(json_array_size(vectors), 60);
-    json_array_foreach(vectors, i, v) {
+    json_array_foreach(vectors, i, v)
+    {
         const json_t *id = json_object_get(v, "id");
         bool want = json_is_true(json_object_get(v, "valid"));
         const char *why = NULL;
         dcr_spiffe_id out;
-        bool got = dcr_spiffe_id_parse(pool, json_string_value(id), json_string_length(id), &out,
-                                       &why);
+        bool got =
+            dcr_spiffe_id_parse(pool, json_string_value(id), json_string_length(id), &out, &why);
         ck_assert_msg(got == want, "vector %d '%.80s': expected %s (%s)", (int)i,
                       json_string_value(id), want ? "valid" : "invalid",
                       json_string_value(json_object_get(v, "why")));

@@ -84,9 +84,10 @@ json_t *mint_jwk(EVP_PKEY *key, const char *kid, const char *use, const char *al
         int bits = EVP_PKEY_get_bits(key);
         size_t coord = (size_t)(bits + 7) / 8;
         json_object_set_new(j, "kty", json_string("EC"));
-        json_object_set_new(j, "crv", json_string(bits == 256   ? "P-256"
-                                                  : bits == 384 ? "P-384"
-                                                                : "P-521"));
+        json_object_set_new(j, "crv",
+                            json_string(bits == 256   ? "P-256"
+                                        : bits == 384 ? "P-384"
+                                                      : "P-521"));
         json_object_set_new(j, "x", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_X, coord));
         json_object_set_new(j, "y", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_Y, coord));
     } else {
@@ -161,8 +162,8 @@ char *mint_jwt_hs256(apr_pool_t *pool, const unsigned char *secret, size_t secre
                               mint_b64url(pool, payload_json, strlen(payload_json)), NULL);
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t n = 0;
-    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, secret_len,
-              (const unsigned char *)input, strlen(input), mac, sizeof(mac), &n);
+    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, secret_len, (const unsigned char *)input,
+              strlen(input), mac, sizeof(mac), &n);
     return apr_pstrcat(pool, input, ".", mint_b64url(pool, mac, n), NULL);
 }
 
