@@ -1,0 +1,218 @@
+"""The MCP TypeScript SDK (@modelcontextprotocol/sdk, version pinned in interop/package.json)
+registering against the module: its exported registerClient() run by node (interop/register.mjs)
+over TLS, with bodies shaped like real MCP clients', the SDK's strict Zod parse of our answer,
+our error descriptions surfacing through the SDK, and a JWT-SVID software statement carried in
+clientMetadata."""
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dcr_httpd import Vhost
+
+INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "interop")
+sys.path.insert(0, INTEROP)
+from svid import TrustDomain  # noqa: E402
+
+SDK = "@modelcontextprotocol/sdk"
+
+# Bodies as real MCP clients send them (spec/oauth_vc.md 4.3).
+CLAUDE_CODE = {"client_name": "Claude Code (dcr-interop)", "application_type": "native",
+               "redirect_uris": ["http://localhost:3118/callback"],
+               "grant_types": ["authorization_code", "refresh_token"],
+               "response_types": ["code"], "token_endpoint_auth_method": "none"}
+VSCODE = {"client_name": "Visual Studio Code",
+          "redirect_uris": ["https://insiders.vscode.dev/redirect", "https://vscode.dev/redirect",
+                            "http://127.0.0.1/", "http://127.0.0.1:33418/"],
+          "grant_types": ["authorization_code", "refresh_token"],
+          "token_endpoint_auth_method": "none"}
+SDK_EXAMPLE = {"client_name": "Simple OAuth MCP Client",  # examples/client/simpleOAuthClient
+               "redirect_uris": ["http://localhost:8090/callback"],
+               "grant_types": ["authorization_code", "refresh_token"],
+               "response_types": ["code"], "token_endpoint_auth_method": "client_secret_post"}
+
+
+def _installed_version():
+    try:
+        with open(os.path.join(INTEROP, "node_modules", SDK, "package.json")) as f:
+            return json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.fixture(scope="session")
+def sdk_version():
+    """The pinned SDK in interop/node_modules; `npm ci` there when it is missing or stale."""
+    if not shutil.which("node"):
+        pytest.fail("node not found: install Debian's nodejs (.ci/packages-interop.txt)")
+    with open(os.path.join(INTEROP, "package.json")) as f:
+        want = json.load(f)["dependencies"][SDK]
+    with open(os.path.join(INTEROP, ".npm.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs in one tree install once
+        if _installed_version() != want:
+            npm = shutil.which("npm")
+            if not npm:
+                pytest.fail("npm not found: it is needed once to install %s@%s into %s "
+                            "(see docs/interop.md)" % (SDK, want, INTEROP))
+            p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                               cwd=INTEROP, capture_output=True, text=True, timeout=600)
+            if p.returncode != 0:
+                pytest.fail("npm ci in %s failed:\n%s%s" % (INTEROP, p.stdout, p.stderr))
+    assert _installed_version() == want
+    return want
+
+
+def sdk_register(h, client_metadata, metadata=None, as_url=None, scope=None):
+    """Runs registerClient() in node; returns register.mjs's JSON (ok, info|error, raw)."""
+    job = {"as_url": as_url or h.url, "metadata": metadata, "clientMetadata": client_metadata}
+    if scope is not None:
+        job["scope"] = scope
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["NODE_EXTRA_CA_CERTS"] = h.ca_file
+    p = subprocess.run(["node", os.path.join(INTEROP, "register.mjs")], cwd=INTEROP, env=env,
+                       input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, "node failed:\n" + p.stderr
+    out = json.loads(p.stdout)
+    assert out["raw"] is not None, out  # the request reached our server
+    return out
+
+
+def raw_json(out):
+    return json.loads(out["raw"]["body"])
+
+
+def read_back(h, raw):
+    """RFC 7592 read with the token the SDK dropped, requested by IP."""
+    uri = raw["registration_client_uri"]
+    assert uri.startswith(h.vhost.public_base + "/")
+    return h.session().get(h.url + uri[len(h.vhost.public_base):], timeout=30,
+                           headers={"Authorization": "Bearer " + raw["registration_access_token"]})
+
+
+def check_public_client(h, out, body):
+    """The SDK accepted the answer as a public client with the URIs it asked for."""
+    assert out["ok"], out.get("error")
+    info, raw = out["info"], raw_json(out)
+    assert out["raw"]["status"] == 201
+    assert out["raw"]["request_body"] == body  # the SDK sent the metadata unchanged
+    assert "authorization" not in out["raw"]["request_headers"]
+    assert info["client_id"] == raw["client_id"] and info["client_id"]
+    assert info["redirect_uris"] == body["redirect_uris"]
+    assert info["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in info and "client_secret" not in raw
+    assert isinstance(info["client_id_issued_at"], int)
+    # What the SDK's schema strips is still on the wire for RFC 7592.
+    assert "registration_access_token" not in info
+    g = read_back(h, raw)
+    assert g.status_code == 200, g.text
+    assert g.json()["client_id"] == info["client_id"]
+    assert g.json()["redirect_uris"] == body["redirect_uris"]
+    entries = [e for e in h.wait_access_log(1) if e["method"] == "POST"]
+    assert (entries[-1]["decision"], entries[-1]["client_id"]) == ("registered", info["client_id"])
+    return info, raw
+
+
+@pytest.mark.parametrize("body", [CLAUDE_CODE, VSCODE, SDK_EXAMPLE],
+                         ids=["claude-code", "vscode", "sdk-example-client_secret_post"])
+def test_sdk_registers_mcp_client(httpd, sdk_version, body):
+    # No AS metadata: the SDK falls back to <as>/register, our <Location>.
+    out = sdk_register(httpd, body)
+    assert out["raw"]["url"] == httpd.url + "/register"
+    info, raw = check_public_client(httpd, out, body)
+    assert info["grant_types"] == ["authorization_code", "refresh_token"]
+    assert info.get("response_types", ["code"]) == ["code"]
+    assert info["client_name"] == body["client_name"]
+
+
+def test_sdk_uses_registration_endpoint_from_metadata(httpd_factory, sdk_version):
+    h = httpd_factory(vhosts=[Vhost(location="/oauth/dcr")])
+    meta = {"issuer": h.url, "authorization_endpoint": h.url + "/authorize",
+            "token_endpoint": h.url + "/token", "response_types_supported": ["code"],
+            "registration_endpoint": h.endpoint}
+    out = sdk_register(h, CLAUDE_CODE, metadata=meta, scope="mcp:tools")
+    assert out["raw"]["url"] == h.endpoint
+    assert out["raw"]["request_body"]["scope"] == "mcp:tools"
+    info, raw = check_public_client(h, out, dict(CLAUDE_CODE, scope="mcp:tools"))
+    assert info["scope"] == "mcp:tools"
+    assert raw["registration_client_uri"].startswith(h.vhost.public_base + "/oauth/dcr/")
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(1)", "http://evil.example/callback",
+                                 "https://client.example/cb#frag"])
+def test_sdk_surfaces_refusal(httpd, sdk_version, uri):
+    out = sdk_register(httpd, dict(CLAUDE_CODE, redirect_uris=[uri]))
+    assert not out["ok"], out
+    assert out["raw"]["status"] == 400
+    err = raw_json(out)
+    assert err["error"] == "invalid_redirect_uri"
+    # The SDK hands the application our description, not a parse failure.
+    assert out["error"]["message"] == err["error_description"] and err["error_description"]
+    assert "Invalid OAuth error response" not in out["error"]["message"]
+    assert not [e for e in httpd.wait_access_log(1) if e["decision"] == "registered"]
+
+
+def test_sdk_invalid_client_metadata_is_typed(httpd, sdk_version):
+    out = sdk_register(httpd, dict(CLAUDE_CODE, grant_types=["implicit"],
+                                   response_types=["token"]))
+    assert not out["ok"]
+    err = raw_json(out)
+    assert err["error"] == "invalid_client_metadata"
+    # A code the SDK knows maps to its own error class.
+    assert out["error"]["name"] == "InvalidClientMetadataError"
+    assert out["error"]["errorCode"] == "invalid_client_metadata"
+    assert out["error"]["message"] == err["error_description"]
+
+
+@pytest.fixture
+def spiffe_server(httpd_factory, tmp_path_factory):
+    d = tmp_path_factory.mktemp("bundles")
+    os.chmod(d, 0o755)
+    td = TrustDomain("mcp.example.org", d / "bundle.json")
+    # DCRRequireStatement defaults to On; said explicitly because it is what is tested.
+    h = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb", "DCRRequireStatement On",
+                                          td.directive()])])
+    return h, td
+
+
+def test_sdk_registers_with_jwt_svid(spiffe_server, sdk_version):
+    h, td = spiffe_server
+    aud = h.vhost.public_base + h.vhost.location
+    st = td.svid(aud, client_name="agent from the statement")
+    body = dict(CLAUDE_CODE, software_statement=st)
+    out = sdk_register(h, body)
+    assert out["ok"], out.get("error")
+    info, raw = out["info"], raw_json(out)
+    assert out["raw"]["request_body"]["software_statement"] == st
+    assert raw["spiffe_id"] == "spiffe://mcp.example.org/ns/mcp/agent"
+    assert "spiffe_id" not in info  # stripped by the SDK's schema, harmless
+    assert info["client_name"] == "agent from the statement"  # the statement wins
+    assert info["redirect_uris"] == CLAUDE_CODE["redirect_uris"]
+    assert info["token_endpoint_auth_method"] == "spiffe_jwt"  # TS SDK takes any string
+    assert "client_secret" not in info
+    g = read_back(h, raw)
+    assert g.status_code == 200 and g.json()["spiffe_id"] == raw["spiffe_id"]
+
+
+def test_sdk_without_statement_is_refused(spiffe_server, sdk_version):
+    h, td = spiffe_server
+    out = sdk_register(h, CLAUDE_CODE)
+    assert not out["ok"]
+    err = raw_json(out)
+    assert out["raw"]["status"] == 400 and err["error"] == "invalid_software_statement"
+    assert out["error"]["message"] == err["error_description"]
+
+
+def test_sdk_statement_for_another_audience_is_refused(spiffe_server, sdk_version):
+    h, td = spiffe_server
+    st = td.svid("https://other.example/register")
+    out = sdk_register(h, dict(CLAUDE_CODE, software_statement=st))
+    assert not out["ok"]
+    err = raw_json(out)
+    assert err["error"] == "invalid_software_statement"
+    assert out["error"]["message"] == err["error_description"]
+    assert not [e for e in h.wait_access_log(1) if e["decision"] == "registered"]
