@@ -12,13 +12,16 @@ die() { echo "test.sh: $*" >&2; exit 1; }
 
 step "dependencies"
 scripts/install-deps.sh || die "could not install the Debian packages"
-[ -x configure ] || autoreconf -fi >/dev/null || die "autoreconf failed"
+[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || die "autoreconf failed"
 
 build() { # dir, configure flags...
     local dir=$1; shift
     mkdir -p "$dir"
-    (cd "$dir" && { [ -f Makefile ] || "$top"/configure -q "$@"; } && make -s -j"$jobs") ||
+    if ! (cd "$dir" && { [ -f Makefile ] || "$top"/configure -q "$@"; } &&
+        make -s -j"$jobs") >"$dir/build.log" 2>&1; then
+        cat "$dir/build.log"
         die "build in $dir failed"
+    fi
 }
 
 summaries() { # dir: each Check program's closing line, then automake's totals
@@ -41,7 +44,8 @@ summaries build-asan
 
 step "integration tests (real httpd)"
 export DCR_MODULE="$top/build/.libs/mod_dcr_trusted.so"
-python3 -m pytest -q -p no:cacheprovider test/integration
+# Debian's python3 (python3-pytest, -requests, -jwcrypto), whatever else is first on PATH.
+/usr/bin/python3 -m pytest -q -p no:cacheprovider test/integration
 rc=$?
 [ $rc -eq 0 ] || failed=1
 # pytest's summary stays the closing line; the exit code tells the rest.
