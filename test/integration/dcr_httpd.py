@@ -230,14 +230,35 @@ class Httpd:
             f.write(text)
 
     # -- lifecycle --------------------------------------------------------------------------
+    def env(self):
+        """httpd's environment. DCR_HTTPD_PRELOAD (e.g. libasan.so for a module built with
+        --enable-sanitizers) is preloaded into httpd only; sanitizer reports go to
+        logs/sanitizer.* and fail the test."""
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        pre = os.environ.get("DCR_HTTPD_PRELOAD")
+        if pre:
+            env["LD_PRELOAD"] = pre
+            log = os.path.join(self.root, "logs", "sanitizer")
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:log_path=" + log
+            env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=" + log
+        return env
+
     def apachectl(self, action):
         return subprocess.run([HTTPD_BIN, "-d", self.root, "-f", self.conf_file, "-k", action],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, env=self.env())
 
     def config_test(self):
         """httpd -t: a CompletedProcess (returncode, stdout, stderr)."""
         return subprocess.run([HTTPD_BIN, "-d", self.root, "-f", self.conf_file, "-t"],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, env=self.env())
+
+    def sanitizer_reports(self):
+        out = []
+        for f in glob.glob(os.path.join(self.root, "logs", "sanitizer*")):
+            with open(f, errors="replace") as fh:
+                out.append(f + ":\n" + fh.read())
+        return out
 
     def _ready_count(self):
         return sum(1 for l in self.error_log_lines() if "resuming normal operations" in l)
@@ -360,7 +381,7 @@ class Httpd:
         self.allowed += [re.compile(p) for p in patterns]
 
     def unexpected_log_lines(self):
-        bad = []
+        bad = list(self.sanitizer_reports())
         for line in self.error_log_lines():
             if not (BAD_LEVEL.search(line) or DCR_WARN.search(line)):
                 continue

@@ -379,3 +379,36 @@ def test_record_too_large_for_socache_entry(httpd_factory):
     h.allow_errors(r"\[socache_shmcb:error\].*AH0(0844|0833)", r"\[dcr_trusted:error\].*refused a")
     # a normal record still fits
     assert h.session().post(h.endpoint, json=META).status_code == 201
+
+
+def test_413_before_100_continue(small_body):
+    h = small_body
+    status, headers, body = raw_request(
+        "127.0.0.1", h.vhost.port,
+        _head(h, "Content-Length: 2000\r\nExpect: 100-continue\r\n"), tls_ctx=h.ssl_context())
+    assert status == 413  # the first status line: no "100 Continue" invited the body
+
+
+def test_registration_lifetime_expires(httpd_factory):
+    import time
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
+                                   "DCRRegistrationLifetime 2"])])
+    reg = register(h).json()
+    token = {"Authorization": "Bearer " + reg["registration_access_token"]}
+    assert h.session().get(client_path(h, reg), headers=token).status_code == 200
+    time.sleep(3.1)
+    r = h.session().get(client_path(h, reg), headers=token)
+    check_error(r, 401, "invalid_token")
+
+
+def test_endpoint_at_nested_location_and_trailing_slash(httpd_factory):
+    h = httpd_factory([Vhost(location="/oauth/register")])
+    r = h.session().post(h.url + "/oauth/register", json=META)
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    assert reg["registration_client_uri"] == "%s/oauth/register/%s" % (h.vhost.public_base,
+                                                                     reg["client_id"])
+    r = h.session().post(h.url + "/oauth/register/", json=META)
+    assert r.status_code == 201
+    # a sibling path that only shares the prefix is not the endpoint
+    assert h.session().post(h.url + "/oauth/registerx", json=META).status_code == 404
