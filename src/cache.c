@@ -21,8 +21,8 @@ static const char *hashed_key(apr_pool_t *pool, const char *key)
 
 /* Records carry their own expiry (8 bytes, big endian) so every backend honours the
  * request's clock, not only its own. */
-bool dcr_cache_set(dcr_cache *cache, apr_pool_t *pool, const char *key, const void *val,
-                   size_t len, long long expires_at)
+bool dcr_cache_set(dcr_cache *cache, apr_pool_t *pool, const char *key, const void *val, size_t len,
+                   long long expires_at)
 {
     unsigned char *rec;
     if (!cache || (cache->max_value && len + 8 > cache->max_value))
@@ -34,8 +34,8 @@ bool dcr_cache_set(dcr_cache *cache, apr_pool_t *pool, const char *key, const vo
     return cache->store(cache->baton, hashed_key(pool, key), rec, len + 8, expires_at);
 }
 
-bool dcr_cache_get(dcr_cache *cache, apr_pool_t *pool, const char *key, long long now,
-                   char **val, size_t *len)
+bool dcr_cache_get(dcr_cache *cache, apr_pool_t *pool, const char *key, long long now, char **val,
+                   size_t *len)
 {
     unsigned char *rec;
     size_t n;

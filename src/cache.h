@@ -21,12 +21,12 @@ typedef struct dcr_cache {
 
 /* Stores val under key until expires_at (seconds since the epoch). False when the backend
  * refused it (too large, full): the caller just goes on without the cache. */
-bool dcr_cache_set(dcr_cache *cache, apr_pool_t *pool, const char *key, const void *val,
-                   size_t len, long long expires_at);
+bool dcr_cache_set(dcr_cache *cache, apr_pool_t *pool, const char *key, const void *val, size_t len,
+                   long long expires_at);
 
 /* The value stored under key if it has not expired at now (pool memory, NUL-terminated). */
-bool dcr_cache_get(dcr_cache *cache, apr_pool_t *pool, const char *key, long long now,
-                   char **val, size_t *len);
+bool dcr_cache_get(dcr_cache *cache, apr_pool_t *pool, const char *key, long long now, char **val,
+                   size_t *len);
 
 /* A per-process cache of at most max_entries records, safe for threads; lives as long as
  * pool. For tests and for servers without DCRCache. */

@@ -31,8 +31,7 @@ const char *dcr_fetch_origin(apr_pool_t *pool, const char *url)
     apr_uri_t u;
     char *host;
     if (!url || apr_uri_parse(pool, url, &u) != APR_SUCCESS || !u.scheme ||
-        strcasecmp(u.scheme, "https") != 0 || !u.hostname || !*u.hostname || u.user ||
-        u.password)
+        strcasecmp(u.scheme, "https") != 0 || !u.hostname || !*u.hostname || u.user || u.password)
         return NULL;
     host = apr_pstrdup(pool, u.hostname);
     for (char *p = host; *p; p++)
@@ -94,16 +93,16 @@ bool dcr_fetch_addr_is_special(const struct sockaddr *sa)
         static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
         static const unsigned char zero[16] = {0};
         if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
-            return v4_special((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-                              (uint32_t)b[14] << 8 | b[15]);
+            return v4_special((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
+                              b[15]);
         if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) /* :: and ::1 */
             return true;
-        return (b[0] & 0xfe) == 0xfc ||                              /* fc00::/7 ULA */
-               (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||            /* fe80::/10 */
-               b[0] == 0xff ||                                       /* multicast */
-               (b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02) ||      /* 2001::/23 */
+        return (b[0] & 0xfe) == 0xfc ||                         /* fc00::/7 ULA */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||       /* fe80::/10 */
+               b[0] == 0xff ||                                  /* multicast */
+               (b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02) || /* 2001::/23 */
                (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) ||
-               (b[0] == 0x20 && b[1] == 0x02) ||                     /* 6to4 */
+               (b[0] == 0x20 && b[1] == 0x02) || /* 6to4 */
                (b[0] == 0x01 && b[1] == 0 && memcmp(b + 2, zero, 6) == 0) ||
                memcmp(b, zero, 12) == 0; /* IPv4-compatible, deprecated */
     }
@@ -236,8 +235,8 @@ static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, c
 }
 
 dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
-                               const char *owner_origin, const char *accept,
-                               dcr_fetch_result *out, const char **why)
+                               const char *owner_origin, const char *accept, dcr_fetch_result *out,
+                               const char **why)
 {
     memset(out, 0, sizeof(*out));
     for (int hops = 0;; hops++) {

@@ -54,7 +54,7 @@ bool dcr_fetch_addr_is_special(const struct sockaddr *sa);
 
 /* GETs url with the Accept header given (may be NULL); success is a 2xx with a body. */
 dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
-                               const char *owner_origin, const char *accept,
-                               dcr_fetch_result *out, const char **why);
+                               const char *owner_origin, const char *accept, dcr_fetch_result *out,
+                               const char **why);
 
 #endif

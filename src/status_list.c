@@ -18,8 +18,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-unsigned char *dcr_base64_any_decode(apr_pool_t *pool, const char *in, size_t len,
-                                     size_t *out_len)
+unsigned char *dcr_base64_any_decode(apr_pool_t *pool, const char *in, size_t len, size_t *out_len)
 {
     unsigned char *out;
     unsigned acc = 0;
@@ -54,8 +53,8 @@ unsigned char *dcr_base64_any_decode(apr_pool_t *pool, const char *in, size_t le
 /* Inflates in (gzip or zlib by window_bits) into at most max_bytes; the whole input must be
  * one complete stream. */
 static bool inflate_bounded(apr_pool_t *pool, const unsigned char *in, size_t in_len,
-                            int window_bits, size_t max_bytes, unsigned char **out,
-                            size_t *out_len, const char **why)
+                            int window_bits, size_t max_bytes, unsigned char **out, size_t *out_len,
+                            const char **why)
 {
     z_stream zs;
     size_t cap = 64 * 1024, used = 0;

@@ -154,8 +154,7 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     if (!issuer)
         return dcr_fail(err, DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT,
                         "the credential issuer is not trusted by this server",
-                        "VC issuer %s not configured (DCRVCIssuer)",
-                        claimed ? claimed : "(none)");
+                        "VC issuer %s not configured (DCRVCIssuer)", claimed ? claimed : "(none)");
     if (!dcr_vc_verify_signature(ctx->pool, issuer, &jws, ctx->now, err))
         return false;
 

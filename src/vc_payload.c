@@ -10,11 +10,33 @@
 #include <strings.h>
 
 /* Never client metadata, whatever dcr_metadata_is_known says (oauth_vc.md 5.4). */
-static const char *const reserved[] = {
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf", "vc", "vp", "@context", "type",
-    "id", "issuer", "validFrom", "validUntil", "issuanceDate", "expirationDate",
-    "credentialStatus", "credentialSchema", "credentialSubject", "proof", "status",
-    "evidence", "termsOfUse", "refreshService", NULL};
+static const char *const reserved[] = {"iss",
+                                       "sub",
+                                       "aud",
+                                       "exp",
+                                       "nbf",
+                                       "iat",
+                                       "jti",
+                                       "cnf",
+                                       "vc",
+                                       "vp",
+                                       "@context",
+                                       "type",
+                                       "id",
+                                       "issuer",
+                                       "validFrom",
+                                       "validUntil",
+                                       "issuanceDate",
+                                       "expirationDate",
+                                       "credentialStatus",
+                                       "credentialSchema",
+                                       "credentialSubject",
+                                       "proof",
+                                       "status",
+                                       "evidence",
+                                       "termsOfUse",
+                                       "refreshService",
+                                       NULL};
 
 static bool is_reserved(const char *name)
 {
@@ -48,8 +70,8 @@ const char *dcr_vc_claimed_issuer(const json_t *payload)
 static bool context_ok(const json_t *cred, bool allow_v1, bool allow_v2)
 {
     const json_t *ctx = json_object_get(cred, "@context");
-    const char *first = json_is_array(ctx) ? json_string_value(json_array_get(ctx, 0))
-                                           : json_string_value(ctx);
+    const char *first =
+        json_is_array(ctx) ? json_string_value(json_array_get(ctx, 0)) : json_string_value(ctx);
     return first && ((allow_v1 && strcmp(first, DCR_VC_CONTEXT_V1) == 0) ||
                      (allow_v2 && strcmp(first, DCR_VC_CONTEXT_V2) == 0));
 }
@@ -102,9 +124,8 @@ bool dcr_vc_map(apr_pool_t *pool, const char *typ, const json_t *payload, dcr_vc
 
     out->credential = out->version == 1 ? vc : payload;
     if (!context_ok(out->credential, out->version == 1 || legacy, out->version == 2))
-        return fail(why, out->version == 1
-                             ? "vc.@context must start with " DCR_VC_CONTEXT_V1
-                             : "@context must start with " DCR_VC_CONTEXT_V2);
+        return fail(why, out->version == 1 ? "vc.@context must start with " DCR_VC_CONTEXT_V1
+                                           : "@context must start with " DCR_VC_CONTEXT_V2);
 
     iss = dcr_json_string(payload, "iss");
     if (json_object_get(payload, "iss") && !iss)
@@ -164,9 +185,8 @@ bool dcr_vc_has_type(const dcr_vc_claims *c, const char *name)
     size_t i;
     if (json_is_string(type))
         return strcmp(json_string_value(type), name) == 0;
-    json_array_foreach(type, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-            return true;
+    json_array_foreach(type, i, v) if (json_is_string(v) &&
+                                       strcmp(json_string_value(v), name) == 0) return true;
     return false;
 }
 
@@ -219,8 +239,7 @@ bool dcr_vc_parse_datetime(const char *s, long long *out)
     if (*p == 'Z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 14 ||
-            om > 59)
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 14 || om > 59)
             return false;
         if (*p == '-') {
             oh = -oh;
@@ -254,8 +273,7 @@ bool dcr_vc_check_time(apr_pool_t *pool, const dcr_vc_claims *c, long long now, 
                        const char **why)
 {
     long long exp = 0, nbf = 0, iat = 0, from = 0, until = 0, issued = 0, expires = 0;
-    bool has_exp, has_nbf, has_iat, has_from, has_until, has_issued = false,
-                                                         has_expires = false;
+    bool has_exp, has_nbf, has_iat, has_from, has_until, has_issued = false, has_expires = false;
 
     if (!dcr_jwt_numeric_date(c->payload, "exp", &exp, &has_exp, why) ||
         !dcr_jwt_numeric_date(c->payload, "nbf", &nbf, &has_nbf, why) ||
@@ -294,7 +312,8 @@ static bool harvest_from(const json_t *src, json_t *into, const char **why)
 {
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)src, name, v) {
+    json_object_foreach((json_t *)src, name, v)
+    {
         json_t *have;
         if (is_reserved(name) || !dcr_metadata_is_known(name))
             continue;

@@ -12,14 +12,14 @@
 #define DCR_VC_CONTEXT_V2 "https://www.w3.org/ns/credentials/v2"
 
 typedef struct dcr_vc_claims {
-    int version;                 /* 1: VCDM 1.1 `vc` claim; 2: payload is the credential */
-    const json_t *payload;       /* the JWT claims */
-    const json_t *credential;    /* payload.vc (1.1) or the payload (2.0) */
-    const char *issuer;          /* iss / issuer / issuer.id, all agreeing */
-    const char *subject;         /* credentialSubject.id or sub, agreeing; may be NULL */
+    int version;                  /* 1: VCDM 1.1 `vc` claim; 2: payload is the credential */
+    const json_t *payload;        /* the JWT claims */
+    const json_t *credential;     /* payload.vc (1.1) or the payload (2.0) */
+    const char *issuer;           /* iss / issuer / issuer.id, all agreeing */
+    const char *subject;          /* credentialSubject.id or sub, agreeing; may be NULL */
     const json_t *subject_claims; /* the one credentialSubject object */
-    const json_t *status;        /* credentialStatus (object or array), NULL when absent */
-    const json_t *token_status;  /* status.status_list (IETF), NULL when absent */
+    const json_t *status;         /* credentialStatus (object or array), NULL when absent */
+    const json_t *token_status;   /* status.status_list (IETF), NULL when absent */
 } dcr_vc_claims;
 
 /* The issuer the payload claims (iss, issuer, issuer.id or vc.issuer), unverified, so the

@@ -27,8 +27,8 @@ typedef enum { GOT_LIST, SKIP_LIST, FAILED } got;
 /* The raw list at url: from the cache, else fetched. An unreachable list is 503 or, under
  * DCRVCStatusUnavailable allow, skipped with a warning. */
 static got get_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *trust,
-                    const dcr_vc_issuer *issuer, const char *url, const char *accept,
-                    char **body, size_t *len, bool *cached, long long *max_age, dcr_error *err)
+                    const dcr_vc_issuer *issuer, const char *url, const char *accept, char **body,
+                    size_t *len, bool *cached, long long *max_age, dcr_error *err)
 {
     dcr_cache *cache = ctx->cache ? ctx->cache : trust->cache;
     dcr_fetch_result res;
@@ -109,16 +109,14 @@ static bool purpose_listed(const json_t *purposes, const char *purpose)
     const json_t *v;
     if (json_is_string(purposes))
         return strcmp(json_string_value(purposes), purpose) == 0;
-    json_array_foreach(purposes, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), purpose) == 0)
-            return true;
+    json_array_foreach(purposes, i, v) if (json_is_string(v) &&
+                                           strcmp(json_string_value(v), purpose) == 0) return true;
     return false;
 }
 
 /* One W3C entry (BitstringStatusListEntry or StatusList2021Entry). */
 static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *trust,
-                      const dcr_vc_issuer *issuer, const json_t *entry, bool sl2021,
-                      dcr_error *err)
+                      const dcr_vc_issuer *issuer, const json_t *entry, bool sl2021, dcr_error *err)
 {
     const char *purpose = dcr_json_string(entry, "statusPurpose");
     const char *url = dcr_json_string(entry, "statusListCredential");
@@ -138,8 +136,9 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
     long long until = 0;
 
     if (!purpose || !url || !parse_index(json_object_get(entry, "statusListIndex"), &idx))
-        return invalid(err, "credentialStatus needs statusPurpose, statusListIndex and "
-                            "statusListCredential",
+        return invalid(err,
+                       "credentialStatus needs statusPurpose, statusListIndex and "
+                       "statusListCredential",
                        NULL);
     if (strcmp(purpose, "revocation") != 0 && strcmp(purpose, "suspension") != 0)
         return true; /* refresh / message do not decide validity */
@@ -173,14 +172,14 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
     if (!dcr_vc_map(ctx->pool, jws.typ, jws.payload, &lc, &why) ||
         !dcr_vc_check_time(ctx->pool, &lc, ctx->now, ctx->policy->clock_skew, &why))
         return invalid(err, "the status list credential is not valid", why);
-    if (!dcr_vc_has_type(&lc, sl2021 ? "StatusList2021Credential"
-                                     : "BitstringStatusListCredential"))
+    if (!dcr_vc_has_type(&lc,
+                         sl2021 ? "StatusList2021Credential" : "BitstringStatusListCredential"))
         return invalid(err, "the status list credential has the wrong type", url);
     if (!purpose_listed(json_object_get(lc.subject_claims, "statusPurpose"), purpose))
         return invalid(err, "the status list does not serve the entry's statusPurpose", url);
     enc = dcr_json_string(lc.subject_claims, "encodedList");
-    if (!enc || !dcr_status_w3c_decode(ctx->pool, enc, trust->status_max_bytes, &bits,
-                                       &bits_len, &why))
+    if (!enc ||
+        !dcr_status_w3c_decode(ctx->pool, enc, trust->status_max_bytes, &bits, &bits_len, &why))
         return invalid(err, "the status list cannot be decoded", enc ? why : "no encodedList");
     if (bits_len < DCR_STATUS_W3C_MIN_BYTES)
         return invalid(err, "the status list is shorter than 131072 entries", url);

@@ -135,7 +135,7 @@ static X509 *decode_cert(apr_pool_t *pool, const json_t *item)
 EVP_PKEY *dcr_x509_verify_x5c(apr_pool_t *pool, const dcr_x509_roots *roots, const json_t *x5c,
                               long long now, const char *issuer, const char **why)
 {
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     X509_STORE_CTX *sctx;
     X509 *leaf = NULL;
     EVP_PKEY *key;

@@ -62,8 +62,8 @@ static bool attach(socache_cache *c)
     apr_thread_mutex_lock(c->attach_lock);
 #endif
     if (c->attached != getpid()) {
-        ok = apr_global_mutex_child_init(&c->mutex, c->lockfile, c->s->process->pool) ==
-             APR_SUCCESS;
+        ok =
+            apr_global_mutex_child_init(&c->mutex, c->lockfile, c->s->process->pool) == APR_SUCCESS;
         if (ok)
             c->attached = getpid();
         else
@@ -135,8 +135,8 @@ static apr_status_t forget(void *data)
     return APR_SUCCESS;
 }
 
-static dcr_cache *socache_create(apr_pool_t *pconf, server_rec *s, const char *spec,
-                                 bool required, const char **msg)
+static dcr_cache *socache_create(apr_pool_t *pconf, server_rec *s, const char *spec, bool required,
+                                 const char **msg)
 {
     socache_cache *c = apr_pcalloc(pconf, sizeof(*c));
     const char *name = spec, *args = NULL, *colon = strchr(spec, ':'), *err;
@@ -151,8 +151,10 @@ static dcr_cache *socache_create(apr_pool_t *pconf, server_rec *s, const char *s
     c->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!c->provider) {
         if (required)
-            *msg = apr_psprintf(pconf, "DCRCache: unknown socache provider '%s' (load "
-                                       "mod_socache_%s)", name, name);
+            *msg = apr_psprintf(pconf,
+                                "DCRCache: unknown socache provider '%s' (load "
+                                "mod_socache_%s)",
+                                name, name);
         return NULL;
     }
     if ((err = c->provider->create(&c->instance, args, pconf, pconf))) {
@@ -191,8 +193,7 @@ dcr_cache *dcr_ap_cache(apr_pool_t *pconf, server_rec *s, const char **msg)
     *msg = NULL;
     if (current && cache_generation == pconf)
         return current;
-    current = socache_create(pconf, s, cache_spec ? cache_spec : "shmcb", cache_spec != NULL,
-                             msg);
+    current = socache_create(pconf, s, cache_spec ? cache_spec : "shmcb", cache_spec != NULL, msg);
     if (!current && *msg)
         return NULL;
     if (!current) {

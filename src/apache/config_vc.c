@@ -64,14 +64,13 @@ void *dcr_vc_conf_merge(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer,
-                              const char *source)
+const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, const char *source)
 {
     static const struct {
         const char *prefix;
         dcr_vc_key_source source;
-    } kinds[] = {{"jwks:", DCR_VC_KEYS_JWKS}, {"pem:", DCR_VC_KEYS_PEM},
-                 {"x5c-root:", DCR_VC_KEYS_X5C}};
+    } kinds[] = {
+        {"jwks:", DCR_VC_KEYS_JWKS}, {"pem:", DCR_VC_KEYS_PEM}, {"x5c-root:", DCR_VC_KEYS_X5C}};
     dcr_vc_conf *c = my_conf(cmd);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     issuer_entry *e;
@@ -137,7 +136,7 @@ const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg)
     if (err)
         return err;
     if (strcmp(what, "meta") == 0) {
-        c->metadata_from = !strcasecmp(arg, "subject") ? DCR_VC_META_SUBJECT
+        c->metadata_from = !strcasecmp(arg, "subject")  ? DCR_VC_META_SUBJECT
                            : !strcasecmp(arg, "claims") ? DCR_VC_META_CLAIMS
                            : !strcasecmp(arg, "both")   ? DCR_VC_META_BOTH
                                                         : 0;
@@ -196,8 +195,7 @@ static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_si
     return NULL;
 }
 
-const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                              dcr_policy *policy)
+const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_vc_conf *c = conf;
     struct dcr_vc_trust *trust;
@@ -221,11 +219,9 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
             return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", e->id, e->file, msg);
         is = dcr_vc_issuer_load(pconf, e->id, e->source, buf, len, &why);
         if (!is)
-            return apr_psprintf(pconf, "DCRVCIssuer %s: %s is not usable: %s", e->id, e->file,
-                                why);
+            return apr_psprintf(pconf, "DCRVCIssuer %s: %s is not usable: %s", e->id, e->file, why);
         APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "DCRVCIssuer %s: keys from %s", e->id,
-                     e->file);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "DCRVCIssuer %s: keys from %s", e->id, e->file);
     }
     trust->issuers = issuers;
     trust->required_types = c->types;

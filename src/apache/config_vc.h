@@ -10,43 +10,41 @@
 
 #include "policy.h"
 
-const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer,
-                              const char *source);
+const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, const char *source);
 const char *dcr_vc_cmd_list(cmd_parms *cmd, void *dconf, const char *word);
 const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg);
 const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const char *b);
 const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
 
 /* Entries for the module's command table, each followed by a comma. */
-#define DCR_VC_COMMANDS                                                                      \
-    AP_INIT_TAKE2("DCRVCIssuer", dcr_vc_cmd_issuer, NULL, RSRC_CONF,                         \
-                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file>"),    \
-    AP_INIT_ITERATE("DCRVCRequireType", dcr_vc_cmd_list, (void *)"types", RSRC_CONF,         \
-                    "credential types a VC must carry besides VerifiableCredential"),        \
-    AP_INIT_TAKE1("DCRVCMetadataFrom", dcr_vc_cmd_take1, (void *)"meta", RSRC_CONF,          \
-                  "where client metadata is read: subject, claims or both (subject)"),       \
-    AP_INIT_TAKE1("DCRVCStatusUnavailable", dcr_vc_cmd_take1, (void *)"unavail", RSRC_CONF,  \
-                  "refuse or allow a VC whose status list cannot be fetched (refuse)"),      \
-    AP_INIT_TAKE1("DCRVCAuthMethod", dcr_vc_cmd_take1, (void *)"auth", RSRC_CONF,            \
-                  "token_endpoint_auth_method for VC clients (default: by the metadata)"),   \
-    AP_INIT_TAKE2("DCRVCStatusCacheTime", dcr_vc_cmd_take2, NULL, RSRC_CONF,                 \
-                  "min and max seconds a status list is cached (60 3600)"),                  \
-    AP_INIT_TAKE1("DCRFetchCAFile", dcr_vc_cmd_take1, (void *)"ca", RSRC_CONF,               \
-                  "CA certificates for outbound HTTPS (default: system store)"),             \
-    AP_INIT_TAKE1("DCRFetchTimeout", dcr_vc_cmd_take1, (void *)"timeout", RSRC_CONF,         \
-                  "seconds an outbound fetch may take (5)"),                                 \
-    AP_INIT_TAKE1("DCRFetchMaxSize", dcr_vc_cmd_take1, (void *)"maxsize", RSRC_CONF,         \
-                  "largest outbound response in bytes (1048576)"),                           \
-    AP_INIT_ITERATE("DCRFetchAllow", dcr_vc_cmd_list, (void *)"allow", RSRC_CONF,            \
-                    "hosts (host or host:port) fetches may reach besides an issuer's own"),  \
-    AP_INIT_TAKE1("DCRCache", dcr_ap_cmd_cache, NULL, RSRC_CONF,                             \
-                  "socache provider for shared non-durable state (shmcb)"),
+#define DCR_VC_COMMANDS                                                                            \
+    AP_INIT_TAKE2("DCRVCIssuer", dcr_vc_cmd_issuer, NULL, RSRC_CONF,                               \
+                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file>"),          \
+        AP_INIT_ITERATE("DCRVCRequireType", dcr_vc_cmd_list, (void *)"types", RSRC_CONF,           \
+                        "credential types a VC must carry besides VerifiableCredential"),          \
+        AP_INIT_TAKE1("DCRVCMetadataFrom", dcr_vc_cmd_take1, (void *)"meta", RSRC_CONF,            \
+                      "where client metadata is read: subject, claims or both (subject)"),         \
+        AP_INIT_TAKE1("DCRVCStatusUnavailable", dcr_vc_cmd_take1, (void *)"unavail", RSRC_CONF,    \
+                      "refuse or allow a VC whose status list cannot be fetched (refuse)"),        \
+        AP_INIT_TAKE1("DCRVCAuthMethod", dcr_vc_cmd_take1, (void *)"auth", RSRC_CONF,              \
+                      "token_endpoint_auth_method for VC clients (default: by the metadata)"),     \
+        AP_INIT_TAKE2("DCRVCStatusCacheTime", dcr_vc_cmd_take2, NULL, RSRC_CONF,                   \
+                      "min and max seconds a status list is cached (60 3600)"),                    \
+        AP_INIT_TAKE1("DCRFetchCAFile", dcr_vc_cmd_take1, (void *)"ca", RSRC_CONF,                 \
+                      "CA certificates for outbound HTTPS (default: system store)"),               \
+        AP_INIT_TAKE1("DCRFetchTimeout", dcr_vc_cmd_take1, (void *)"timeout", RSRC_CONF,           \
+                      "seconds an outbound fetch may take (5)"),                                   \
+        AP_INIT_TAKE1("DCRFetchMaxSize", dcr_vc_cmd_take1, (void *)"maxsize", RSRC_CONF,           \
+                      "largest outbound response in bytes (1048576)"),                             \
+        AP_INIT_ITERATE("DCRFetchAllow", dcr_vc_cmd_list, (void *)"allow", RSRC_CONF,              \
+                        "hosts (host or host:port) fetches may reach besides an issuer's own"),    \
+        AP_INIT_TAKE1("DCRCache", dcr_ap_cmd_cache, NULL, RSRC_CONF,                               \
+                      "socache provider for shared non-durable state (shmcb)"),
 
 void *dcr_vc_conf_create(apr_pool_t *p);
 void *dcr_vc_conf_merge(apr_pool_t *p, void *base, void *add);
 /* post_config: load issuer keys and set policy->vc (NULL when no VC issuer). Returns an
  * error message naming the directive and file, or NULL. */
-const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                              dcr_policy *policy);
+const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy);
 
 #endif

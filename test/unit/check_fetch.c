@@ -47,11 +47,13 @@ START_TEST(url_policy)
                                      &listed, &why));
     ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://issuer.example/s/1", NULL, &listed, &why));
     c.allow = dcr_words(pool, "status.example 127.0.0.1:8443");
-    ck_assert(dcr_fetch_url_allowed(pool, &c, "https://STATUS.example:1234/l", NULL, &listed, &why));
+    ck_assert(
+        dcr_fetch_url_allowed(pool, &c, "https://STATUS.example:1234/l", NULL, &listed, &why));
     ck_assert(listed);
     ck_assert(dcr_fetch_url_allowed(pool, &c, "https://127.0.0.1:8443/l", NULL, &listed, &why));
     ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://127.0.0.1:8444/l", NULL, &listed, &why));
-    ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://status.example.evil/l", NULL, &listed, &why));
+    ck_assert(
+        !dcr_fetch_url_allowed(pool, &c, "https://status.example.evil/l", NULL, &listed, &why));
 }
 END_TEST
 
@@ -73,14 +75,15 @@ static bool special(const char *addr)
 
 START_TEST(special_addresses)
 {
-    static const char *const bad[] = {"127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1",
-                                      "172.31.255.255", "192.168.1.1", "169.254.169.254",
-                                      "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255",
-                                      "192.0.2.5", "198.18.0.1", "::1", "::", "fe80::1",
-                                      "fc00::1", "fd12::5", "ff02::1", "::ffff:127.0.0.1",
-                                      "::ffff:10.0.0.1", "2001:db8::1", "64:ff9b::a00:1", NULL};
-    static const char *const good[] = {"8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1",
-                                       "2606:4700::1111", "::ffff:8.8.8.8", NULL};
+    static const char *const bad[] = {
+        "127.0.0.1",       "127.255.0.9",     "10.1.2.3",       "172.16.0.1", "172.31.255.255",
+        "192.168.1.1",     "169.254.169.254", "100.64.0.1",     "0.0.0.0",    "224.0.0.1",
+        "255.255.255.255", "192.0.2.5",       "198.18.0.1",     "::1",        "::",
+        "fe80::1",         "fc00::1",         "fd12::5",        "ff02::1",    "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1", "2001:db8::1",     "64:ff9b::a00:1", NULL};
+    static const char *const good[] = {"8.8.8.8",     "93.184.216.34",   "172.32.0.1",
+                                       "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8",
+                                       NULL};
     for (const char *const *a = bad; *a; a++)
         ck_assert_msg(special(*a), "%s should be special", *a);
     for (const char *const *a = good; *a; a++)
@@ -178,8 +181,8 @@ static void stop_server(void)
 
 static dcr_fetch_status get(dcr_fetch_conf *c, const char *file, dcr_fetch_result *r)
 {
-    return dcr_fetch_get(pool, c, apr_psprintf(pool, "https://127.0.0.1:%d/%s", port, file),
-                         NULL, "text/plain", r, &why);
+    return dcr_fetch_get(pool, c, apr_psprintf(pool, "https://127.0.0.1:%d/%s", port, file), NULL,
+                         "text/plain", r, &why);
 }
 
 START_TEST(https_fetch)
@@ -193,7 +196,8 @@ START_TEST(https_fetch)
     ck_assert_int_eq(get(&c, "small.txt", &r), DCR_FETCH_REFUSED);
     ck_assert_ptr_nonnull(strstr(why, "DCRFetchAllow"));
     /* listed as owner origin only: still refused, owner hosts must be public */
-    ck_assert_int_eq(dcr_fetch_get(pool, &c, apr_psprintf(pool, "https://127.0.0.1:%d/small.txt", port),
+    ck_assert_int_eq(dcr_fetch_get(pool, &c,
+                                   apr_psprintf(pool, "https://127.0.0.1:%d/small.txt", port),
                                    apr_psprintf(pool, "127.0.0.1:%d", port), NULL, &r, &why),
                      DCR_FETCH_REFUSED);
     c.allow = dcr_words(pool, apr_psprintf(pool, "127.0.0.1:%d", port));
@@ -210,8 +214,9 @@ START_TEST(https_fetch)
     ck_assert_uint_eq(r.len, 300000);
     /* a port nothing listens on */
     c.allow = dcr_words(pool, "127.0.0.1");
-    ck_assert_int_eq(dcr_fetch_get(pool, &c, apr_psprintf(pool, "https://127.0.0.1:%d/", free_port()),
-                                   NULL, NULL, &r, &why),
+    ck_assert_int_eq(dcr_fetch_get(pool, &c,
+                                   apr_psprintf(pool, "https://127.0.0.1:%d/", free_port()), NULL,
+                                   NULL, &r, &why),
                      DCR_FETCH_FAILED);
     /* a server certificate the CA file does not vouch for */
     c.ca_file = apr_pstrcat(pool, dir, "/small.txt", NULL);

@@ -97,9 +97,9 @@ START_TEST(w3c_generated_edges)
     unsigned char raw[16384] = {0}, *l;
     size_t n;
     unsigned v;
-    raw[0] = 0x80;          /* index 0 */
-    raw[1] = 0x04;          /* index 13 */
-    raw[16383] = 0x01;      /* last index 131071 */
+    raw[0] = 0x80;     /* index 0 */
+    raw[1] = 0x04;     /* index 13 */
+    raw[16383] = 0x01; /* last index 131071 */
     for (int mb = 0; mb < 2; mb++) {
         char *enc = pack(raw, sizeof raw, 31, mb);
         ck_assert(dcr_status_w3c_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
@@ -182,9 +182,9 @@ START_TEST(token_generated_digest_vector)
 {
     unsigned char *l;
     size_t n;
-    ck_assert(dcr_status_token_decode(
-        pool, "eNrt0AENAAAIAyDf3Ojm8IMIZAAAAAAAAAAAAAAAaLMKAAAAAN45aocAgg", DCR_STATUS_MAX_BYTES,
-        &l, &n, &why));
+    ck_assert(dcr_status_token_decode(pool,
+                                      "eNrt0AENAAAIAyDf3Ojm8IMIZAAAAAAAAAAAAAAAaLMKAAAAAN45aocAgg",
+                                      DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert_uint_eq(n, 16384);
     ck_assert_uint_eq(l[0], 0x01);
     ck_assert_uint_eq(l[11820], 0x80);
@@ -226,7 +226,8 @@ START_TEST(token_refuses_bad_input)
     size_t n;
     char *enc = pack(raw, sizeof raw, 31, false); /* gzip, not zlib */
     ck_assert(!dcr_status_token_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
-    ck_assert(!dcr_status_token_decode(pool, "eNrbuRgAAhcBXQ==", DCR_STATUS_MAX_BYTES, &l, &n, &why));
+    ck_assert(
+        !dcr_status_token_decode(pool, "eNrbuRgAAhcBXQ==", DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(!dcr_status_token_decode(pool, "eNrbuRgAAhcBX", DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(!dcr_status_token_decode(pool, "eNrbuRgAAhcB", DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(!dcr_status_token_decode(pool, "eNrbuRgAAhcBXQ", 1, &l, &n, &why));

@@ -75,15 +75,14 @@ static json_t *vc2(void)
 static json_t *vc1(void)
 {
     return json_pack("{s:s, s:s, s:I, s:I, s:s, s:{s:[s], s:[s,s], s:{s:s, s:[s]}}}", "iss", ISS,
-                     "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp",
-                     (json_int_t)(NOW + 3600), "jti", "urn:uuid:1", "vc", "@context",
+                     "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp", (json_int_t)(NOW + 3600),
+                     "jti", "urn:uuid:1", "vc", "@context",
                      "https://www.w3.org/2018/credentials/v1", "type", "VerifiableCredential",
                      "OAuthClientCredential", "credentialSubject", "client_name", "Agent One",
                      "redirect_uris", "https://agent.example.com/cb");
 }
 
-static char *sign(json_t *payload, const char *typ, const char *kid, EVP_PKEY *key,
-                  const char *alg)
+static char *sign(json_t *payload, const char *typ, const char *kid, EVP_PKEY *key, const char *alg)
 {
     json_t *h = json_pack("{s:s}", "alg", alg);
     char *jwt;
@@ -102,11 +101,11 @@ static bool verify(const char *jwt)
     return dcr_statement_verify(&ctx, jwt, strlen(jwt), &id, &err);
 }
 
-#define ck_refused(jwt, want)                                                                  \
-    do {                                                                                       \
-        ck_assert_msg(!verify(jwt), "accepted");                                               \
-        ck_assert_msg(err.code == (want), "code %d: %s (%s)", err.code, err.description,       \
-                      err.detail);                                                             \
+#define ck_refused(jwt, want)                                                                      \
+    do {                                                                                           \
+        ck_assert_msg(!verify(jwt), "accepted");                                                   \
+        ck_assert_msg(err.code == (want), "code %d: %s (%s)", err.code, err.description,           \
+                      err.detail);                                                                 \
     } while (0)
 
 START_TEST(v2_registers_with_metadata)
@@ -198,8 +197,8 @@ START_TEST(x5c_issuer)
 {
     EVP_PKEY *rk = kit_key(pool, "EC"), *lk = kit_key(pool, "EC");
     X509 *root = kit_cert(pool, "root", rk, NULL, NULL, NOW - 86400, NOW + 86400 * 400, true, NULL);
-    X509 *leaf = kit_cert(pool, "leaf", lk, root, rk, NOW - 86400, NOW + 86400 * 30, false,
-                          "URI:" ISS);
+    X509 *leaf =
+        kit_cert(pool, "leaf", lk, root, rk, NOW - 86400, NOW + 86400 * 30, false, "URI:" ISS);
     X509 *stray = kit_cert(pool, "stray", lk, root, rk, NOW - 86400, NOW + 86400 * 30, false,
                            "URI:https://other.example");
     apr_array_header_t *a = apr_array_make(pool, 1, sizeof(dcr_vc_issuer *));

@@ -85,17 +85,18 @@ static json_t *entry(const char *type, const char *purpose, const char *index)
 }
 
 /* Primes the cache with a W3C list credential over `bits`. */
-static void publish_w3c(const char *list_type, const char *purpose, size_t nbytes,
-                        bool multibase, EVP_PKEY *key, const char *issuer)
+static void publish_w3c(const char *list_type, const char *purpose, size_t nbytes, bool multibase,
+                        EVP_PKEY *key, const char *issuer)
 {
-    const char *subject_type =
-        strcmp(list_type, "StatusList2021Credential") == 0 ? "StatusList2021" : "BitstringStatusList";
-    json_t *p = json_pack("{s:[s], s:[s,s], s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "@context",
-                          "https://www.w3.org/ns/credentials/v2", "type", "VerifiableCredential",
-                          list_type, "issuer", issuer, "validFrom", "2026-11-01T00:00:00Z",
-                          "credentialSubject", "id", LIST_URL "#list", "type", subject_type,
-                          "statusPurpose", purpose, "encodedList",
-                          kit_pack(pool, bits, nbytes, 31, multibase));
+    const char *subject_type = strcmp(list_type, "StatusList2021Credential") == 0
+                                   ? "StatusList2021"
+                                   : "BitstringStatusList";
+    json_t *p =
+        json_pack("{s:[s], s:[s,s], s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "@context",
+                  "https://www.w3.org/ns/credentials/v2", "type", "VerifiableCredential", list_type,
+                  "issuer", issuer, "validFrom", "2026-11-01T00:00:00Z", "credentialSubject", "id",
+                  LIST_URL "#list", "type", subject_type, "statusPurpose", purpose, "encodedList",
+                  kit_pack(pool, bits, nbytes, 31, multibase));
     char *jwt = sign(p, "vc+jwt", key);
     ck_assert(dcr_cache_set(ctx.cache, pool, dcr_vc_status_cache_key(pool, LIST_URL), jwt,
                             strlen(jwt), NOW + 300));
@@ -105,9 +106,8 @@ static void publish_w3c(const char *list_type, const char *purpose, size_t nbyte
 static void publish_token(const char *typ, const char *sub, long long exp, EVP_PKEY *key)
 {
     json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:{s:i, s:s}}", "sub", sub, "iat",
-                          (json_int_t)(NOW - 60), "exp", (json_int_t)exp, "ttl",
-                          (json_int_t)600, "status_list", "bits", 2, "lst",
-                          kit_pack(pool, bits, 64, 15, false));
+                          (json_int_t)(NOW - 60), "exp", (json_int_t)exp, "ttl", (json_int_t)600,
+                          "status_list", "bits", 2, "lst", kit_pack(pool, bits, 64, 15, false));
     char *jwt = sign(p, typ, key);
     ck_assert(dcr_cache_set(ctx.cache, pool, dcr_vc_status_cache_key(pool, TOKEN_URL), jwt,
                             strlen(jwt), NOW + 300));
@@ -119,12 +119,12 @@ static bool verify(const char *jwt)
     return dcr_statement_verify(&ctx, jwt, strlen(jwt), &id, &err);
 }
 
-#define ck_refused(jwt, want, text)                                                            \
-    do {                                                                                       \
-        ck_assert_msg(!verify(jwt), "accepted");                                               \
-        ck_assert_msg(err.code == (want), "code %d: %s (%s)", err.code, err.description,       \
-                      err.detail);                                                             \
-        ck_assert_msg(strstr(err.description, text), "%s", err.description);                  \
+#define ck_refused(jwt, want, text)                                                                \
+    do {                                                                                           \
+        ck_assert_msg(!verify(jwt), "accepted");                                                   \
+        ck_assert_msg(err.code == (want), "code %d: %s (%s)", err.code, err.description,           \
+                      err.detail);                                                                 \
+        ck_assert_msg(strstr(err.description, text), "%s", err.description);                       \
     } while (0)
 
 START_TEST(bitstring_revocation)
@@ -133,8 +133,9 @@ START_TEST(bitstring_revocation)
     bits[0] = 0x80;     /* index 0 */
     bits[16383] = 0x01; /* last index 131071 */
     publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
-    ck_assert_msg(verify(credential(entry("BitstringStatusListEntry", "revocation", "94566"), NULL)),
-                  "%s (%s)", err.description, err.detail);
+    ck_assert_msg(
+        verify(credential(entry("BitstringStatusListEntry", "revocation", "94566"), NULL)),
+        "%s (%s)", err.description, err.detail);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "94567"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "revoked");
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
@@ -261,21 +262,21 @@ START_TEST(unavailable_list)
     /* a listed loopback port where nothing listens */
     fc.allow = dcr_words(pool, "127.0.0.1:9");
     trust.fetch = &fc;
-    ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri",
-                                          "https://127.0.0.1:9/status")),
-               DCR_ERR_TEMPORARILY_UNAVAILABLE, "cannot be retrieved");
+    ck_refused(
+        credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", "https://127.0.0.1:9/status")),
+        DCR_ERR_TEMPORARILY_UNAVAILABLE, "cannot be retrieved");
     ck_assert_int_eq(dcr_error_status(err.code), 503);
     /* a URL neither on the issuer's host nor allowed: refused as a statement defect */
     ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri",
                                           "https://elsewhere.example/status")),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not allowed");
-    ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri",
-                                          "http://127.0.0.1:9/status")),
-               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not allowed");
+    ck_refused(
+        credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", "http://127.0.0.1:9/status")),
+        DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not allowed");
     /* relaxed: an unreachable list no longer blocks */
     trust.status_unavailable_allow = true;
-    ck_assert(verify(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri",
-                                                "https://127.0.0.1:9/status"))));
+    ck_assert(verify(
+        credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", "https://127.0.0.1:9/status"))));
     /* but a refused URL stays refused */
     ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri",
                                           "https://elsewhere.example/status")),

@@ -23,12 +23,12 @@ static void make_pki(pki *k, const char *san, long long leaf_na)
     k->root_key = kit_key(pool, "EC");
     k->int_key = kit_key(pool, "EC");
     k->leaf_key = kit_key(pool, "EC");
-    k->root = kit_cert(pool, "root", k->root_key, NULL, NULL, NOW - 10 * DAY, NOW + 900 * DAY,
-                       true, NULL);
+    k->root = kit_cert(pool, "root", k->root_key, NULL, NULL, NOW - 10 * DAY, NOW + 900 * DAY, true,
+                       NULL);
     k->inter = kit_cert(pool, "intermediate", k->int_key, k->root, k->root_key, NOW - 5 * DAY,
                         NOW + 300 * DAY, true, NULL);
-    k->leaf = kit_cert(pool, "leaf", k->leaf_key, k->inter, k->int_key, NOW - DAY, leaf_na,
-                       false, san);
+    k->leaf =
+        kit_cert(pool, "leaf", k->leaf_key, k->inter, k->int_key, NOW - DAY, leaf_na, false, san);
     {
         char *pem = kit_cert_pem(pool, k->root);
         k->roots = dcr_x509_roots_from_pem(pool, pem, strlen(pem), &why);
@@ -111,7 +111,8 @@ START_TEST(dns_san_binds_host)
         verify(&k, kit_x5c(pool, k.leaf, k.inter, NULL), NOW, "https://issuer.example.org:8443/v"));
     ck_assert_ptr_null(verify(&k, kit_x5c(pool, k.leaf, k.inter, NULL), NOW,
                               "https://evil.example/issuer.example.org"));
-    ck_assert_ptr_null(verify(&k, kit_x5c(pool, k.leaf, k.inter, NULL), NOW, "did:web:issuer.example.org"));
+    ck_assert_ptr_null(
+        verify(&k, kit_x5c(pool, k.leaf, k.inter, NULL), NOW, "did:web:issuer.example.org"));
 }
 END_TEST
 

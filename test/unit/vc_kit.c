@@ -69,11 +69,10 @@ X509 *kit_cert(apr_pool_t *p, const char *cn, EVP_PKEY *key, X509 *ca, EVP_PKEY 
     add_ext(c, ca ? ca : c, NID_subject_key_identifier, "hash");
     if (san)
         add_ext(c, ca ? ca : c, NID_subject_alt_name, san);
-    ck_assert_int_gt(X509_sign(c, ca_key ? ca_key : key,
-                               EVP_PKEY_get_id(ca_key ? ca_key : key) == EVP_PKEY_ED25519
-                                   ? NULL
-                                   : EVP_sha256()),
-                     0);
+    ck_assert_int_gt(
+        X509_sign(c, ca_key ? ca_key : key,
+                  EVP_PKEY_get_id(ca_key ? ca_key : key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()),
+        0);
     apr_pool_cleanup_register(p, c, free_x509, apr_pool_cleanup_null);
     return c;
 }
@@ -123,8 +122,8 @@ char *kit_b64url(apr_pool_t *p, const unsigned char *d, size_t n)
     static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     char *out = apr_palloc(p, n * 4 / 3 + 4), *o = out;
     for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? d[i + 1] << 8 : 0) |
-                     (i + 2 < n ? d[i + 2] : 0);
+        unsigned v =
+            (unsigned)d[i] << 16 | (i + 1 < n ? d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
         *o++ = al[v >> 18 & 63];
         *o++ = al[v >> 12 & 63];
         if (i + 1 < n)
@@ -209,8 +208,7 @@ char *kit_sign(apr_pool_t *p, const json_t *header, const json_t *payload, EVP_P
     return apr_pstrcat(p, input, ".", kit_b64url(p, sig, sig_len), NULL);
 }
 
-char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_bits,
-               bool multibase)
+char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_bits, bool multibase)
 {
     z_stream zs;
     uLong cap = compressBound(len) + 64;
