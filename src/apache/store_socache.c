@@ -174,11 +174,12 @@ static apr_status_t save(handle *h, const char *tag, const char *name, const cha
     unsigned char key[32];
     size_t n = strlen(val);
     apr_status_t rv;
-    if (n > MAX_RECORD)
-        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "the registration is too large to store",
-                        "socache store: record of %zu bytes exceeds the %d-byte entry limit",
-                        n, MAX_RECORD),
-               APR_ENOSPC;
+    if (n > MAX_RECORD) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the registration is too large to store",
+                 "socache store: record of %zu bytes exceeds the %d-byte entry limit", n,
+                 MAX_RECORD);
+        return APR_ENOSPC;
+    }
     hash_key(tag, name, key);
     rv = h->cfg->provider->store(h->cfg->instance, h->s, key, sizeof(key),
                                  expiry_of(h, expires_at), (unsigned char *)val,

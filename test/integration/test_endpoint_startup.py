@@ -84,3 +84,24 @@ def test_store_set_twice(httpd_factory):
     out = refused(httpd_factory, [Vhost(conf=["DCRStore socache:shmcb",
                                               "DCRStore socache:shmcb"])])
     assert "DCRStore" in out and "twice" in out
+
+
+def test_handler_in_inactive_ifmodule_needs_no_store(httpd_factory):
+    h = httpd_factory([Vhost(conf=["DCRRequireStatement Off",
+                                   "<IfModule nosuch_module>",
+                                   "  <Location /x>",
+                                   "    SetHandler dcr-registration",
+                                   "  </Location>",
+                                   "</IfModule>"], location=None)])
+    assert h.session().get(h.url + "/x").status_code == 404
+
+
+def test_quoted_location_and_handler(httpd_factory):
+    h = httpd_factory([Vhost(location=None, conf=["DCRStore socache:shmcb",
+                                                  "DCRRequireStatement Off",
+                                                  '<Location "/reg">',
+                                                  '  SetHandler "dcr-registration"',
+                                                  "</Location>"])])
+    r = h.session().post(h.url + "/reg", json={"redirect_uris": ["https://c.example/cb"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["registration_client_uri"].startswith(h.vhost.public_base + "/reg/")
