@@ -37,13 +37,19 @@ class StatusServer:
     def __init__(self, directory):
         self.crt, self.key, self.ca = _make_cert(directory, ["status.test"])
         os.chmod(self.ca, 0o644)
-        self.docs, self.hits = {}, {}
+        self.docs, self.hits, self.redirects = {}, {}, {}
         self.port = free_port()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                if self.path in outer.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", outer.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path not in outer.docs:
                     self.send_error(404)
                     return
@@ -274,8 +280,10 @@ def test_unreachable_list(env):
     entry = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
              "statusListIndex": "7", "statusListCredential": gone}
     h = make()
+    h.allow_errors(r"temporarily_unavailable: .*/status/9")
     r = post(h, issuer.vc2(status=entry))
     refused(r, 503, "temporarily_unavailable")
+    assert r.headers.get("Retry-After")
     # a host neither the issuer's nor listed: refused as a statement defect, never fetched
     entry2 = dict(entry, statusListCredential="https://127.0.0.2:%d/status/9" % status.port)
     refused(post(h, issuer.vc2(status=entry2)), 400, "invalid_software_statement")
@@ -316,3 +324,100 @@ def test_bad_directives_fail_startup(httpd_factory, tmp_path):
                                            "DCRVCAuthMethod client_secret_basic"])], start=False)
     p = h2.start(expect_fail=True)
     assert "no client secrets" in p.stderr + h2.error_log_text()
+
+
+def test_redirects_are_checked(env):
+    make, issuer, status, db = env
+    list_url = status.url("/status/1")
+    status.docs["/status/1"] = ("application/vc+jwt", issuer.bitstring_list(list_url, [3]))
+    status.redirects["/moved"] = list_url
+    status.redirects["/away"] = "https://127.0.0.2:%d/status/1" % status.port
+    h = make()
+
+    def entry(path, index):
+        return {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                "statusListIndex": str(index), "statusListCredential": status.url(path)}
+
+    assert post(h, issuer.vc2(status=entry("/moved", 2))).status_code == 201
+    r = post(h, issuer.vc2(status=entry("/moved", 3)))
+    refused(r, 400, "invalid_software_statement")
+    assert "revoked" in r.json()["error_description"]
+    refused(post(h, issuer.vc2(status=entry("/away", 2))), 400, "invalid_software_statement")
+    assert count(db) in (1, None)
+
+
+def _cert(subject_key, cn, issuer_cert, issuer_key, ca, san=None):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    b = (x509.CertificateBuilder().subject_name(name)
+         .issuer_name(issuer_cert.subject if issuer_cert else name)
+         .public_key(subject_key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(hours=1))
+         .not_valid_after(now + datetime.timedelta(days=2))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(san)]), critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def test_x5c_root_issuer(env, httpd_factory):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    make, issuer, status, db = env
+    ident = "https://ca-backed.example"
+    root_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
+        ec.SECP256R1())
+    root = _cert(root_key, "vc root", None, root_key, True)
+    leaf = _cert(leaf_key, "vc issuer", root, root_key, False, san=ident)
+    stray = _cert(leaf_key, "vc issuer", root, root_key, False, san="https://other.example")
+    roots = os.path.join(os.path.dirname(issuer.jwks), "vc-roots.pem")
+    with open(roots, "wb") as f:
+        f.write(root.public_bytes(serialization.Encoding.PEM))
+    os.chmod(roots, 0o644)
+    h = make(["DCRVCIssuer %s x5c-root:%s" % (ident, roots)])
+    key = jwk.JWK.from_pem(leaf_key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+
+    def signed(cert):
+        now = int(time.time())
+        t = jwt.JWT(header={"alg": "ES256", "typ": "vc+jwt", "x5c": [base64.b64encode(
+            cert.public_bytes(serialization.Encoding.DER)).decode()]},
+            claims={"@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential"], "issuer": ident, "nbf": now - 10,
+                    "credentialSubject": {"id": SUBJECT, "client_name": "CA-backed agent"}})
+        t.make_signed_token(key)
+        return t.serialize()
+
+    r = post(h, signed(leaf))
+    assert r.status_code == 201, r.text
+    assert r.json()["vc_issuer"] == ident and r.json()["client_name"] == "CA-backed agent"
+    refused(post(h, signed(stray)), 400, "invalid_software_statement")
+    refused(post(h, signed(root)), 400, "invalid_software_statement")
+
+
+def test_vhost_issuer_list_replaces_main(env, httpd_factory):
+    make, issuer, status, db = env
+    other = Issuer(os.path.dirname(issuer.jwks), "https://other-issuer.example")
+    server_conf = "DCRVCIssuer %s jwks:%s\n" % (issuer.id, issuer.jwks)
+    inherit = Vhost(name="a.example.test", conf=["DCRStore socache:shmcb"])
+    replace = Vhost(name="b.example.test", conf=[
+        "DCRStore socache:shmcb", "DCRVCIssuer %s jwks:%s" % (other.id, other.jwks)])
+    h = httpd_factory(vhosts=[inherit, replace], server_conf=server_conf)
+
+    def send(v, st):
+        return h.session().post(v.endpoint, json={"software_statement": st,
+                                                  "grant_types": ["authorization_code"],
+                                                  "redirect_uris": [
+                                                      "https://agent.example.com/cb"]},
+                                timeout=30)
+
+    assert send(inherit, issuer.vc2()).status_code == 201
+    refused(send(inherit, other.vc2()), 400, "unapproved_software_statement")
+    assert send(replace, other.vc2()).status_code == 201
+    refused(send(replace, issuer.vc2()), 400, "unapproved_software_statement")

@@ -424,6 +424,26 @@ START_TEST(metadata_locations)
 }
 END_TEST
 
+START_TEST(header_keys_never_used)
+{
+    /* an attacker's key in jwk (or a jku/x5u URL) does not make its signature valid */
+    json_t *h = json_pack("{s:s, s:s, s:o, s:s, s:s}", "alg", "ES256", "typ", "vc+jwt", "jwk",
+                          kit_jwk(other_key, NULL), "jku", "https://evil.example/jwks", "x5u",
+                          "https://evil.example/cert");
+    json_t *p = vc2();
+    ck_refused(kit_sign(pool, h, p, other_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    /* the issuer's own key still verifies whatever else the header says */
+    ck_assert(verify(kit_sign(pool, h, p, ec_key, "ES256")));
+    json_object_set_new(h, "crit", json_pack("[s]", "exp"));
+    ck_refused(kit_sign(pool, h, p, ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    json_object_del(h, "crit");
+    json_object_set_new(h, "alg", json_string("HS256"));
+    ck_refused(kit_sign(pool, h, p, ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    json_decref(h);
+    json_decref(p);
+}
+END_TEST
+
 START_TEST(auth_method_from_policy)
 {
     trust.auth_method = "private_key_jwt";
@@ -450,6 +470,7 @@ static Suite *suite(void)
     tcase_add_test(tc, time_rules_v1);
     tcase_add_test(tc, types_and_policy);
     tcase_add_test(tc, metadata_locations);
+    tcase_add_test(tc, header_keys_never_used);
     tcase_add_test(tc, auth_method_from_policy);
     suite_add_tcase(s, tc);
     return s;
