@@ -175,19 +175,19 @@ def env(httpd_factory, tmp_path_factory):
     issuer = Issuer(keys)
     db = os.path.join(store, "clients.db")
 
-    def make(extra=(), issuers=None):
+    def make(extra=(), issuers=None, mpm="event"):
         store_line = "DCRStore socache:shmcb" if STATE.get("socache") else "DCRStore sqlite:%s" % db
         lines = [store_line, "DCRRequireStatement On",
                  "DCRFetchCAFile %s" % status.ca, "DCRFetchAllow 127.0.0.1:%d" % status.port,
                  "DCRFetchTimeout 3"]
         for iss in issuers or [issuer]:
             lines.append("DCRVCIssuer %s jwks:%s" % (iss.id, iss.jwks))
-        h = httpd_factory(vhosts=[Vhost(conf=lines + list(extra))], start=False)
+        h = httpd_factory(vhosts=[Vhost(conf=lines + list(extra))], start=False, mpm=mpm)
         if not STATE.get("socache"):
             p = h.config_test()
             if "unknown store 'sqlite" in (p.stderr or "") + (p.stdout or ""):
                 STATE["socache"] = True  # SQLite store not wired into this build yet
-                return make(extra, issuers)
+                return make(extra, issuers, mpm)
         h.start()
         return h
 
@@ -241,14 +241,15 @@ def test_both_encodings_register(env):
     assert r.json()["token_endpoint_auth_method"] == "private_key_jwt"
 
 
-def test_revoked_and_suspended_refused(env):
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_revoked_and_suspended_refused(env, mpm):
     make, issuer, status, db = env
     list_url = status.url("/status/1")
     tok_url = status.url("/tsl/1")
     status.docs["/status/1"] = ("application/vc+jwt", issuer.bitstring_list(list_url, [94567]))
     status.docs["/tsl/1"] = ("application/statuslist+jwt",
                              issuer.token_list(tok_url, {3: 1, 5: 2}))
-    h = make()
+    h = make(mpm=mpm)
 
     def w3c(index):
         return {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
@@ -268,7 +269,7 @@ def test_revoked_and_suspended_refused(env):
     assert post(h, issuer.vc2(token_status={"idx": 4, "uri": tok_url})).status_code == 201
     assert count(db) in (2, None)
     # the lists are cached (DCRCache) for their ttl: fetched once each across processes
-    for _ in range(3):
+    for _ in range(6):  # new connections: under prefork, other processes
         assert post(h, issuer.vc2(status=w3c(1))).status_code == 201
     assert status.hits["/status/1"] == 1, status.hits
     assert status.hits["/tsl/1"] == 1, status.hits
