@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional one-time set-up (libFuzzer calls it when a target defines it). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* A pool for one input; destroy it at the end of the input. */
 static inline apr_pool_t *fuzz_pool(void)

@@ -53,6 +53,8 @@ static int run_path(const char *path)
 int main(int argc, char **argv)
 {
     int count = 0;
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     if (argc > 1)
         for (int i = 1; i < argc; i++)
             count += run_path(argv[i]);
