@@ -9,6 +9,8 @@
 #include <cjose/jwk.h>
 #include <cjose/jws.h>
 #include <openssl/ecdsa.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <string.h>
 
 static const char *PAYLOAD = "{\"sub\":\"spiffe://example.org/w\",\"exp\":2000000000}";
@@ -390,6 +392,30 @@ START_TEST(pem_and_evp_keys)
     ck_assert_ptr_null(dcr_jwk_from_pem(pool, "garbage", 7, &why));
     pem = mint_pem(pool, mint_key("RSA1024"), &len);
     ck_assert_ptr_null(dcr_jwk_from_pem(pool, pem, len, &why));
+    /* A certificate's key (the x5c / PEM certificate path). */
+    {
+        X509 *cert = X509_new();
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data;
+        long n;
+        X509_set_version(cert, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                                   (const unsigned char *)"issuer", -1, -1, 0);
+        X509_set_issuer_name(cert, X509_get_subject_name(cert));
+        X509_set_pubkey(cert, mint_key("P-384"));
+        ck_assert_int_gt(X509_sign(cert, mint_key("P-384"), EVP_sha384()), 0);
+        PEM_write_bio_X509(bio, cert);
+        n = BIO_get_mem_data(bio, &data);
+        k = dcr_jwk_from_pem(pool, data, (size_t)n, &why);
+        ck_assert_msg(k != NULL, "%s", why);
+        ck_assert(parse_verify(jwt, k, &err));
+        ck_assert(!dcr_jwk_fits_alg(k, "ES256"));
+        BIO_free(bio);
+        X509_free(cert);
+    }
     k = dcr_jwk_from_evp(pool, mint_key("P-384"), "x", &why);
     ck_assert_ptr_nonnull(k);
     ck_assert_str_eq(dcr_jwk_kid(k), "x");
