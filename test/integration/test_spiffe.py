@@ -336,3 +336,21 @@ def test_bad_bundle_files_stop_the_start(httpd_factory, store_dir, tmp_path):
     p = h.start(expect_fail=True)
     assert "DCRAllowSpiffeID" in p.stderr + h.error_log_text()
     h.allow_errors(".")
+
+
+def test_vhost_lists_replace_the_main_servers(httpd_factory, example):
+    """DCRTrustDomain inherited from the main server; a vhost's DCRAllowSpiffeID replaces the
+    main server's patterns instead of extending them."""
+    main = ["DCRTrustDomain example.org %s" % example.path,
+            "DCRAllowSpiffeID spiffe://example.org/ns/prod/*"]
+    inherit = Vhost(name="inherit.example.test", conf=["DCRStore socache:shmcb"])
+    own = Vhost(name="own.example.test", conf=["DCRStore socache:shmcb",
+                                               "DCRAllowSpiffeID spiffe://example.org/ns/dev/*"])
+    h = httpd_factory(vhosts=[inherit, own], server_conf="\n".join(main))
+    for v, ok, refused in ((inherit, "prod", "dev"), (own, "dev", "prod")):
+        aud = audience(v)
+        r = post(h, example.svid(aud, sub="spiffe://example.org/ns/%s/a" % ok), vhost=v)
+        assert r.status_code == 201, (v.server_name, r.text)
+        r = post(h, example.svid(aud, sub="spiffe://example.org/ns/%s/a" % refused), vhost=v)
+        assert r.status_code == 400, (v.server_name, r.text)
+        assert r.json()["error"] == "unapproved_software_statement"
