@@ -78,7 +78,8 @@ static void cache_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *
         life = trust->status_ttl_max;
     if (not_after > 0 && ctx->now + life > not_after)
         life = not_after - ctx->now;
-    if (cache && life > 0 && max_age != 0 &&
+    /* the list's own ttl outranks HTTP caching headers (Token Status List draft) */
+    if (cache && life > 0 && (ttl > 0 || max_age != 0) &&
         !dcr_cache_set(cache, ctx->pool, dcr_vc_status_cache_key(ctx->pool, url), body, len,
                        ctx->now + life))
         dcr_log(ctx->log, DCR_LOG_INFO, "status list %s not cached (too large?)", url);

@@ -151,7 +151,8 @@ EVP_PKEY *dcr_x509_verify_x5c(apr_pool_t *pool, const dcr_x509_roots *roots, con
     for (size_t i = 0; i < n; i++) {
         X509 *c = decode_cert(pool, json_array_get(x5c, i));
         if (!c) {
-            *why = apr_psprintf(pool, "x5c[%zu] is not a base64 DER certificate", i);
+            *why = apr_psprintf(pool, "x5c[%" APR_SIZE_T_FMT "] is not a base64 DER certificate",
+                                (apr_size_t)i);
             return NULL;
         }
         if (i == 0)

@@ -122,8 +122,8 @@ static const char *number(cmd_parms *cmd, const char *arg, long long min, long l
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
     if (*end || end == arg || v < min)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number >= %lld",
-                            cmd->directive->directive, arg, min);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number >= %" APR_INT64_T_FMT,
+                            cmd->directive->directive, arg, (apr_int64_t)min);
     *out = v;
     return NULL;
 }

@@ -422,3 +422,29 @@ def test_vhost_issuer_list_replaces_main(env, httpd_factory):
     refused(send(inherit, other.vc2()), 400, "unapproved_software_statement")
     assert send(replace, other.vc2()).status_code == 201
     refused(send(replace, issuer.vc2()), 400, "unapproved_software_statement")
+
+
+@pytest.mark.parametrize("line,message", [
+    ("DCRVCIssuer https://i.example file:/x", "jwks:<file>, pem:<file> or x5c-root:<file>"),
+    ("DCRVCMetadataFrom everywhere", "subject, claims or both"),
+    ("DCRVCStatusUnavailable maybe", "refuse or allow"),
+    ("DCRVCStatusCacheTime 600 60", "min is above max"),
+    ("DCRFetchTimeout soon", "not a whole number"),
+    ("DCRFetchMaxSize 10", "not a whole number >= 1024"),
+    ("DCRFetchAllow https://status.example/", "not host or host:port"),
+])
+def test_directive_values_checked(httpd_factory, line, message):
+    h = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb", line])], start=False)
+    p = h.config_test()
+    assert p.returncode != 0
+    assert message in p.stderr + p.stdout, p.stderr
+
+
+def test_dcrcache_needs_a_known_provider(httpd_factory, env):
+    make, issuer, status, db = env
+    h = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb",
+                                          "DCRVCIssuer %s jwks:%s" % (issuer.id, issuer.jwks)])],
+                      server_conf="DCRCache nosuchcache\n", start=False)
+    h.allow_errors(r"DCRCache: unknown socache provider 'nosuchcache'")
+    p = h.start(expect_fail=True)
+    assert "unknown socache provider 'nosuchcache'" in p.stderr + h.error_log_text()
