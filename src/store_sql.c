@@ -95,7 +95,6 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
                                    apr_pool_t *p, dcr_error *err)
 {
     const char *const *sql = dcr_sql_schema(apr_dbd_name(driver));
-    apr_dbd_transaction_t *trans = NULL;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     long long version = 0;
@@ -107,20 +106,14 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
                  apr_dbd_name(driver));
         return APR_ENOTIMPL;
     }
-    if ((rv = apr_dbd_transaction_start(driver, p, handle, &trans)))
-        return db_fail(driver, handle, rv, err, "BEGIN (schema)");
-    for (; *sql; sql++) {
-        if ((rv = apr_dbd_query(driver, handle, &nrows, *sql))) {
-            db_fail(driver, handle, rv, err, *sql);
-            apr_dbd_transaction_end(driver, p, trans);
-            return APR_EGENERAL;
-        }
-    }
-    if ((rv = apr_dbd_transaction_end(driver, p, trans)))
-        return db_fail(driver, handle, rv, err, "COMMIT (schema)");
+    /* Statement by statement, without apr_dbd transactions (see write1): each is idempotent,
+     * so a concurrent creator or a retry after a failure ends in the same schema. */
+    for (; *sql; sql++)
+        if ((rv = apr_dbd_query(driver, handle, &nrows, *sql)))
+            return db_fail(driver, handle, rv, err, *sql);
 
     /* A newer module may have migrated the table: refuse rather than misread it. */
-    if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 0)))
+    if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1)))
         return db_fail(driver, handle, rv, err, "schema version");
     while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
         const char *v = apr_dbd_get_entry(driver, row, 0);
@@ -174,32 +167,23 @@ static void unlock(dcr_sql_conn *c)
         apr_global_mutex_unlock(c->writers);
 }
 
-/* One write statement in its own transaction, under the writer lock. args are binary
+/* One write statement under the writer lock. Every write is a single statement, so the
+ * database runs it as its own transaction (autocommit) on both SQLite and PostgreSQL. No
+ * apr_dbd_transaction_start: apr_dbd_pgsql 1.6 dereferences NULL when BEGIN fails on a
+ * connection the server dropped, which is exactly the database-restart case. args are binary
  * values (char * for %s, long long * for %lld, int * for %d, NULL for SQL NULL). */
 static apr_status_t write1(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p, int *nrows,
                            const void **args, dcr_error *err)
 {
-    apr_dbd_transaction_t *trans = NULL;
     apr_status_t rv;
     int dbrv;
 
     if ((rv = lock(c, err)) != APR_SUCCESS)
         return rv;
-    if ((dbrv = apr_dbd_transaction_start(c->driver, p, c->handle, &trans))) {
-        unlock(c);
-        return db_fail(c->driver, c->handle, dbrv, err, "BEGIN");
-    }
     dbrv = apr_dbd_pbquery(c->driver, p, c->handle, nrows, c->stmt[which], args);
-    if (dbrv) {
-        db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
-        apr_dbd_transaction_end(c->driver, p, trans); /* rolls back: the query failed */
-        unlock(c);
-        return APR_EGENERAL;
-    }
-    dbrv = apr_dbd_transaction_end(c->driver, p, trans);
     unlock(c);
     if (dbrv)
-        return db_fail(c->driver, c->handle, dbrv, err, "COMMIT");
+        return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
     return APR_SUCCESS;
 }
 
@@ -297,7 +281,9 @@ static apr_status_t select_col0(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t 
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    int dbrv = apr_dbd_pbselect(c->driver, p, c->handle, &res, c->stmt[which], 0, args);
+    /* random = 1: apr_dbd_pgsql's sequential mode reports a query that failed on a dropped
+     * connection as an empty result, which would turn "database down" into "no such client". */
+    int dbrv = apr_dbd_pbselect(c->driver, p, c->handle, &res, c->stmt[which], 1, args);
 
     if (dbrv)
         return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);

@@ -36,7 +36,7 @@ typedef struct dcr_sql_conn {
  * NULL for a driver we have no schema for. Every statement is idempotent (IF NOT EXISTS). */
 const char *const *dcr_sql_schema(const char *driver_name);
 
-/* Runs the schema in one transaction; err says what failed. */
+/* Runs the (idempotent) schema statements and checks the schema version; err says what failed. */
 apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                    apr_pool_t *p, dcr_error *err);
 

@@ -15,6 +15,7 @@
 #include "http_main.h"
 #include "mod_dbd.h"
 
+#include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <string.h>
@@ -27,6 +28,8 @@ typedef struct dbd_cfg {
 } dbd_cfg;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
 static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
 {
@@ -90,6 +93,8 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     const char *msg;
 
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     if (!dbd_acquire || !(dc = dbd_settings(s)))
         return "needs mod_dbd: LoadModule dbd_module modules/mod_dbd.so, then DBDriver and "
                "DBDParams for this server";
@@ -144,11 +149,156 @@ static apr_status_t prepare(ap_dbd_t *dbd, dcr_sql_conn *c, dcr_error *err)
     return APR_SUCCESS;
 }
 
+/* A request's store: the SQL ops on the request's mod_dbd connection, retried once when a
+ * statement fails. After a database restart a pooled connection is either dead or silently
+ * re-established by apr_dbd_check_conn (PQreset), and then our statements are gone from the
+ * server while mod_dbd's hash still lists them; so the retry prepares every statement afresh,
+ * under new server-side names, on the same connection if it is alive, else on a fresh one.
+ * Every op is one statement, so a retry repeats nothing that committed, short of a commit
+ * whose answer the network lost. */
+typedef struct dbd_req {
+    dcr_sql_conn conn;
+    dcr_store sql; /* dcr_sql_store_ops on conn */
+    ap_dbd_t *dbd;
+    request_rec *r;
+    int retried;
+} dbd_req;
+
+static apr_uint32_t generation; /* suffix of re-prepared statement names, per process */
+
+static apr_status_t use(dbd_req *q, ap_dbd_t *dbd, dcr_error *err)
+{
+    q->dbd = dbd;
+    q->conn.driver = dbd->driver;
+    q->conn.handle = dbd->handle;
+    return prepare(dbd, &q->conn, err);
+}
+
+static apr_status_t reprepare(dbd_req *q, dcr_error *err)
+{
+    ap_dbd_t *dbd = q->dbd;
+    for (int i = 0; i < DCR_SQL_NSTMT; i++) {
+        const char *name = apr_psprintf(dbd->pool, "%s_%u", dcr_sql_label(i),
+                                        apr_atomic_inc32(&generation));
+        apr_dbd_prepared_t *st = NULL;
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), name,
+                                 &st);
+        if (rv) {
+            dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                     "DCRStore dbd: prepare %s: %s", name,
+                     apr_dbd_error(dbd->driver, dbd->handle, rv));
+            return APR_EGENERAL;
+        }
+        apr_hash_set(dbd->prepared, dcr_sql_label(i), APR_HASH_KEY_STRING, st);
+        q->conn.stmt[i] = st;
+    }
+    return APR_SUCCESS;
+}
+
+typedef struct lease {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} lease;
+
+static apr_status_t give_back(void *data)
+{
+    lease *l = data;
+    dbd_close(l->s, l->dbd);
+    return APR_SUCCESS;
+}
+
+/* After a failed op: true when a connection with fresh statements is ready to retry on. */
+static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
+{
+    char first[sizeof(err->detail)];
+
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST || q->retried)
+        return 0;
+    q->retried = 1;
+    apr_cpystrn(first, err->detail, sizeof(first));
+    if (apr_dbd_check_conn(q->conn.driver, q->r->pool, q->conn.handle) != APR_SUCCESS) {
+        ap_dbd_t *dbd = NULL;
+        /* ap_dbd_open invalidates a dead pooled connection and answers NULL: try a few. */
+        for (int i = 0; i < 4 && !dbd && dbd_open && dbd_close; i++)
+            dbd = dbd_open(q->r->pool, q->r->server);
+        if (!dbd)
+            return 0;
+        lease *l = apr_palloc(q->r->pool, sizeof(*l));
+        l->s = q->r->server;
+        l->dbd = dbd;
+        apr_pool_cleanup_register(q->r->pool, l, give_back, apr_pool_cleanup_null);
+        q->dbd = dbd;
+        q->conn.driver = dbd->driver;
+        q->conn.handle = dbd->handle;
+    }
+    if (reprepare(q, err) != APR_SUCCESS)
+        return 0;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "DCRStore dbd: retrying once after: %s",
+                  first);
+    dcr_error_clear(err);
+    return 1;
+}
+
+#define Q(s) ((dbd_req *)(s)->ctx)
+#define RETRYING(call)                                                                           apr_status_t rv;                                                                             do {                                                                                             rv = (call);                                                                             } while (reconnect(Q(s), rv, err));                                                          return rv
+
+static apr_status_t r_put(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.put(&Q(s)->sql, c, p, err));
+}
+
+static apr_status_t r_get(dcr_store *s, const char *id, long long now, apr_pool_t *p,
+                          dcr_client **out, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.get(&Q(s)->sql, id, now, p, out, err));
+}
+
+static apr_status_t r_update(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.update(&Q(s)->sql, c, p, err));
+}
+
+static apr_status_t r_remove(dcr_store *s, const char *id, apr_pool_t *p, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.remove(&Q(s)->sql, id, p, err));
+}
+
+static apr_status_t r_find(dcr_store *s, const char *key, long long now, apr_pool_t *p,
+                           apr_array_header_t **ids, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.find_by_subject(&Q(s)->sql, key, now, p, ids, err));
+}
+
+static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *removed,
+                             apr_pool_t *p, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.expire(&Q(s)->sql, now, batch, removed, p, err));
+}
+
+static apr_status_t r_count(dcr_store *s, long long now, long long *n, apr_pool_t *p,
+                            dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.count(&Q(s)->sql, now, n, p, err));
+}
+
+static const dcr_store_ops dbd_ops = {
+    .name = "dbd",
+    .caps = DCR_STORE_CAN_ITERATE | DCR_STORE_TRANSACTIONAL,
+    .put = r_put,
+    .get = r_get,
+    .update = r_update,
+    .remove = r_remove,
+    .find_by_subject = r_find,
+    .expire = r_expire,
+    .count = r_count,
+};
+
 static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
 {
     dbd_cfg *cfg = c;
     ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
-    dcr_sql_conn *conn;
+    dbd_req *q;
+    dcr_store *st;
 
     if (!dbd) {
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
@@ -160,12 +310,16 @@ static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
             return NULL;
         cfg->schema_ready = 1; /* idempotent: a race between threads only repeats it */
     }
-    conn = apr_pcalloc(r->pool, sizeof(*conn));
-    conn->driver = dbd->driver;
-    conn->handle = dbd->handle;
-    if (prepare(dbd, conn, err) != APR_SUCCESS)
+    q = apr_pcalloc(r->pool, sizeof(*q));
+    q->r = r;
+    q->sql.ops = &dcr_sql_store_ops;
+    q->sql.ctx = &q->conn;
+    if (use(q, dbd, err) != APR_SUCCESS && !reconnect(q, APR_EGENERAL, err))
         return NULL;
-    return dcr_sql_store(r->pool, conn);
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->ops = &dbd_ops;
+    st->ctx = q;
+    return st;
 }
 
 const dcr_ap_store_backend dcr_ap_store_dbd = {
