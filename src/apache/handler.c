@@ -1,5 +1,5 @@
-/* SetHandler dcr-registration: POST <location> registers (RFC 7591), GET <location>/<client_id>
- * reads a registration (RFC 7592). The glue checks transport (TLS, method, content type, body
+/* SetHandler dcr-registration: POST <location> registers (RFC 7591); GET, PUT and DELETE on
+ * <location>/<client_id> read, replace and delete a registration (RFC 7592). The glue checks transport (TLS, method, content type, body
  * size), builds a dcr_request and writes the core's dcr_response back. */
 #include "handler.h"
 
@@ -30,9 +30,10 @@ typedef int (*dcr_ap_op)(dcr_ap_ctx *ctx);
 
 static int do_register(dcr_ap_ctx *ctx);
 static int do_read(dcr_ap_ctx *ctx);
+static int do_update(dcr_ap_ctx *ctx);
+static int do_delete(dcr_ap_ctx *ctx);
 
-/* What each target answers. RFC 7592 update and delete slot in here (the core has them):
- *   {1, M_PUT, "PUT", do_update}, {1, M_DELETE, "DELETE", do_delete}, */
+/* What each target answers (Allow and the CORS preflight are derived from this table). */
 static const struct route {
     int on_client; /* 0: the endpoint, 1: <location>/<client_id> */
     int method;
@@ -41,6 +42,8 @@ static const struct route {
 } routes[] = {
     {0, M_POST, "POST", do_register},
     {1, M_GET, "GET", do_read},
+    {1, M_PUT, "PUT", do_update},
+    {1, M_DELETE, "DELETE", do_delete},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -109,31 +112,63 @@ static int is_json(const char *ct)
     return *end == '\0' || *end == ';';
 }
 
-static int do_register(dcr_ap_ctx *ctx)
+/* Content type and bounded body for POST and PUT: OK with ctx->req.body set, or the answer
+ * already sent (415, 413, 400) as DONE. */
+static int take_json_body(dcr_ap_ctx *ctx)
 {
     request_rec *r = ctx->r;
-    dcr_response res;
     char *body;
     apr_size_t len;
     int rc;
 
-    if (!is_json(apr_table_get(r->headers_in, "Content-Type")))
-        return dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 415,
-                                 "the request body must be application/json", 0);
+    if (!is_json(apr_table_get(r->headers_in, "Content-Type"))) {
+        dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 415,
+                          "the request body must be application/json", 0);
+        return DONE;
+    }
     rc = dcr_ap_read_body(r, dcr_ap_max_body(ctx->sc), &body, &len);
-    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
-        return dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 413,
-                                 "the request body is too large", 0);
-    if (rc != OK)
-        return dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 400,
-                                 "the request body could not be read", 0);
+    if (rc != OK) {
+        if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
+            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 413, "the request body is too large",
+                              0);
+        else
+            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 400,
+                              "the request body could not be read", 0);
+        return DONE;
+    }
     ctx->req.body = body;
     ctx->req.body_len = len;
+    return OK;
+}
+
+static int do_register(dcr_ap_ctx *ctx)
+{
+    request_rec *r = ctx->r;
+    dcr_response res;
+
+    if (take_json_body(ctx) != OK)
+        return OK;
     dcr_register(&ctx->req, &res);
     if (res.status == 201 && res.client_id)
         apr_table_setn(r->err_headers_out, "Location",
                        apr_pstrcat(r->pool, ctx->req.endpoint_url, "/", res.client_id, NULL));
     return dcr_ap_send(r, &res);
+}
+
+static int do_update(dcr_ap_ctx *ctx)
+{
+    dcr_response res;
+    if (take_json_body(ctx) != OK)
+        return OK;
+    dcr_update(&ctx->req, ctx->client_id, &res);
+    return dcr_ap_send(ctx->r, &res);
+}
+
+static int do_delete(dcr_ap_ctx *ctx)
+{
+    dcr_response res;
+    dcr_delete(&ctx->req, ctx->client_id, &res);
+    return dcr_ap_send(ctx->r, &res);
 }
 
 static int do_read(dcr_ap_ctx *ctx)

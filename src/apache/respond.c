@@ -33,11 +33,21 @@ void dcr_ap_cors_headers(request_rec *r, const dcr_server_conf *sc)
                    "WWW-Authenticate, Retry-After, Location");
 }
 
+/* Is want one of the comma-separated methods? */
+static int method_listed(apr_pool_t *p, const char *methods, const char *want)
+{
+    char *copy = apr_pstrdup(p, methods), *state = NULL, *m;
+    for (m = apr_strtok(copy, ", ", &state); m; m = apr_strtok(NULL, ", ", &state))
+        if (strcmp(m, want) == 0)
+            return 1;
+    return 0;
+}
+
 int dcr_ap_preflight(request_rec *r, const dcr_server_conf *sc, const char *methods)
 {
     const char *origin = allowed_origin(r, sc);
     const char *want = apr_table_get(r->headers_in, "Access-Control-Request-Method");
-    if (!origin || !want || !ap_strstr_c(methods, want))
+    if (!origin || !want || !method_listed(r->pool, methods, want))
         return 0;
     apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods", methods);
     apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",

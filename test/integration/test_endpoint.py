@@ -412,3 +412,68 @@ def test_endpoint_at_nested_location_and_trailing_slash(httpd_factory):
     assert r.status_code == 201
     # a sibling path that only shares the prefix is not the endpoint
     assert h.session().post(h.url + "/oauth/registerx", json=META).status_code == 404
+
+
+# -- RFC 7592 update and delete -------------------------------------------------------------
+
+def test_update_replaces_metadata(httpd):
+    reg = register(httpd).json()
+    s = httpd.session()
+    auth = {"Authorization": "Bearer " + reg["registration_access_token"]}
+    new = {"client_id": reg["client_id"], "redirect_uris": ["https://client.example.org/new"],
+           "client_name": "Renamed"}
+    r = s.put(client_path(httpd, reg), json=new, headers=auth)
+    assert r.status_code == 200, r.text
+    check_common(r)
+    assert r.json()["client_name"] == "Renamed"
+    got = s.get(client_path(httpd, reg), headers=auth).json()
+    assert got["redirect_uris"] == ["https://client.example.org/new"]
+    assert got["client_name"] == "Renamed"
+    put = [e for e in httpd.wait_access_log(3) if e["method"] == "PUT"]
+    assert put[0]["status"] == 200 and put[0]["client_id"] == reg["client_id"]
+    assert put[0]["decision"] == "updated"
+
+
+def test_update_needs_token_and_json(httpd):
+    reg = register(httpd).json()
+    s = httpd.session()
+    new = {"client_id": reg["client_id"], "redirect_uris": ["https://client.example.org/x"]}
+    r = s.put(client_path(httpd, reg), json=new)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    r = s.put(client_path(httpd, reg), json=new, headers={"Authorization": "Bearer nope"})
+    check_error(r, 401, "invalid_token")
+    r = s.put(client_path(httpd, reg), data="x", headers={
+        "Content-Type": "text/plain",
+        "Authorization": "Bearer " + reg["registration_access_token"]})
+    check_error(r, 415, "invalid_request")
+    r = s.put(client_path(httpd, reg), json=dict(new, registration_access_token="t"), headers={
+        "Authorization": "Bearer " + reg["registration_access_token"]})
+    assert r.status_code == 400
+    check_common(r)
+
+
+def test_delete(httpd):
+    reg = register(httpd).json()
+    s = httpd.session()
+    auth = {"Authorization": "Bearer " + reg["registration_access_token"]}
+    check_error(s.delete(client_path(httpd, reg), headers={"Authorization": "Bearer x"}), 401,
+                "invalid_token")
+    r = s.delete(client_path(httpd, reg), headers=auth)
+    assert r.status_code == 204
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.content == b""
+    check_error(s.get(client_path(httpd, reg), headers=auth), 401, "invalid_token")
+    check_error(s.delete(client_path(httpd, reg), headers=auth), 401, "invalid_token")
+    assert [e["decision"] for e in httpd.wait_access_log(5)][1:] == [
+        "invalid_token", "deleted", "invalid_token", "invalid_token"]
+
+
+def test_cors_preflight_on_client_uri(cors):
+    reg = register(cors).json()
+    r = cors.session().options(client_path(cors, reg), headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "DELETE"})
+    assert r.status_code == 204
+    assert "DELETE" in r.headers["Access-Control-Allow-Methods"]
+    r = cors.session().options(client_path(cors, reg), headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "ET"})
+    assert r.status_code == 405
