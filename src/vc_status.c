@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #define MAX_STATUS_ENTRIES 4
+#define DCR_VC_STATUS_RETRY 30 /* seconds before an unreachable list is fetched again */
 
 const char *dcr_vc_status_cache_key(apr_pool_t *pool, const char *url)
 {
@@ -33,16 +34,27 @@ static got get_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *tru
     dcr_cache *cache = ctx->cache ? ctx->cache : trust->cache;
     dcr_fetch_result res;
     dcr_fetch_status st;
-    const char *why = "no fetch configuration";
+    const char *why = "no fetch configuration", *down_key;
+    char *mark;
+    size_t mark_len;
 
     *max_age = -1;
     *cached = dcr_cache_get(cache, ctx->pool, dcr_vc_status_cache_key(ctx->pool, url), ctx->now,
                             body, len);
     if (*cached)
         return GOT_LIST;
-    st = trust->fetch ? dcr_fetch_get(ctx->pool, trust->fetch, url,
-                                      dcr_fetch_origin(ctx->pool, issuer->id), accept, &res, &why)
-                      : DCR_FETCH_FAILED;
+    down_key = apr_pstrcat(ctx->pool, "status-list-down:", url, NULL);
+    if (dcr_cache_get(cache, ctx->pool, down_key, ctx->now, &mark, &mark_len)) {
+        why = "failed moments ago; not retried yet"; /* spares workers a timeout per request */
+        st = DCR_FETCH_FAILED;
+    } else {
+        st = trust->fetch
+                 ? dcr_fetch_get(ctx->pool, trust->fetch, url,
+                                 dcr_fetch_origin(ctx->pool, issuer->id), accept, &res, &why)
+                 : DCR_FETCH_FAILED;
+        if (st == DCR_FETCH_FAILED && trust->fetch)
+            dcr_cache_set(cache, ctx->pool, down_key, "1", 1, ctx->now + DCR_VC_STATUS_RETRY);
+    }
     if (st == DCR_FETCH_REFUSED) {
         invalid(err, "the credential's status list URL is not allowed", why);
         return FAILED;

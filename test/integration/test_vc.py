@@ -285,6 +285,9 @@ def test_unreachable_list(env):
     r = post(h, issuer.vc2(status=entry))
     refused(r, 503, "temporarily_unavailable")
     assert r.headers.get("Retry-After")
+    # a failed list is not fetched again for 30 s: no worker waits on it meanwhile
+    refused(post(h, issuer.vc2(status=entry)), 503, "temporarily_unavailable")
+    assert status.hits["/status/9"] == 1, status.hits
     # a host neither the issuer's nor listed: refused as a statement defect, never fetched
     entry2 = dict(entry, statusListCredential="https://127.0.0.2:%d/status/9" % status.port)
     refused(post(h, issuer.vc2(status=entry2)), 400, "invalid_software_statement")
