@@ -1,0 +1,70 @@
+"""DCRStore socache:memcache and socache:redis against a real memcached / redis-server (started
+by the fixture on free loopback ports) with two httpd nodes: what node A registers, node B
+reads, updates and deletes; registrations survive an httpd restart (the data lives in the
+shared cache, unlike shmcb)."""
+
+import pytest
+
+from services import Daemon
+from store_util import assert_readable, delete, read, register, register_many, update, vhost
+
+KINDS = {
+    # daemon, httpd module, DCRStore argument
+    "memcache": ("memcached", "socache_memcache", "socache:memcache:127.0.0.1:%d"),
+    "redis": ("redis", "socache_redis", "socache:redis:127.0.0.1:%d"),
+}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def shared_cache(request):
+    daemon, module, arg = KINDS[request.param]
+    d = Daemon(daemon)
+    try:
+        d.start()
+        yield module, arg % d.port
+    finally:
+        d.cleanup()
+
+
+def node(httpd_factory, shared_cache):
+    module, store = shared_cache
+    return httpd_factory(vhosts=[vhost(["DCRStore %s" % store])], modules=[module])
+
+
+def test_node_b_reads_updates_deletes_what_node_a_registered(httpd_factory, shared_cache):
+    a = node(httpd_factory, shared_cache)
+    b = node(httpd_factory, shared_cache)
+    c = register(a, name="from-a")
+    r = read(b, c)
+    assert r.status_code == 200, r.text
+    assert r.json()["client_id"] == c.id and r.json()["client_name"] == "from-a"
+    assert read(b, c, token="x" + c.token).status_code == 401
+
+    r = update(b, c, {"client_name": "changed-on-b", "grant_types": ["client_credentials"]})
+    assert r.status_code == 200, r.text
+    c.token = r.json().get("registration_access_token", c.token)
+    r = read(a, c)
+    assert r.status_code == 200 and r.json()["client_name"] == "changed-on-b"
+
+    assert delete(b, c).status_code == 204
+    assert read(a, c).status_code == 401
+    assert read(b, c).status_code == 401
+
+
+def test_concurrent_registrations_on_both_nodes(httpd_factory, shared_cache):
+    a = node(httpd_factory, shared_cache)
+    b = node(httpd_factory, shared_cache)
+    clients = register_many([a, b], 100, workers=8)
+    assert len({c.id for c in clients}) == 100
+    assert_readable(b, clients[0::2])
+    assert_readable(a, clients[1::2])
+
+
+def test_registrations_survive_httpd_restart(httpd_factory, shared_cache):
+    a = node(httpd_factory, shared_cache)
+    clients = [register(a, name="r%d" % i) for i in range(5)]
+    a.restart()
+    assert_readable(a, clients)
+    a.stop()
+    a.start()
+    assert_readable(a, clients)
