@@ -10,6 +10,7 @@
 #include "config.h"
 #include "store_backend.h"
 #include "store_sql.h"
+#include "store_sqlite_glue.h"
 
 #include "http_log.h"
 #include "http_main.h"
@@ -83,6 +84,8 @@ static const char *create_schema(apr_pool_t *ptemp, server_rec *s, const dbd_cfg
     }
     rv = dcr_sql_create_schema(driver, handle, ptemp, &err);
     apr_dbd_close(driver, handle);
+    if (!strcmp(apr_dbd_name(driver), "sqlite3")) /* DBDParams is the file */
+        dcr_ap_sqlite_hand_over(ptemp, s, dc->params);
     return rv == APR_SUCCESS ? NULL : apr_pstrdup(ptemp, err.detail);
 }
 

@@ -70,8 +70,7 @@ const char *dcr_ap_set_sqlite_synchronous(cmd_parms *cmd, void *dc, const char *
     return NULL;
 }
 
-/* The children run as User: give them the files the (root) parent created. */
-static void hand_over(apr_pool_t *p, server_rec *s, const char *file)
+void dcr_ap_sqlite_hand_over(apr_pool_t *p, server_rec *s, const char *file)
 {
     static const char *const sfx[] = {"", "-wal", "-shm"};
     if (geteuid() != 0)
@@ -81,7 +80,7 @@ static void hand_over(apr_pool_t *p, server_rec *s, const char *file)
         if (access(f, F_OK) == 0 &&
             chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0)
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
-                         "DCRStore sqlite: cannot hand %s to the httpd User", f);
+                         "DCRStore: cannot hand the SQLite file %s to the httpd User", f);
     }
 }
 
@@ -104,7 +103,7 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     apr_pool_destroy(tmp); /* closes it: children open their own */
     if (rv != APR_SUCCESS)
         return apr_pstrdup(pconf, err.detail);
-    hand_over(ptemp, s, cfg->file);
+    dcr_ap_sqlite_hand_over(ptemp, s, cfg->file);
     return NULL;
 }
 

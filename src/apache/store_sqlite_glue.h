@@ -11,6 +11,10 @@
 /* DCRSQLiteSynchronous Normal|Full, after DCRStore sqlite:... in the same server. */
 const char *dcr_ap_set_sqlite_synchronous(cmd_parms *cmd, void *dc, const char *arg);
 
+/* The children run as User: when the parent runs as root, give them the SQLite file it
+ * created (and its -wal/-shm). */
+void dcr_ap_sqlite_hand_over(apr_pool_t *p, server_rec *s, const char *file);
+
 /* Command table entries for directives.c (with the trailing comma, like DCR_SPIFFE_COMMANDS). */
 #define DCR_STORE_SQLITE_COMMANDS                                                             \
     AP_INIT_TAKE1("DCRSQLiteSynchronous", dcr_ap_set_sqlite_synchronous, NULL, RSRC_CONF,    \

@@ -158,3 +158,16 @@ def test_unusable_path_stops_the_start(httpd_factory, store_dir):
     h.allow_errors(r"clients\.db", r"AH00016")
     proc = h.start(expect_fail=True)
     assert bad in proc.stderr + h.error_log_text()
+
+
+def test_sqlite_through_mod_dbd(httpd_factory, store_dir):
+    """DCRStore dbd with DBDriver sqlite3 also works: schema created before mod_dbd's pool,
+    statements prepared lazily, and a restart keeps everything."""
+    db = os.path.join(store_dir, "dbd.db")
+    h = httpd_factory(vhosts=[vhost(["DBDriver sqlite3", "DBDParams %s" % db,
+                                     "DCRStore dbd"])], modules=["dbd"], start=False)
+    h.start()
+    clients = [register(h, name="dbd-%d" % i) for i in range(3)]
+    h.restart()
+    assert_readable(h, clients)
+    assert rows(db, "SELECT COUNT(*) FROM dcr_clients")[0][0] == 3
