@@ -91,8 +91,8 @@ static apr_status_t db_fail(const apr_dbd_driver_t *d, apr_dbd_t *h, int rv, dcr
     return APR_EGENERAL;
 }
 
-apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
-                                   apr_pool_t *p, dcr_error *err)
+apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err)
 {
     const char *const *sql = dcr_sql_schema(apr_dbd_name(driver));
     apr_dbd_results_t *res = NULL;
@@ -132,8 +132,8 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
 {
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
-        int rv = apr_dbd_prepare(c->driver, p, c->handle, stmts[i].text, stmts[i].label,
-                                 &c->stmt[i]);
+        int rv =
+            apr_dbd_prepare(c->driver, p, c->handle, stmts[i].text, stmts[i].label, &c->stmt[i]);
         if (rv)
             return db_fail(c->driver, c->handle, rv, err, stmts[i].label);
     }
@@ -220,15 +220,15 @@ static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, d
 
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
         return rv;
-    const void *args[] = {cl->client_id, v.record, &v.issued_at,
-                          v.expires_at ? &v.expires_at : NULL, v.subject_key, cl->rat_hash};
+    const void *args[] = {cl->client_id, v.record,
+                          &v.issued_at,  v.expires_at ? &v.expires_at : NULL,
+                          v.subject_key, cl->rat_hash};
     if ((rv = write1(c, DCR_SQL_INSERT, p, &nrows, args, err)) != APR_SUCCESS)
         return rv;
     return nrows == 1 ? APR_SUCCESS : APR_EEXIST;
 }
 
-static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p,
-                               dcr_error *err)
+static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
     row_values v;
@@ -244,8 +244,7 @@ static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p
     return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *p,
-                               dcr_error *err)
+static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
     int nrows = 0;
@@ -257,8 +256,8 @@ static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *
     return nrows ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-static apr_status_t sql_expire(dcr_store *s, long long now, int batch, int *removed,
-                               apr_pool_t *p, dcr_error *err)
+static apr_status_t sql_expire(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
+                               dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
     int nrows = 0;

@@ -37,8 +37,8 @@ typedef struct dcr_sql_conn {
 const char *const *dcr_sql_schema(const char *driver_name);
 
 /* Runs the (idempotent) schema statements and checks the schema version; err says what failed. */
-apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
-                                   apr_pool_t *p, dcr_error *err);
+apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err);
 
 /* Statement text in apr_dbd's portable placeholder syntax (%s, %lld), and a unique label. */
 const char *dcr_sql_text(dcr_sql_stmt which);

@@ -28,9 +28,9 @@ typedef struct dbd_cfg {
     volatile int schema_ready; /* set by the parent; else a child retries on first use */
 } dbd_cfg;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
 static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
 {
@@ -71,8 +71,7 @@ static const char *create_schema(apr_pool_t *ptemp, server_rec *s, const dbd_cfg
     apr_status_t rv;
 
     if (apr_dbd_get_driver(ptemp, dc->name, &driver) != APR_SUCCESS)
-        return apr_psprintf(ptemp, "no apr_dbd driver '%s' (DBDriver pgsql or sqlite3)",
-                            dc->name);
+        return apr_psprintf(ptemp, "no apr_dbd driver '%s' (DBDriver pgsql or sqlite3)", dc->name);
     if (!dcr_sql_schema(apr_dbd_name(driver)))
         return apr_psprintf(ptemp, "DBDriver %s is not supported (pgsql or sqlite3)", dc->name);
     if (apr_dbd_open_ex(driver, ptemp, dc->params, &handle, &why) != APR_SUCCESS) {
@@ -181,11 +180,10 @@ static apr_status_t reprepare(dbd_req *q, dcr_error *err)
 {
     ap_dbd_t *dbd = q->dbd;
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
-        const char *name = apr_psprintf(dbd->pool, "%s_%u", dcr_sql_label(i),
-                                        apr_atomic_inc32(&generation));
+        const char *name =
+            apr_psprintf(dbd->pool, "%s_%u", dcr_sql_label(i), apr_atomic_inc32(&generation));
         apr_dbd_prepared_t *st = NULL;
-        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), name,
-                                 &st);
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), name, &st);
         if (rv) {
             dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                      "DCRStore dbd: prepare %s: %s", name,
@@ -236,14 +234,18 @@ static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
     }
     if (reprepare(q, err) != APR_SUCCESS)
         return 0;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "DCRStore dbd: retrying once after: %s",
-                  first);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "DCRStore dbd: retrying once after: %s", first);
     dcr_error_clear(err);
     return 1;
 }
 
 #define Q(s) ((dbd_req *)(s)->ctx)
-#define RETRYING(call)                                                                           apr_status_t rv;                                                                             do {                                                                                             rv = (call);                                                                             } while (reconnect(Q(s), rv, err));                                                          return rv
+#define RETRYING(call)                                                                             \
+    apr_status_t rv;                                                                               \
+    do {                                                                                           \
+        rv = (call);                                                                               \
+    } while (reconnect(Q(s), rv, err));                                                            \
+    return rv
 
 static apr_status_t r_put(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
 {
@@ -272,8 +274,8 @@ static apr_status_t r_find(dcr_store *s, const char *key, long long now, apr_poo
     RETRYING(dcr_sql_store_ops.find_by_subject(&Q(s)->sql, key, now, p, ids, err));
 }
 
-static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *removed,
-                             apr_pool_t *p, dcr_error *err)
+static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
+                             dcr_error *err)
 {
     RETRYING(dcr_sql_store_ops.expire(&Q(s)->sql, now, batch, removed, p, err));
 }

@@ -10,8 +10,8 @@
 const char *dcr_ap_set_dbd_create_schema(cmd_parms *cmd, void *dc, int on);
 
 /* Command table entries for directives.c (with the trailing comma, like DCR_SPIFFE_COMMANDS). */
-#define DCR_STORE_DBD_COMMANDS                                                                \
-    AP_INIT_FLAG("DCRDBDCreateSchema", dcr_ap_set_dbd_create_schema, NULL, RSRC_CONF,        \
+#define DCR_STORE_DBD_COMMANDS                                                                     \
+    AP_INIT_FLAG("DCRDBDCreateSchema", dcr_ap_set_dbd_create_schema, NULL, RSRC_CONF,              \
                  "On (default): create the registration table at start-up if missing"),
 
 #endif

@@ -143,8 +143,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s, void *c)
 
     if (!cfg->mutex)
         return;
-    rv = apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex),
-                                     pchild);
+    rv = apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex), pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "DCRStore sqlite: cannot attach the mutex");
         cfg->mutex = NULL;
@@ -182,8 +181,7 @@ static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
 
     if (!cfg->conns) {
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
-                 "%s: not set up in this process (see the start-up log)",
-                 cfg->file);
+                 "%s: not set up in this process (see the start-up log)", cfg->file);
         return NULL;
     }
     if ((rv = apr_reslist_acquire(cfg->conns, &res)) != APR_SUCCESS) {

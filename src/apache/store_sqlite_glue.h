@@ -16,9 +16,9 @@ const char *dcr_ap_set_sqlite_synchronous(cmd_parms *cmd, void *dc, const char *
 void dcr_ap_sqlite_hand_over(apr_pool_t *p, server_rec *s, const char *file);
 
 /* Command table entries for directives.c (with the trailing comma, like DCR_SPIFFE_COMMANDS). */
-#define DCR_STORE_SQLITE_COMMANDS                                                             \
-    AP_INIT_TAKE1("DCRSQLiteSynchronous", dcr_ap_set_sqlite_synchronous, NULL, RSRC_CONF,    \
-                  "Normal (default: a power loss may lose the last commits) or Full "        \
+#define DCR_STORE_SQLITE_COMMANDS                                                                  \
+    AP_INIT_TAKE1("DCRSQLiteSynchronous", dcr_ap_set_sqlite_synchronous, NULL, RSRC_CONF,          \
+                  "Normal (default: a power loss may lose the last commits) or Full "              \
                   "(every commit on disk) for DCRStore sqlite:"),
 
 #endif

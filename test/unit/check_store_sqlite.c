@@ -82,8 +82,7 @@ START_TEST(pragmas_default_normal_wal_busy_timeout)
     dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
     ck_assert_str_eq(scalar(c, "PRAGMA journal_mode"), "wal");
     ck_assert_str_eq(scalar(c, "PRAGMA synchronous"), "1"); /* NORMAL */
-    ck_assert_str_eq(scalar(c, "PRAGMA busy_timeout"),
-                     apr_itoa(pool, DCR_SQLITE_BUSY_TIMEOUT_MS));
+    ck_assert_str_eq(scalar(c, "PRAGMA busy_timeout"), apr_itoa(pool, DCR_SQLITE_BUSY_TIMEOUT_MS));
 }
 END_TEST
 
@@ -158,11 +157,10 @@ START_TEST(reopen_finds_everything)
         ck_assert_int_eq(g->issued_at, 100 + i);
     }
     apr_array_header_t *ids;
-    dcr_client *k =
-        store_contract_client(p2, "k", "spiffe://example.org/odd", 0, 0, "k", "k");
-    ck_assert_int_eq(s->ops->find_by_subject(s, dcr_client_subject_key(p2, k), 1000, p2, &ids,
-                                             &err),
-                     APR_SUCCESS);
+    dcr_client *k = store_contract_client(p2, "k", "spiffe://example.org/odd", 0, 0, "k", "k");
+    ck_assert_int_eq(
+        s->ops->find_by_subject(s, dcr_client_subject_key(p2, k), 1000, p2, &ids, &err),
+        APR_SUCCESS);
     ck_assert_int_eq(ids->nelts, 25);
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "re01");
     apr_pool_destroy(p2);
@@ -176,9 +174,9 @@ START_TEST(two_connections_on_one_file)
     dcr_error err = {0};
     dcr_client *g = NULL;
 
-    ck_assert_int_eq(apr_global_mutex_create(&m, apr_pstrcat(pool, file, ".lock", NULL),
-                                             APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_global_mutex_create(&m, apr_pstrcat(pool, file, ".lock", NULL), APR_LOCK_DEFAULT, pool),
+        APR_SUCCESS);
     dcr_store *a = dcr_sql_store(pool, open_ok(pool, file, NULL, m));
     dcr_store *b = dcr_sql_store(pool, open_ok(pool, file, NULL, m));
     dcr_client *c = store_contract_client(pool, "shared", NULL, 5, 0, "v1", "t1");
@@ -226,8 +224,8 @@ START_TEST(processes_write_concurrently)
             dcr_store *s = dcr_sql_store(cp, c);
             for (int i = 0; i < NPER; i++) {
                 const char *id = apr_psprintf(cp, "k%d-%d", k, i);
-                dcr_client *cl = store_contract_client(cp, id, "spiffe://example.org/race",
-                                                       i, 0, id, id);
+                dcr_client *cl =
+                    store_contract_client(cp, id, "spiffe://example.org/race", i, 0, id, id);
                 if (s->ops->put(s, cl, cp, &err) != APR_SUCCESS)
                     bad++;
             }
@@ -268,8 +266,7 @@ START_TEST(unopenable_file_fails_cleanly)
 {
     dcr_sql_conn *c = NULL;
     dcr_error err = {0};
-    ck_assert_int_ne(dcr_store_sqlite_open(pool, "/nonexistent-dir/sub/x.db", NULL, NULL, &c,
-                                           &err),
+    ck_assert_int_ne(dcr_store_sqlite_open(pool, "/nonexistent-dir/sub/x.db", NULL, NULL, &c, &err),
                      APR_SUCCESS);
     ck_assert_ptr_null(c);
     ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
@@ -287,9 +284,9 @@ START_TEST(corrupt_record_is_server_error)
     dcr_store *s = dcr_sql_store(pool, c);
     dcr_error err = {0};
     dcr_client *g = NULL;
-    ck_assert_int_eq(s->ops->put(s, store_contract_client(pool, "bad", NULL, 1, 0, "x", "t"),
-                                 pool, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        s->ops->put(s, store_contract_client(pool, "bad", NULL, 1, 0, "x", "t"), pool, &err),
+        APR_SUCCESS);
     exec_sql(c, "UPDATE dcr_clients SET record = '{\"version\": 99}' WHERE client_id = 'bad'");
     ck_assert_int_ne(s->ops->get(s, "bad", 2, pool, &g, &err), APR_SUCCESS);
     ck_assert_ptr_null(g);
@@ -357,8 +354,8 @@ static void check_schema_file(const char *driver, const char *name)
             *co++ = *i;
         }
         *co = '\0';
-        ck_assert_msg(!strcmp(stmt, csq), "%s statement %d differs:\nfile: %s\ncode: %s", name,
-                      n, stmt, csq);
+        ck_assert_msg(!strcmp(stmt, csq), "%s statement %d differs:\nfile: %s\ncode: %s", name, n,
+                      stmt, csq);
         n++;
     }
     ck_assert_msg(stmts[n] == NULL, "%s has fewer statements than the code", name);

@@ -35,8 +35,8 @@ dcr_client *store_contract_client(apr_pool_t *pool, const char *id, const char *
     c->issued_at = issued_at;
     c->expires_at = expires_at;
     dcr_token_hash(token, c->rat_hash);
-    c->metadata = dcr_json_own(pool, json_pack("{s:s, s:[s]}", "client_name", name,
-                                               "grant_types", "client_credentials"));
+    c->metadata = dcr_json_own(
+        pool, json_pack("{s:s, s:[s]}", "client_name", name, "grant_types", "client_credentials"));
     if (spiffe_id) {
         c->subject_kind = "spiffe";
         c->subject = apr_pstrdup(pool, spiffe_id);
@@ -229,7 +229,8 @@ START_TEST(expire_deletes_in_batches)
         return;
     }
     for (int i = 0; i < 5; i++)
-        put_ok(store_contract_client(cp, apr_psprintf(cp, "old%d", i), SUB_A, 1, 10 + i, "old", "t"));
+        put_ok(
+            store_contract_client(cp, apr_psprintf(cp, "old%d", i), SUB_A, 1, 10 + i, "old", "t"));
     put_ok(C("live1", SUB_A, 1, 0, "live"));
     put_ok(C("live2", SUB_B, 1, 1000, "live"));
     long long now = 100;
@@ -243,8 +244,7 @@ START_TEST(expire_deletes_in_batches)
     ck_assert_int_eq(removed, 0);
     /* swept ids are gone for good (remove says so), live ones stay */
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(st->ops->remove(st, apr_psprintf(cp, "old%d", i), cp, &err),
-                         APR_NOTFOUND);
+        ck_assert_int_eq(st->ops->remove(st, apr_psprintf(cp, "old%d", i), cp, &err), APR_NOTFOUND);
     must_get("live1", now);
     must_get("live2", now);
     long long n = 0;
