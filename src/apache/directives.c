@@ -5,6 +5,8 @@
 #include "config.h"
 #include "config_spiffe.h"
 #include "config_vc.h"
+#include "store_dbd.h"
+#include "store_sqlite_glue.h"
 
 #include "http_log.h"
 
@@ -19,7 +21,8 @@ APLOG_USE_MODULE(dcr_trusted);
 /* DCRStore backends by prefix. */
 static const dcr_ap_store_backend *const backends[] = {
     &dcr_ap_store_socache,
-    /* STORAGE: &dcr_ap_store_sqlite, &dcr_ap_store_dbd, -- the lead wires these here */
+    &dcr_ap_store_sqlite,
+    &dcr_ap_store_dbd,
     NULL,
 };
 
@@ -254,5 +257,7 @@ const command_rec dcr_ap_commands[] = {
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
     DCR_SPIFFE_COMMANDS
     DCR_VC_COMMANDS
+    DCR_STORE_SQLITE_COMMANDS
+    DCR_STORE_DBD_COMMANDS
     {NULL},
 };
