@@ -23,7 +23,6 @@ from dcr_httpd import Vhost, _make_cert, free_port
 from services import child_writable_dir
 
 ISSUER = "https://issuer.example.org"
-STATE = {}
 SUBJECT = "https://agent.example.com"
 
 
@@ -153,10 +152,7 @@ class Issuer:
 
 
 def count(db):
-    """Registrations stored; None while the SQLite store is not available (socache fallback,
-    which cannot be enumerated)."""
-    if db is None or STATE.get("socache"):
-        return None
+    """Registrations in the SQLite store."""
     if not os.path.exists(db):
         return 0
     con = sqlite3.connect(db, timeout=10)
@@ -176,18 +172,12 @@ def env(httpd_factory, tmp_path_factory):
     db = os.path.join(store, "clients.db")
 
     def make(extra=(), issuers=None, mpm="event"):
-        store_line = "DCRStore socache:shmcb" if STATE.get("socache") else "DCRStore sqlite:%s" % db
-        lines = [store_line, "DCRRequireStatement On",
+        lines = ["DCRStore sqlite:%s" % db, "DCRRequireStatement On",
                  "DCRFetchCAFile %s" % status.ca, "DCRFetchAllow 127.0.0.1:%d" % status.port,
                  "DCRFetchTimeout 3"]
         for iss in issuers or [issuer]:
             lines.append("DCRVCIssuer %s jwks:%s" % (iss.id, iss.jwks))
         h = httpd_factory(vhosts=[Vhost(conf=lines + list(extra))], start=False, mpm=mpm)
-        if not STATE.get("socache"):
-            p = h.config_test()
-            if "unknown store 'sqlite" in (p.stderr or "") + (p.stdout or ""):
-                STATE["socache"] = True  # SQLite store not wired into this build yet
-                return make(extra, issuers, mpm)
         h.start()
         return h
 
@@ -231,7 +221,7 @@ def test_both_encodings_register(env):
     assert r.status_code == 201, r.text
     assert r.json()["client_name"] == "Agent 1.1"
     assert r.json()["vc_subject"] == SUBJECT
-    assert count(db) in (2, None)
+    assert count(db) == 2
 
     # keys in the credential: private_key_jwt by the default rule
     client_jwks = {"keys": [json.loads(jwk.JWK.generate(kty="EC", crv="P-256",
@@ -263,11 +253,13 @@ def test_revoked_and_suspended_refused(env, mpm):
     assert "suspended" in r.json()["error_description"]
     r = post(h, issuer.vc2(token_status={"idx": 3, "uri": tok_url}))
     refused(r, 400, "invalid_software_statement")
-    assert count(db) in (0, None)
+    assert count(db) == 0
 
-    assert post(h, issuer.vc2(status=w3c(94566))).status_code == 201
-    assert post(h, issuer.vc2(token_status={"idx": 4, "uri": tok_url})).status_code == 201
-    assert count(db) in (2, None)
+    # distinct software_id: the same subject and software_id would replace (DCRReregister)
+    assert post(h, issuer.vc2(status=w3c(94566), software_id="a")).status_code == 201
+    assert post(h, issuer.vc2(token_status={"idx": 4, "uri": tok_url},
+                              software_id="b")).status_code == 201
+    assert count(db) == 2
     # the lists are cached (DCRCache) for their ttl: fetched once each across processes
     for _ in range(6):  # new connections: under prefork, other processes
         assert post(h, issuer.vc2(status=w3c(1))).status_code == 201
@@ -291,7 +283,7 @@ def test_unreachable_list(env):
     # a host neither the issuer's nor listed: refused as a statement defect, never fetched
     entry2 = dict(entry, statusListCredential="https://127.0.0.2:%d/status/9" % status.port)
     refused(post(h, issuer.vc2(status=entry2)), 400, "invalid_software_statement")
-    assert count(db) in (0, None)
+    assert count(db) == 0
     h.stop()
     h.allow_errors(r"status list .* unavailable")
 
@@ -299,7 +291,7 @@ def test_unreachable_list(env):
     h2.allow_errors(r"status list .* unavailable")
     r = post(h2, issuer.vc2(status=entry))
     assert r.status_code == 201, r.text
-    assert count(db) in (1, None)
+    assert count(db) == 1
 
 
 def test_untrusted_issuer_and_policy(env):
@@ -313,7 +305,7 @@ def test_untrusted_issuer_and_policy(env):
     good = issuer.vc2().split(".")
     refused(post(h, ".".join([good[0], good[1], forged[2]])), 400,
             "invalid_software_statement")
-    assert count(db) in (0, None)
+    assert count(db) == 0
     assert post(h, issuer.vc2()).status_code == 201
 
 
@@ -347,7 +339,7 @@ def test_redirects_are_checked(env):
     refused(r, 400, "invalid_software_statement")
     assert "revoked" in r.json()["error_description"]
     refused(post(h, issuer.vc2(status=entry("/away", 2))), 400, "invalid_software_statement")
-    assert count(db) in (1, None)
+    assert count(db) == 1
 
 
 def _cert(subject_key, cn, issuer_cert, issuer_key, ca, san=None):
