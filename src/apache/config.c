@@ -53,6 +53,10 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     PICK(DCR_SET_AUDIENCES, audiences);
     PICK(DCR_SET_AUTH_METHOD, spiffe_auth_method);
     PICK(DCR_SET_REG_LIFETIME, registration_lifetime);
+    PICK(DCR_SET_REREGISTER, reregister);
+    PICK(DCR_SET_MAX_REGS, max_registrations);
+    PICK(DCR_SET_MAX_PER_SUBJECT, max_per_subject);
+    PICK(DCR_SET_ROTATE, rotate_token_on_update);
 #undef PICK
     sc->policy_set = base->policy_set | add->policy_set;
 

@@ -24,6 +24,10 @@ enum {
     DCR_SET_AUDIENCES = 1 << 6,
     DCR_SET_AUTH_METHOD = 1 << 7,
     DCR_SET_REG_LIFETIME = 1 << 8,
+    DCR_SET_REREGISTER = 1 << 9,
+    DCR_SET_MAX_REGS = 1 << 10,
+    DCR_SET_MAX_PER_SUBJECT = 1 << 11,
+    DCR_SET_ROTATE = 1 << 12,
 };
 
 typedef struct dcr_server_conf {

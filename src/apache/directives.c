@@ -66,13 +66,15 @@ static const char *parse_num(cmd_parms *cmd, const char *arg, long long min, lon
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
     if (errno || !end || *end || end == arg || v < min || v > max)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number between %lld and %lld",
-                            cmd->cmd->name, arg, min, max);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a number between %" APR_INT64_T_FMT
+                            " and %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, (apr_int64_t)min, (apr_int64_t)max);
     *out = v;
     return NULL;
 }
 
-enum { F_SKEW, F_MAXLIFE, F_REGLIFE, F_BODY };
+enum { F_SKEW, F_MAXLIFE, F_REGLIFE, F_BODY, F_MAXREGS, F_MAXSUBJ };
 
 static const char *set_number(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -103,6 +105,18 @@ static const char *set_number(cmd_parms *cmd, void *dc, const char *arg)
             return msg;
         sc->max_body = (apr_off_t)v;
         break;
+    case F_MAXREGS:
+        if ((msg = parse_num(cmd, arg, 0, 1000000000000LL, &v)))
+            return msg;
+        sc->policy.max_registrations = v;
+        sc->policy_set |= DCR_SET_MAX_REGS;
+        break;
+    case F_MAXSUBJ:
+        if ((msg = parse_num(cmd, arg, 0, 1000000, &v)))
+            return msg;
+        sc->policy.max_per_subject = v;
+        sc->policy_set |= DCR_SET_MAX_PER_SUBJECT;
+        break;
     }
     return NULL;
 }
@@ -113,9 +127,27 @@ static const char *set_flag(cmd_parms *cmd, void *dc, int on)
     if (cmd->info == (void *)1) {
         sc->policy.require_statement = on;
         sc->policy_set |= DCR_SET_REQUIRE_STATEMENT;
+    } else if (cmd->info == (void *)2) {
+        sc->policy.rotate_token_on_update = on;
+        sc->policy_set |= DCR_SET_ROTATE;
     } else {
         sc->require_tls = on;
     }
+    return NULL;
+}
+
+static const char *set_reregister(cmd_parms *cmd, void *dc, const char *arg)
+{
+    dcr_server_conf *sc = conf_of(cmd);
+    if (!strcasecmp(arg, "replace"))
+        sc->policy.reregister = DCR_REREGISTER_REPLACE;
+    else if (!strcasecmp(arg, "new"))
+        sc->policy.reregister = DCR_REREGISTER_NEW;
+    else if (!strcasecmp(arg, "reuse"))
+        sc->policy.reregister = DCR_REREGISTER_REUSE;
+    else
+        return apr_psprintf(cmd->pool, "DCRReregister: '%s' is not new, replace or reuse", arg);
+    sc->policy_set |= DCR_SET_REREGISTER;
     return NULL;
 }
 
@@ -243,6 +275,14 @@ const command_rec dcr_ap_commands[] = {
                   "longest accepted exp - iat of a statement in seconds (3600)"),
     AP_INIT_TAKE1("DCRRegistrationLifetime", set_number, INFO(F_REGLIFE), RSRC_CONF,
                   "seconds a registration lives, 0 = unlimited (0)"),
+    AP_INIT_TAKE1("DCRReregister", set_reregister, NULL, RSRC_CONF,
+                  "a subject registering again: new, replace or reuse (replace)"),
+    AP_INIT_TAKE1("DCRMaxRegistrations", set_number, INFO(F_MAXREGS), RSRC_CONF,
+                  "ceiling of live registrations, 0 = none (SQL stores only) (0)"),
+    AP_INIT_TAKE1("DCRMaxRegistrationsPerSubject", set_number, INFO(F_MAXSUBJ), RSRC_CONF,
+                  "ceiling of live registrations per subject, 0 = none (0)"),
+    AP_INIT_FLAG("DCRRotateTokenOnUpdate", set_flag, INFO(2), RSRC_CONF,
+                 "On: an RFC 7592 update issues a new registration access token (Off)"),
     AP_INIT_ITERATE("DCRAllowedGrantTypes", add_list, INFO(L_GRANTS), RSRC_CONF,
                     "grant types clients may register"),
     AP_INIT_ITERATE("DCRAllowedResponseTypes", add_list, INFO(L_RESPONSES), RSRC_CONF,

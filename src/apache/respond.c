@@ -79,8 +79,8 @@ int dcr_ap_send(request_rec *r, const dcr_response *res)
                                                   : "Bearer");
     if (res->status == 429 || res->status == 503)
         apr_table_setn(h, "Retry-After",
-                       apr_psprintf(r->pool, "%lld",
-                                    res->retry_after > 0 ? res->retry_after : 60LL));
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                    (apr_int64_t)(res->retry_after > 0 ? res->retry_after : 60)));
     if (res->status == 413 || res->status >= 500)
         r->connection->keepalive = AP_CONN_CLOSE; /* never read (the rest of) the body */
     if (res->status >= 500 && res->err.detail[0]) /* operators must see these */

@@ -105,3 +105,8 @@ def test_quoted_location_and_handler(httpd_factory):
     r = h.session().post(h.url + "/reg", json={"redirect_uris": ["https://c.example/cb"]})
     assert r.status_code == 201, r.text
     assert r.json()["registration_client_uri"].startswith(h.vhost.public_base + "/reg/")
+
+
+def test_number_range_in_message(httpd_factory):
+    out = refused(httpd_factory, [Vhost(conf=["DCRStore socache:shmcb", "DCRClockSkew 99999"])])
+    assert "DCRClockSkew: '99999' is not a number between 0 and 3600" in out
