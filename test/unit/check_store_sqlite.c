@@ -5,6 +5,7 @@
 
 #include "store_contract.h"
 #include "store_sqlite.h"
+#include "store_sweep.h"
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -383,6 +384,78 @@ START_TEST(statements_are_labelled_and_distinct)
 }
 END_TEST
 
+/* ---- the sweep (src/store_sweep.c) over the SQLite store ------------------------------ */
+
+static void put_expiring(dcr_store *s, const char *prefix, int n, long long expires_at)
+{
+    dcr_error err = {0};
+    for (int i = 0; i < n; i++) {
+        const char *id = apr_psprintf(pool, "%s%d", prefix, i);
+        dcr_client *c = store_contract_client(pool, id, "spiffe://example.org/sweep", 1,
+                                              expires_at, id, id);
+        ck_assert_int_eq(s->ops->put(s, c, pool, &err), APR_SUCCESS);
+    }
+}
+
+START_TEST(sweep_removes_every_expired_row_in_batches)
+{
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
+    dcr_store *s = dcr_sql_store(pool, c);
+    dcr_error err = {0};
+    long long removed = -1, n = -1;
+    put_expiring(s, "old", 1203, 50);
+    put_expiring(s, "live", 4, 0);
+    put_expiring(s, "later", 3, 1000);
+    ck_assert_int_eq(dcr_store_sweep(s, 100, 500, DCR_SWEEP_MAX_BATCHES, &removed, pool, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(removed, 1203);
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_clients"), "7");
+    ck_assert_int_eq(s->ops->count(s, 100, &n, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(n, 7);
+    /* nothing left to do; the rows expiring at 1000 go when their time comes */
+    ck_assert_int_eq(dcr_store_sweep(s, 100, 500, 20, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 0);
+    ck_assert_int_eq(dcr_store_sweep(s, 1000, 0, 20, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 3);
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_clients"), "4");
+}
+END_TEST
+
+START_TEST(sweep_stops_after_max_batches)
+{
+    dcr_store *s = dcr_sql_store(pool, open_ok(pool, temp_db(pool), NULL, NULL));
+    dcr_error err = {0};
+    long long removed = -1;
+    put_expiring(s, "x", 25, 10);
+    ck_assert_int_eq(dcr_store_sweep(s, 20, 10, 2, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 20);
+    ck_assert_int_eq(dcr_store_sweep(s, 20, 10, 2, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 5);
+    ck_assert_int_eq(dcr_store_sweep(s, 20, 10, 2, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 0);
+}
+END_TEST
+
+START_TEST(sweep_reports_store_errors_and_needs_expire)
+{
+    dcr_sql_conn *c = open_ok(pool, temp_db(pool), NULL, NULL);
+    dcr_store *s = dcr_sql_store(pool, c);
+    dcr_error err = {0};
+    long long removed = -1;
+    exec_sql(c, "DROP TABLE dcr_clients");
+    ck_assert_int_ne(dcr_store_sweep(s, 20, 10, 2, &removed, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 0);
+    ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err.detail, "dcr_expire"));
+
+    /* a store that cannot iterate (socache) has no expire: nothing to sweep there */
+    dcr_store_ops no_expire = *s->ops;
+    no_expire.expire = NULL;
+    dcr_store s2 = {&no_expire, c};
+    ck_assert_int_eq(dcr_store_sweep(&s2, 20, 10, 2, &removed, pool, &err), APR_ENOTIMPL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store_sqlite");
@@ -400,6 +473,12 @@ static Suite *suite(void)
     tcase_add_test(tc, corrupt_record_is_server_error);
     tcase_add_test(tc, schema_files_match_the_code);
     tcase_add_test(tc, statements_are_labelled_and_distinct);
+    suite_add_tcase(s, tc);
+    tc = unit_tcase("sweep");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, sweep_removes_every_expired_row_in_batches);
+    tcase_add_test(tc, sweep_stops_after_max_batches);
+    tcase_add_test(tc, sweep_reports_store_errors_and_needs_expire);
     suite_add_tcase(s, tc);
     return s;
 }
