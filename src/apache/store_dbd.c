@@ -11,6 +11,7 @@
 #include "store_backend.h"
 #include "store_sql.h"
 #include "store_sqlite_glue.h"
+#include "store_sweep_glue.h"
 
 #include "http_log.h"
 #include "http_main.h"
@@ -24,6 +25,7 @@
 APLOG_USE_MODULE(dcr_trusted);
 
 typedef struct dbd_cfg {
+    dcr_ap_sweep sweep;        /* first: DCRSweepInterval finds it there */
     int create_schema;         /* DCRDBDCreateSchema (On) */
     volatile int schema_ready; /* set by the parent; else a child retries on first use */
 } dbd_cfg;
@@ -32,12 +34,15 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
+static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err);
+
 static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
 {
     dbd_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
     if (args && *args)
         return "takes no arguments: the connection comes from DBDriver and DBDParams";
     cfg->create_schema = 1;
+    dcr_ap_sweep_init(&cfg->sweep, cmd, "dbd", sweep_open, cfg);
     *cfgp = cfg;
     return NULL;
 }
@@ -100,6 +105,7 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     if (!dbd_acquire || !(dc = dbd_settings(s)))
         return "needs mod_dbd: LoadModule dbd_module modules/mod_dbd.so, then DBDriver and "
                "DBDParams for this server";
+    dcr_ap_sweep_post_config(&cfg->sweep, s, c);
     cfg->schema_ready = !cfg->create_schema;
     if (!cfg->create_schema)
         return NULL;
@@ -162,7 +168,8 @@ typedef struct dbd_req {
     dcr_sql_conn conn;
     dcr_store sql; /* dcr_sql_store_ops on conn */
     ap_dbd_t *dbd;
-    request_rec *r;
+    server_rec *s;
+    apr_pool_t *pool; /* the request's, or the sweep run's */
     int retried;
 } dbd_req;
 
@@ -217,24 +224,24 @@ static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
         return 0;
     q->retried = 1;
     apr_cpystrn(first, err->detail, sizeof(first));
-    if (apr_dbd_check_conn(q->conn.driver, q->r->pool, q->conn.handle) != APR_SUCCESS) {
+    if (apr_dbd_check_conn(q->conn.driver, q->pool, q->conn.handle) != APR_SUCCESS) {
         ap_dbd_t *dbd = NULL;
         /* ap_dbd_open invalidates a dead pooled connection and answers NULL: try a few. */
         for (int i = 0; i < 4 && !dbd && dbd_open && dbd_close; i++)
-            dbd = dbd_open(q->r->pool, q->r->server);
+            dbd = dbd_open(q->pool, q->s);
         if (!dbd)
             return 0;
-        lease *l = apr_palloc(q->r->pool, sizeof(*l));
-        l->s = q->r->server;
+        lease *l = apr_palloc(q->pool, sizeof(*l));
+        l->s = q->s;
         l->dbd = dbd;
-        apr_pool_cleanup_register(q->r->pool, l, give_back, apr_pool_cleanup_null);
+        apr_pool_cleanup_register(q->pool, l, give_back, apr_pool_cleanup_null);
         q->dbd = dbd;
         q->conn.driver = dbd->driver;
         q->conn.handle = dbd->handle;
     }
     if (reprepare(q, err) != APR_SUCCESS)
         return 0;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "DCRStore dbd: retrying once after: %s", first);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, q->s, "DCRStore dbd: retrying once after: %s", first);
     dcr_error_clear(err);
     return 1;
 }
@@ -298,10 +305,10 @@ static const dcr_store_ops dbd_ops = {
     .count = r_count,
 };
 
-static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+/* The store on a connection the caller got from mod_dbd, for the life of p. */
+static dcr_store *store_on(dbd_cfg *cfg, ap_dbd_t *dbd, server_rec *s, apr_pool_t *p,
+                           dcr_error *err)
 {
-    dbd_cfg *cfg = c;
-    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
     dbd_req *q;
     dcr_store *st;
 
@@ -311,20 +318,41 @@ static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
         return NULL;
     }
     if (!cfg->schema_ready) {
-        if (dcr_sql_create_schema(dbd->driver, dbd->handle, r->pool, err) != APR_SUCCESS)
+        if (dcr_sql_create_schema(dbd->driver, dbd->handle, p, err) != APR_SUCCESS)
             return NULL;
         cfg->schema_ready = 1; /* idempotent: a race between threads only repeats it */
     }
-    q = apr_pcalloc(r->pool, sizeof(*q));
-    q->r = r;
+    q = apr_pcalloc(p, sizeof(*q));
+    q->s = s;
+    q->pool = p;
     q->sql.ops = &dcr_sql_store_ops;
     q->sql.ctx = &q->conn;
     if (use(q, dbd, err) != APR_SUCCESS && !reconnect(q, APR_EGENERAL, err))
         return NULL;
-    st = apr_pcalloc(r->pool, sizeof(*st));
+    st = apr_pcalloc(p, sizeof(*st));
     st->ops = &dbd_ops;
     st->ctx = q;
     return st;
+}
+
+static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+{
+    return store_on(c, dbd_acquire ? dbd_acquire(r) : NULL, r->server, r->pool, err);
+}
+
+/* The sweep has no request: a connection straight from the server's mod_dbd pool. */
+static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err)
+{
+    dbd_cfg *cfg = baton;
+    server_rec *s = cfg->sweep.s;
+    ap_dbd_t *dbd = dbd_open && dbd_close ? dbd_open(p, s) : NULL;
+    if (dbd) {
+        lease *l = apr_palloc(p, sizeof(*l));
+        l->s = s;
+        l->dbd = dbd;
+        apr_pool_cleanup_register(p, l, give_back, apr_pool_cleanup_null);
+    }
+    return store_on(cfg, dbd, s, p, err);
 }
 
 const dcr_ap_store_backend dcr_ap_store_dbd = {

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "store_backend.h"
 #include "store_sqlite.h"
+#include "store_sweep_glue.h"
 
 #include "ap_mpm.h"
 #include "http_log.h"
@@ -26,6 +27,7 @@ APLOG_USE_MODULE(dcr_trusted);
 #define MUTEX_TYPE "dcr-store"
 
 typedef struct sqlite_cfg {
+    dcr_ap_sweep sweep; /* first: DCRSweepInterval finds it there */
     const char *file;
     dcr_sqlite_options opts;
     const char *mutex_id;
@@ -41,6 +43,8 @@ typedef struct pooled {
 
 static int instances;
 
+static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err);
+
 static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
 {
     sqlite_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
@@ -50,6 +54,8 @@ static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
     if (!cfg->file)
         return apr_psprintf(cmd->pool, "invalid file name '%s'", args);
     cfg->mutex_id = apr_psprintf(cmd->pool, "sqlite%d", ++instances);
+    dcr_ap_sweep_init(&cfg->sweep, cmd, apr_pstrcat(cmd->pool, "sqlite:", cfg->file, NULL),
+                      sweep_open, cfg);
     *cfgp = cfg;
     return NULL;
 }
@@ -104,6 +110,7 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     if (rv != APR_SUCCESS)
         return apr_pstrdup(pconf, err.detail);
     dcr_ap_sqlite_hand_over(ptemp, s, cfg->file);
+    dcr_ap_sweep_post_config(&cfg->sweep, s, cfg);
     return NULL;
 }
 
@@ -172,10 +179,10 @@ static apr_status_t give_back(void *data)
     return APR_SUCCESS;
 }
 
-static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+/* A pooled connection for the life of p. */
+static dcr_store *lease_store(sqlite_cfg *cfg, apr_pool_t *p, dcr_error *err)
 {
-    sqlite_cfg *cfg = c;
-    lease *l = apr_pcalloc(r->pool, sizeof(*l));
+    lease *l = apr_pcalloc(p, sizeof(*l));
     void *res = NULL;
     apr_status_t rv;
 
@@ -191,8 +198,18 @@ static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
     }
     l->list = cfg->conns;
     l->pc = res;
-    apr_pool_cleanup_register(r->pool, l, give_back, apr_pool_cleanup_null);
-    return dcr_sql_store(r->pool, l->pc->conn);
+    apr_pool_cleanup_register(p, l, give_back, apr_pool_cleanup_null);
+    return dcr_sql_store(p, l->pc->conn);
+}
+
+static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)
+{
+    return lease_store(c, r->pool, err);
+}
+
+static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err)
+{
+    return lease_store(baton, p, err);
 }
 
 const dcr_ap_store_backend dcr_ap_store_sqlite = {

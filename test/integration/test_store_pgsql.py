@@ -5,6 +5,7 @@ database outage behave as docs/storage.md says."""
 
 import itertools
 import os
+import time
 
 import pytest
 
@@ -172,3 +173,19 @@ def test_database_down_is_503_and_recovers(httpd_factory, postgres, database):
     after = register(a, name="after-outage")
     assert_readable(a, [before, after])
     assert count(postgres, database) == 2
+
+
+def test_sweep_deletes_expired_registrations(httpd_factory, postgres, database):
+    """The mod_watchdog sweep works over mod_dbd too (no request: its own connection)."""
+    a = node(httpd_factory, postgres, database,
+             extra=["DCRSweepInterval 1", "DCRRegistrationLifetime 2"])
+    clients = [register(a, name="short-%d" % i) for i in range(4)]
+    assert count(postgres, database) == 4
+    postgres.psql("INSERT INTO dcr_clients SELECT 'forever', record, issued_at, NULL, NULL, "
+                  "rat_hash FROM dcr_clients LIMIT 1", db=database)
+    deadline = time.time() + 15
+    while time.time() < deadline and count(postgres, database) > 1:
+        time.sleep(0.3)
+    assert postgres.psql("SELECT client_id FROM dcr_clients", db=database) == [["forever"]]
+    for c in clients:
+        assert read(a, c).status_code == 401

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 
 import pytest
 
@@ -171,3 +172,38 @@ def test_sqlite_through_mod_dbd(httpd_factory, store_dir):
     h.restart()
     assert_readable(h, clients)
     assert rows(db, "SELECT COUNT(*) FROM dcr_clients")[0][0] == 3
+
+
+def test_sweep_deletes_expired_registrations(httpd_factory, store_dir):
+    """mod_watchdog runs the sweep: expired rows leave the table, live ones stay."""
+    db = os.path.join(store_dir, "clients.db")
+    h = httpd_factory(vhosts=[vhost(["DCRStore sqlite:%s" % db, "DCRSweepInterval 1",
+                                     "DCRRegistrationLifetime 2"])])  # watchdog: built in
+    expiring = [register(h, name="short-%d" % i) for i in range(3)]
+    # a row that never expires, written as an operator could: the sweep must leave it alone
+    keep = dict(rows(db, "SELECT client_id, record FROM dcr_clients LIMIT 1"))
+    con = sqlite3.connect(db, timeout=10)
+    (kid, krec), = keep.items()
+    con.execute("INSERT INTO dcr_clients (client_id, record, issued_at, expires_at, subject_key,"
+                " rat_hash) SELECT 'forever', record, issued_at, NULL, NULL, rat_hash"
+                " FROM dcr_clients WHERE client_id = ?", (kid,))
+    con.commit()
+    con.close()
+    assert_readable(h, expiring)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        left = {r[0] for r in rows(db, "SELECT client_id FROM dcr_clients")}
+        if left == {"forever"}:
+            break
+        time.sleep(0.3)
+    assert left == {"forever"}
+    assert any("swept" in l and "expired registrations" in l for l in h.error_log_lines())
+    for c in expiring:
+        assert read(h, c).status_code == 401
+
+
+def test_sweep_interval_placement(httpd_factory):
+    h = httpd_factory(vhosts=[vhost(["DCRStore socache:shmcb", "DCRSweepInterval 5"])],
+                      start=False)
+    p = h.config_test()
+    assert p.returncode != 0 and "put it after DCRStore sqlite" in p.stderr

@@ -391,8 +391,8 @@ static void put_expiring(dcr_store *s, const char *prefix, int n, long long expi
     dcr_error err = {0};
     for (int i = 0; i < n; i++) {
         const char *id = apr_psprintf(pool, "%s%d", prefix, i);
-        dcr_client *c = store_contract_client(pool, id, "spiffe://example.org/sweep", 1,
-                                              expires_at, id, id);
+        dcr_client *c =
+            store_contract_client(pool, id, "spiffe://example.org/sweep", 1, expires_at, id, id);
         ck_assert_int_eq(s->ops->put(s, c, pool, &err), APR_SUCCESS);
     }
 }

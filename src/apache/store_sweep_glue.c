@@ -1,0 +1,100 @@
+/* mod_watchdog side of the sweep. The callback ticks every second in the singleton watchdog
+ * child and sweeps when the store's interval has passed; each batch is one short statement,
+ * so requests keep writing while a large backlog drains. */
+#include "store_sweep_glue.h"
+
+#include "config.h"
+#include "store_backend.h"
+#include "store_sweep.h"
+
+#include "http_log.h"
+#include "mod_watchdog.h"
+
+#include <apr_strings.h>
+#include <errno.h>
+
+APLOG_USE_MODULE(dcr_trusted);
+
+#define WATCHDOG_NAME "dcr-sweep"
+
+static apr_status_t tick(int state, void *data, apr_pool_t *p)
+{
+    dcr_ap_sweep *sw = data;
+    apr_time_t now = apr_time_now();
+    dcr_error err = {0};
+    long long removed = 0;
+    dcr_store *st;
+    apr_status_t rv;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING || sw->interval <= 0 || !sw->s || now < sw->next)
+        return APR_SUCCESS;
+    sw->next = now + apr_time_from_sec(sw->interval);
+    if (!(st = sw->open(p, sw->baton, &err))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sw->s, "DCRStore %s: no sweep now: %s", sw->what,
+                     err.detail);
+        return APR_SUCCESS;
+    }
+    rv = dcr_store_sweep(st, apr_time_sec(now), DCR_SWEEP_BATCH, DCR_SWEEP_MAX_BATCHES, &removed, p,
+                         &err);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sw->s, "DCRStore %s: sweep failed: %s", sw->what,
+                     err.detail);
+    if (removed)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sw->s,
+                     "DCRStore %s: swept %lld expired registrations", sw->what, removed);
+    return APR_SUCCESS; /* keep ticking, also after a failure: the database may come back */
+}
+
+void dcr_ap_sweep_init(dcr_ap_sweep *sw, cmd_parms *cmd, const char *what,
+                       dcr_ap_sweep_open_fn open, void *baton)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    ap_watchdog_t *wd = NULL;
+
+    sw->interval = DCR_SWEEP_INTERVAL;
+    sw->open = open;
+    sw->baton = baton;
+    sw->what = apr_pstrdup(cmd->pool, what);
+    if (get && reg && get(&wd, WATCHDOG_NAME, 0, 1, cmd->pool) == APR_SUCCESS &&
+        reg(wd, apr_time_from_sec(1), sw, tick) == APR_SUCCESS)
+        sw->watched = 1;
+}
+
+void dcr_ap_sweep_post_config(dcr_ap_sweep *sw, server_rec *s, const void *store_cfg)
+{
+    sw->s = s;
+    sw->next = 0;
+    if (sw->watched || sw->interval <= 0)
+        return;
+    for (server_rec *v = s; v; v = v->next) {
+        dcr_server_conf *sc = dcr_ap_sconf(v);
+        if (sc->store_cfg == store_cfg && sc->policy.registration_lifetime > 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "DCRStore %s: registrations expire (DCRRegistrationLifetime) but "
+                         "mod_watchdog is not loaded: expired ones are never served, yet stay "
+                         "in the table (LoadModule watchdog_module, or DCRSweepInterval 0)",
+                         sw->what);
+            return;
+        }
+    }
+}
+
+const char *dcr_ap_set_sweep_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    dcr_server_conf *sc = dcr_ap_sconf(cmd->server);
+    char *end = NULL;
+    long long v;
+
+    if ((sc->store != &dcr_ap_store_sqlite && sc->store != &dcr_ap_store_dbd) || !sc->store_cfg)
+        return "DCRSweepInterval: put it after DCRStore sqlite:<file> or DCRStore dbd in the "
+               "same server (socache stores expire entries themselves)";
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || v < 0 || v > 86400 * 7)
+        return "DCRSweepInterval: seconds between 0 (off) and 604800";
+    ((dcr_ap_sweep *)sc->store_cfg)->interval = v; /* first member of both SQL configs */
+    return NULL;
+}
