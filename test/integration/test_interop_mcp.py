@@ -10,10 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
 from dcr_httpd import Vhost
+from services import child_writable_dir
 
 INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "interop")
 sys.path.insert(0, INTEROP)
@@ -67,17 +69,21 @@ def sdk_version():
     return want
 
 
+def run_node(h, script, job):
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["NODE_EXTRA_CA_CERTS"] = h.ca_file  # node's fetch trusts the harness CA
+    p = subprocess.run(["node", os.path.join(INTEROP, script)], cwd=INTEROP, env=env,
+                       input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, "node failed:\n" + p.stderr
+    return json.loads(p.stdout)
+
+
 def sdk_register(h, client_metadata, metadata=None, as_url=None, scope=None):
     """Runs registerClient() in node; returns register.mjs's JSON (ok, info|error, raw)."""
     job = {"as_url": as_url or h.url, "metadata": metadata, "clientMetadata": client_metadata}
     if scope is not None:
         job["scope"] = scope
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["NODE_EXTRA_CA_CERTS"] = h.ca_file
-    p = subprocess.run(["node", os.path.join(INTEROP, "register.mjs")], cwd=INTEROP, env=env,
-                       input=json.dumps(job), capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, "node failed:\n" + p.stderr
-    out = json.loads(p.stdout)
+    out = run_node(h, "register.mjs", job)
     assert out["raw"] is not None, out  # the request reached our server
     return out
 
@@ -216,3 +222,66 @@ def test_sdk_statement_for_another_audience_is_refused(spiffe_server, sdk_versio
     assert err["error"] == "invalid_software_statement"
     assert out["error"]["message"] == err["error_description"]
     assert not [e for e in h.wait_access_log(1) if e["decision"] == "registered"]
+
+
+def sdk_auth(h, server_url, body):
+    """The SDK's auth() as an MCP client runs it on a 401 (interop/auth.mjs)."""
+    return run_node(h, "auth.mjs", {"server_url": server_url, "clientMetadata": body,
+                                    "redirect_url": body["redirect_uris"][0]})
+
+
+def check_authorization_redirect(out, authorize, body):
+    assert out["ok"] and out["result"] == "REDIRECT", out
+    cid = out["client_information"]["client_id"]
+    url = urllib.parse.urlsplit(out["authorization_url"])
+    assert "%s://%s%s" % (url.scheme, url.netloc, url.path) == authorize
+    q = urllib.parse.parse_qs(url.query)
+    assert q["client_id"] == [cid] and q["response_type"] == ["code"]
+    assert q["redirect_uri"] == [body["redirect_uris"][0]]
+    assert q["code_challenge_method"] == ["S256"]
+    return cid
+
+
+def test_sdk_auth_flow_without_metadata(httpd, sdk_version):
+    """No RFC 9728/8414 documents at all: the SDK falls back to <origin>/register (ours) and
+    /authorize, as the 2025-03-26 MCP spec's default paths say."""
+    out = sdk_auth(httpd, httpd.url + "/mcp", CLAUDE_CODE)
+    posts = [r for r in out["requests"] if r["method"] == "POST"]
+    assert posts == [{"method": "POST", "url": httpd.url + "/register", "status": 201}], out
+    cid = check_authorization_redirect(out, httpd.url + "/authorize", CLAUDE_CODE)
+    regs = [e for e in httpd.wait_access_log(len(out["requests"])) if e["method"] == "POST"]
+    assert [(e["decision"], e["client_id"]) for e in regs] == [("registered", cid)]
+
+
+def test_sdk_auth_flow_with_as_metadata(httpd_factory, sdk_version):
+    """An RFC 8414 document served beside the endpoint (a static file) points the SDK at a
+    registration endpoint on a non-default path: the SDK must use it."""
+    d, h = child_writable_dir("dcr-asmeta-"), None
+    try:
+        v = Vhost(location="/oauth/register")
+        doc = {"issuer": v.url, "authorization_endpoint": v.url + "/oauth/authorize",
+               "token_endpoint": v.url + "/oauth/token", "registration_endpoint": v.endpoint,
+               "response_types_supported": ["code"],
+               "grant_types_supported": ["authorization_code", "refresh_token"],
+               "code_challenge_methods_supported": ["S256"],
+               "token_endpoint_auth_methods_supported": ["none"]}
+        meta = os.path.join(d, "as.json")
+        with open(meta, "w") as f:
+            json.dump(doc, f)
+        os.chmod(meta, 0o644)
+        v.conf += "\n".join([
+            "", "Alias /.well-known/oauth-authorization-server %s" % meta,
+            "<Location /.well-known/oauth-authorization-server>",
+            "    ForceType application/json", "</Location>"])
+        h = httpd_factory(vhosts=[v], modules=["alias"])
+        out = sdk_auth(h, h.url + "/mcp", VSCODE)
+        assert {"method": "GET", "url": h.url + "/.well-known/oauth-authorization-server",
+                "status": 200} in out["requests"], out
+        posts = [r for r in out["requests"] if r["method"] == "POST"]
+        assert posts == [{"method": "POST", "url": v.endpoint, "status": 201}], out
+        check_authorization_redirect(out, doc["authorization_endpoint"], VSCODE)
+        assert out["client_information"]["redirect_uris"] == VSCODE["redirect_uris"]
+    finally:
+        if h:
+            h.stop()  # before its Alias target goes
+        shutil.rmtree(d, ignore_errors=True)
