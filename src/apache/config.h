@@ -31,9 +31,9 @@ enum {
 };
 
 typedef struct dcr_server_conf {
-    dcr_policy policy; /* the core's view; spiffe/vc anchors are set in post_config */
-    void *spiffe;      /* struct dcr_spiffe_conf, src/apache/config_spiffe.c */
-    void *vc;          /* struct dcr_vc_conf, src/apache/config_vc.c */
+    dcr_policy policy;   /* the core's view; spiffe/vc anchors are set in post_config */
+    void *spiffe;        /* struct dcr_spiffe_conf, src/apache/config_spiffe.c */
+    void *vc;            /* struct dcr_vc_conf, src/apache/config_vc.c */
     unsigned policy_set; /* DCR_SET_* */
 
     /* DCRStore: backend and its own state; NULL when unset (inherited from the main server) */
@@ -41,10 +41,10 @@ typedef struct dcr_server_conf {
     void *store_cfg;
     const char *store_arg; /* the directive's argument, for messages */
 
-    int require_tls;           /* DCRRequireTLS: -1 unset (On) */
-    const char *public_url;    /* DCRPublicURL without trailing slash, NULL unset */
-    apr_off_t max_body;        /* DCRMaxBodySize: -1 unset (65536) */
-    apr_array_header_t *cors;  /* DCRCORSOrigins, NULL unset (none) */
+    int require_tls;          /* DCRRequireTLS: -1 unset (On) */
+    const char *public_url;   /* DCRPublicURL without trailing slash, NULL unset */
+    apr_off_t max_body;       /* DCRMaxBodySize: -1 unset (65536) */
+    apr_array_header_t *cors; /* DCRCORSOrigins, NULL unset (none) */
 
     /* set in post_config from the config tree: paths of the <Location> sections (no trailing
      * slash) with SetHandler dcr-registration that this server serves */

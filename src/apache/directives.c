@@ -165,8 +165,8 @@ static int is_token(const char *s)
 static int is_origin(apr_pool_t *p, const char *s)
 {
     apr_uri_t u;
-    if (apr_uri_parse(p, s, &u) != APR_SUCCESS || !u.scheme || !u.hostname || u.user ||
-        u.query || u.fragment || (u.path && *u.path))
+    if (apr_uri_parse(p, s, &u) != APR_SUCCESS || !u.scheme || !u.hostname || u.user || u.query ||
+        u.fragment || (u.path && *u.path))
         return 0;
     return !strcasecmp(u.scheme, "https") || !strcasecmp(u.scheme, "http");
 }
@@ -180,13 +180,12 @@ static const char *add_list(cmd_parms *cmd, void *dc, const char *arg)
     int which = (int)(intptr_t)cmd->info;
     static const unsigned flags[] = {DCR_SET_GRANTS, DCR_SET_RESPONSES, DCR_SET_SCHEMES,
                                      DCR_SET_AUDIENCES, 0};
-    apr_array_header_t *list;
+    const apr_array_header_t **slot;
 
     if (which == L_CORS) {
         if (!is_origin(cmd->temp_pool, arg))
             return apr_psprintf(cmd->pool,
-                                "DCRCORSOrigins: '%s' is not an origin (https://host[:port])",
-                                arg);
+                                "DCRCORSOrigins: '%s' is not an origin (https://host[:port])", arg);
         if (!sc->cors)
             sc->cors = apr_array_make(cmd->pool, 2, sizeof(const char *));
         APR_ARRAY_PUSH(sc->cors, const char *) = apr_pstrdup(cmd->pool, arg);
@@ -197,31 +196,21 @@ static const char *add_list(cmd_parms *cmd, void *dc, const char *arg)
     if (which == L_SCHEMES) {
         for (const char *c = arg; *c; c++)
             if (!(isalnum((unsigned char)*c) || strchr("+-.", *c)))
-                return apr_psprintf(cmd->pool, "DCRRedirectSchemes: '%s' is not a URI scheme",
-                                    arg);
+                return apr_psprintf(cmd->pool, "DCRRedirectSchemes: '%s' is not a URI scheme", arg);
         if (!strcasecmp(arg, "http") || !strcasecmp(arg, "https") ||
             !strcasecmp(arg, "javascript") || !strcasecmp(arg, "data"))
-            return apr_psprintf(cmd->pool,
-                                "DCRRedirectSchemes: '%s' is not a private-use scheme", arg);
+            return apr_psprintf(cmd->pool, "DCRRedirectSchemes: '%s' is not a private-use scheme",
+                                arg);
     }
-    if (!(sc->policy_set & flags[which])) {
-        list = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    slot = which == L_GRANTS      ? &sc->policy.grant_types
+           : which == L_RESPONSES ? &sc->policy.response_types
+           : which == L_SCHEMES   ? &sc->policy.redirect_schemes
+                                  : &sc->policy.audiences;
+    if (!(sc->policy_set & flags[which])) { /* first use here: drop the inherited list */
+        *slot = apr_array_make(cmd->pool, 4, sizeof(const char *));
         sc->policy_set |= flags[which];
-    } else {
-        switch (which) {
-        case L_GRANTS: list = (apr_array_header_t *)sc->policy.grant_types; break;
-        case L_RESPONSES: list = (apr_array_header_t *)sc->policy.response_types; break;
-        case L_SCHEMES: list = (apr_array_header_t *)sc->policy.redirect_schemes; break;
-        default: list = (apr_array_header_t *)sc->policy.audiences; break;
-        }
     }
-    APR_ARRAY_PUSH(list, const char *) = apr_pstrdup(cmd->pool, arg);
-    switch (which) {
-    case L_GRANTS: sc->policy.grant_types = list; break;
-    case L_RESPONSES: sc->policy.response_types = list; break;
-    case L_SCHEMES: sc->policy.redirect_schemes = list; break;
-    default: sc->policy.audiences = list; break;
-    }
+    APR_ARRAY_PUSH((apr_array_header_t *)*slot, const char *) = apr_pstrdup(cmd->pool, arg);
     return NULL;
 }
 
@@ -232,8 +221,8 @@ static const char *set_public_url(cmd_parms *cmd, void *dc, const char *arg)
     char *url;
     apr_size_t n;
     if (apr_uri_parse(cmd->temp_pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname ||
-        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http")) || u.query ||
-        u.fragment || u.user)
+        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http")) || u.query || u.fragment ||
+        u.user)
         return apr_psprintf(cmd->pool,
                             "DCRPublicURL: '%s' is not an absolute http(s) URL without query "
                             "or fragment",
@@ -295,9 +284,5 @@ const command_rec dcr_ap_commands[] = {
                     "origins allowed to call the endpoint from a browser"),
     AP_INIT_TAKE1("DCRSpiffeAuthMethod", set_auth_method, NULL, RSRC_CONF,
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
-    DCR_SPIFFE_COMMANDS
-    DCR_VC_COMMANDS
-    DCR_STORE_SQLITE_COMMANDS
-    DCR_STORE_DBD_COMMANDS
-    {NULL},
+    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS{NULL},
 };

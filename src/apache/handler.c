@@ -1,6 +1,7 @@
 /* SetHandler dcr-registration: POST <location> registers (RFC 7591); GET, PUT and DELETE on
- * <location>/<client_id> read, replace and delete a registration (RFC 7592). The glue checks transport (TLS, method, content type, body
- * size), builds a dcr_request and writes the core's dcr_response back. */
+ * <location>/<client_id> read, replace and delete a registration (RFC 7592). The glue checks
+ * transport (TLS, method, content type, body size), builds a dcr_request and writes the core's
+ * dcr_response back. */
 #include "handler.h"
 
 #include "body.h"
@@ -129,11 +130,10 @@ static int take_json_body(dcr_ap_ctx *ctx)
     rc = dcr_ap_read_body(r, dcr_ap_max_body(ctx->sc), &body, &len);
     if (rc != OK) {
         if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
-            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 413, "the request body is too large",
-                              0);
+            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 413, "the request body is too large", 0);
         else
-            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 400,
-                              "the request body could not be read", 0);
+            dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 400, "the request body could not be read",
+                              0);
         return DONE;
     }
     ctx->req.body = body;
@@ -268,8 +268,7 @@ static int dcr_handler(request_rec *r)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "DCRStore %s: %s", ctx.sc->store_arg,
                           err.detail);
             return dcr_ap_send_error(r, DCR_ERR_TEMPORARILY_UNAVAILABLE, 503,
-                                     "the registration store is unavailable",
-                                     policy->retry_after);
+                                     "the registration store is unavailable", policy->retry_after);
         }
         return routes[i].op(&ctx);
     }

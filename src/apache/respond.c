@@ -74,9 +74,9 @@ int dcr_ap_send(request_rec *r, const dcr_response *res)
     apr_table_setn(h, "Cache-Control", "no-store");
     apr_table_setn(h, "Pragma", "no-cache");
     if (res->status == 401)
-        apr_table_setn(h, "WWW-Authenticate", res->err.code == DCR_ERR_INVALID_TOKEN
-                                                  ? "Bearer error=\"invalid_token\""
-                                                  : "Bearer");
+        apr_table_setn(h, "WWW-Authenticate",
+                       res->err.code == DCR_ERR_INVALID_TOKEN ? "Bearer error=\"invalid_token\""
+                                                              : "Bearer");
     if (res->status == 429 || res->status == 503)
         apr_table_setn(h, "Retry-After",
                        apr_psprintf(r->pool, "%" APR_INT64_T_FMT,

@@ -69,12 +69,11 @@ static void find_handler_uses(walk *w, const ap_directive_t *d, const ap_directi
                    !strcasecmp(d->directive, "<FilesMatch")) {
             in_loc = d;
         } else if (!strcasecmp(d->directive, "SetHandler") && is_our_handler(w->p, d->args)) {
-            const char *key = vh ? apr_psprintf(w->p, "%s:%d", vh->filename, vh->line_num)
-                                 : "main";
+            const char *key = vh ? apr_psprintf(w->p, "%s:%d", vh->filename, vh->line_num) : "main";
             apr_array_header_t *a = apr_hash_get(w->uses, key, APR_HASH_KEY_STRING);
             const char *args = loc ? loc->args : NULL;
-            if (!loc || strcasecmp(loc->directive, "<Location") != 0 || !args ||
-                *args == '~' || strchr(args, '*') || strchr(args, '?')) {
+            if (!loc || strcasecmp(loc->directive, "<Location") != 0 || !args || *args == '~' ||
+                strchr(args, '*') || strchr(args, '?')) {
                 w->error = apr_psprintf(w->p,
                                         "SetHandler " DCR_HANDLER " (%s:%d) must be inside a "
                                         "<Location /path> section with a plain path",
@@ -147,8 +146,7 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         }
         if (!sc->store || apr_hash_get(done, &sc->store_cfg, sizeof(void *)))
             continue;
-        apr_hash_set(done, apr_pmemdup(ptemp, &sc->store_cfg, sizeof(void *)), sizeof(void *),
-                     "1");
+        apr_hash_set(done, apr_pmemdup(ptemp, &sc->store_cfg, sizeof(void *)), sizeof(void *), "1");
         if ((msg = sc->store->post_config(pconf, ptemp, v, sc->store_cfg))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "DCRStore %s for %s: %s", sc->store_arg,
                          server_label(ptemp, v), msg);

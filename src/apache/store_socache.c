@@ -47,8 +47,8 @@ static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
     if (!args || !*args)
         return "a socache provider is required (socache:shmcb)";
     colon = strchr(args, ':');
-    cfg->provider_name = colon ? apr_pstrndup(cmd->pool, args, colon - args)
-                               : apr_pstrdup(cmd->pool, args);
+    cfg->provider_name =
+        colon ? apr_pstrndup(cmd->pool, args, colon - args) : apr_pstrdup(cmd->pool, args);
     cfg->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, cfg->provider_name,
                                        AP_SOCACHE_PROVIDER_VERSION);
     if (!cfg->provider)
@@ -56,8 +56,8 @@ static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
                             "unknown socache provider '%s' (is mod_socache_%s loaded before "
                             "this line?)",
                             cfg->provider_name, cfg->provider_name);
-    err = cfg->provider->create(&cfg->instance, colon ? colon + 1 : NULL, cmd->temp_pool,
-                                cmd->pool);
+    err =
+        cfg->provider->create(&cfg->instance, colon ? colon + 1 : NULL, cmd->temp_pool, cmd->pool);
     if (err)
         return apr_psprintf(cmd->pool, "socache provider %s: %s", cfg->provider_name, err);
     cfg->mutex_id = apr_psprintf(cmd->pool, "%d", ++instances);
@@ -84,11 +84,10 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
         if (rv != APR_SUCCESS)
             return "cannot create the store mutex (see Mutex " MUTEX_TYPE ")";
     }
-    rv = cfg->provider->init(cfg->instance, apr_pstrcat(ptemp, "dcr-", cfg->mutex_id, NULL),
-                             &hints, s, pconf);
+    rv = cfg->provider->init(cfg->instance, apr_pstrcat(ptemp, "dcr-", cfg->mutex_id, NULL), &hints,
+                             s, pconf);
     if (rv != APR_SUCCESS)
-        return apr_psprintf(ptemp, "socache provider %s failed to initialise",
-                            cfg->provider_name);
+        return apr_psprintf(ptemp, "socache provider %s failed to initialise", cfg->provider_name);
     cfg->s = s;
     cfg->ready = 1;
     apr_pool_cleanup_register(pconf, cfg, destroy, apr_pool_cleanup_null);
@@ -99,8 +98,8 @@ static void child_init(apr_pool_t *pchild, server_rec *s, void *c)
 {
     socache_cfg *cfg = c;
     if (cfg->mutex &&
-        apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex),
-                                    pchild) != APR_SUCCESS)
+        apr_global_mutex_child_init(&cfg->mutex, apr_global_mutex_lockfile(cfg->mutex), pchild) !=
+            APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "DCRStore socache: cannot attach the mutex");
 }
 
@@ -141,8 +140,8 @@ static apr_status_t down(dcr_error *err, const char *what, apr_status_t rv)
 }
 
 /* Raw entry by hashed key: APR_SUCCESS with *val (NUL-terminated), APR_NOTFOUND, or error. */
-static apr_status_t fetch(handle *h, const char *tag, const char *name, apr_pool_t *p,
-                          char **val, unsigned int *len)
+static apr_status_t fetch(handle *h, const char *tag, const char *name, apr_pool_t *p, char **val,
+                          unsigned int *len)
 {
     unsigned char key[32];
     unsigned char *buf = apr_palloc(p, MAX_RECORD + 1);
@@ -181,9 +180,8 @@ static apr_status_t save(handle *h, const char *tag, const char *name, const cha
         return APR_ENOSPC;
     }
     hash_key(tag, name, key);
-    rv = h->cfg->provider->store(h->cfg->instance, h->s, key, sizeof(key),
-                                 expiry_of(h, expires_at), (unsigned char *)val,
-                                 (unsigned int)n, p);
+    rv = h->cfg->provider->store(h->cfg->instance, h->s, key, sizeof(key), expiry_of(h, expires_at),
+                                 (unsigned char *)val, (unsigned int)n, p);
     if (rv != APR_SUCCESS) {
         dcr_fail(err, DCR_ERR_SERVER_ERROR, "the registration could not be stored",
                  "socache store: provider %s refused a %zu-byte entry (%d): larger than one "

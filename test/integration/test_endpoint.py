@@ -477,3 +477,20 @@ def test_cors_preflight_on_client_uri(cors):
     r = cors.session().options(client_path(cors, reg), headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "ET"})
     assert r.status_code == 405
+
+
+def test_vhost_list_replaces_main_server_list(httpd_factory):
+    a = Vhost(name="a.example.test")
+    b = Vhost(name="b.example.test", conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
+                                           "DCRAllowedGrantTypes client_credentials",
+                                           "DCRAllowedGrantTypes refresh_token"])
+    h = httpd_factory([a, b], server_conf="DCRAllowedGrantTypes authorization_code "
+                                          "client_credentials")
+    want = dict(META, grant_types=["authorization_code", "client_credentials",
+                                   "refresh_token"])
+    s = h.session()
+    ra = s.post(a.endpoint, json=want)
+    rb = s.post(b.endpoint, json=want)
+    assert ra.status_code == 201 and rb.status_code == 201, (ra.text, rb.text)
+    assert sorted(ra.json()["grant_types"]) == ["authorization_code", "client_credentials"]
+    assert sorted(rb.json()["grant_types"]) == ["client_credentials", "refresh_token"]
