@@ -206,3 +206,15 @@ def test_openidc_conf_object_is_not_read(relying_party, as_server, trust):
     object there is ignored, so the statement never reaches us."""
     rp = relying_party(as_server, json.loads(statement_json(trust, as_server)))
     refused(rp, as_server, "invalid_software_statement")
+
+
+def test_openidc_takes_a_configured_spiffe_auth_method(httpd_factory, relying_party, trust):
+    """mod_auth_openidc ignores spiffe_jwt (it warns, keeping the provider's method); an AS
+    whose token endpoint treats these clients as public can say so with DCRSpiffeAuthMethod."""
+    as_httpd = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb", trust.directive(),
+                                                 "DCRSpiffeAuthMethod none"])])
+    rp = relying_party(as_httpd, statement_json(trust, as_httpd))
+    assert rp.login().status_code == 302
+    assert rp.client()["token_endpoint_auth_method"] == "none"
+    assert rp.client()["spiffe_id"] == SUB
+    assert "unsupported client auth method" not in rp.h.error_log_text()
