@@ -15,6 +15,7 @@
 #include "unixd.h"
 #include "util_mutex.h"
 
+#include <apr_hash.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
 #include <errno.h>
@@ -41,19 +42,39 @@ typedef struct pooled {
     dcr_sql_conn *conn;
 } pooled;
 
-static int instances;
+/* One config (so one writer mutex, one sweep) per file, however many DCRStore lines name it;
+ * remade with every configuration pass (the pool changes). */
+static apr_hash_t *by_file;
+
+static apr_status_t forget_files(void *unused)
+{
+    by_file = NULL;
+    return APR_SUCCESS;
+}
 
 static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err);
 
 static const char *configure(cmd_parms *cmd, const char *args, void **cfgp)
 {
-    sqlite_cfg *cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
+    sqlite_cfg *cfg;
+    const char *file;
+
     if (!args || !*args)
         return "a file is required (sqlite:/var/lib/apache2/dcr/clients.db)";
-    cfg->file = ap_server_root_relative(cmd->pool, args);
-    if (!cfg->file)
+    if (!(file = ap_server_root_relative(cmd->pool, args)))
         return apr_psprintf(cmd->pool, "invalid file name '%s'", args);
-    cfg->mutex_id = apr_psprintf(cmd->pool, "sqlite%d", ++instances);
+    if (!by_file) { /* pconf is cleared, not replaced, between passes: forget with it */
+        by_file = apr_hash_make(cmd->pool);
+        apr_pool_cleanup_register(cmd->pool, NULL, forget_files, apr_pool_cleanup_null);
+    }
+    if ((cfg = apr_hash_get(by_file, file, APR_HASH_KEY_STRING))) {
+        *cfgp = cfg;
+        return NULL;
+    }
+    cfg = apr_pcalloc(cmd->pool, sizeof(*cfg));
+    cfg->file = file;
+    cfg->mutex_id = apr_psprintf(cmd->pool, "sqlite%u", apr_hash_count(by_file) + 1);
+    apr_hash_set(by_file, file, APR_HASH_KEY_STRING, cfg);
     dcr_ap_sweep_init(&cfg->sweep, cmd, apr_pstrcat(cmd->pool, "sqlite:", cfg->file, NULL),
                       sweep_open, cfg);
     *cfgp = cfg;

@@ -244,3 +244,28 @@ def _alive(pid):
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_vhosts_naming_one_file_share_it(httpd_factory, store_dir):
+    """Two VirtualHosts with the same file share one store (one writer mutex); a third with
+    its own file sees none of their clients. Survives a graceful restart (config re-read)."""
+    shared = os.path.join(store_dir, "shared.db")
+    other = os.path.join(store_dir, "other.db")
+    vs = [vhost(["DCRStore sqlite:%s" % shared], name="a.example.test"),
+          vhost(["DCRStore sqlite:%s" % shared], name="b.example.test"),
+          vhost(["DCRStore sqlite:%s" % other], name="c.example.test")]
+    h = httpd_factory(vhosts=vs)
+
+    class On:  # a view of h that talks to one vhost
+        def __init__(self, v):
+            self.endpoint, self.session = v.endpoint, h.session
+
+    a, b, c = On(vs[0]), On(vs[1]), On(vs[2])
+    clients = register_many([a, b], 40, workers=4)
+    assert_readable(b, clients)
+    assert_readable(a, clients)
+    assert read(c, clients[0]).status_code == 401
+    h.graceful()
+    assert_readable(a, clients[::5])
+    assert rows(shared, "SELECT COUNT(*) FROM dcr_clients")[0][0] == 40
+    assert rows(other, "SELECT COUNT(*) FROM dcr_clients")[0][0] == 0
