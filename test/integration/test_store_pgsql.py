@@ -189,3 +189,25 @@ def test_sweep_deletes_expired_registrations(httpd_factory, postgres, database):
     assert postgres.psql("SELECT client_id FROM dcr_clients", db=database) == [["forever"]]
     for c in clients:
         assert read(a, c).status_code == 401
+
+
+def test_database_down_at_start_schema_comes_later(httpd_factory, postgres, database):
+    """httpd starts while the database is down (a warning, not a refusal), answers 503, and
+    once the database is up the children create the schema themselves and serve."""
+    h = node(httpd_factory, postgres, database, start=False)
+    h.allow_errors(r"cannot reach the database", r"DBD|dbd|connect|Failed to acquire|store")
+    postgres.stop()
+    try:
+        h.start()
+        r = h.session().post(h.endpoint, json={"client_name": "x",
+                                                "grant_types": ["client_credentials"]},
+                             timeout=30)
+        assert r.status_code == 503, r.text
+        assert r.json()["error"] == "temporarily_unavailable"
+    finally:
+        postgres.start()
+    assert postgres.psql("SELECT to_regclass('dcr_clients') IS NULL", db=database) == [["t"]]
+    c = register(h)
+    assert_readable(h, [c])
+    assert count(postgres, database) == 1
+    assert any("cannot reach the database" in l for l in h.error_log_lines())
