@@ -285,3 +285,21 @@ def test_sdk_auth_flow_with_as_metadata(httpd_factory, sdk_version):
         if h:
             h.stop()  # before its Alias target goes
         shutil.rmtree(d, ignore_errors=True)
+
+
+CURSOR = {"client_name": "Cursor", "redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"],
+          "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+          "token_endpoint_auth_method": "none"}
+
+
+def test_sdk_custom_scheme_needs_dcr_redirect_schemes(httpd_factory, sdk_version):
+    """Desktop clients register private-use schemes: refused by default, with a reason the SDK
+    shows; registered once the scheme is listed in DCRRedirectSchemes."""
+    plain = httpd_factory()
+    out = sdk_register(plain, CURSOR)
+    assert not out["ok"] and raw_json(out)["error"] == "invalid_redirect_uri"
+    assert out["error"]["message"] == raw_json(out)["error_description"]
+    listed = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
+                                               "DCRRedirectSchemes cursor"])])
+    info, _ = check_public_client(listed, sdk_register(listed, CURSOR), CURSOR)
+    assert info["redirect_uris"] == CURSOR["redirect_uris"]
