@@ -88,6 +88,8 @@ int dcr_ap_send(request_rec *r, const dcr_response *res)
                       res->decision ? res->decision : "error", res->err.detail);
     dcr_ap_notes(r, res->client_id, res->decision);
     r->status = res->status;
+    if (res->status == HTTP_NO_CONTENT) /* no body, so no Content-Type or -Length either */
+        return OK;
     ap_set_content_type(r, "application/json");
     if (res->body) {
         ap_set_content_length(r, strlen(res->body));

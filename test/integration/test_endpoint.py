@@ -294,6 +294,7 @@ def test_cors_preflight_and_post(cors):
                                           "Access-Control-Request-Method": "POST",
                                           "Access-Control-Request-Headers": "content-type"})
     assert r.status_code == 204
+    assert "Content-Length" not in r.headers
     assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "POST" in r.headers["Access-Control-Allow-Methods"]
     assert "content-type" in r.headers["Access-Control-Allow-Headers"].lower()
@@ -462,6 +463,7 @@ def test_delete(httpd):
     assert r.status_code == 204
     assert r.headers["Cache-Control"] == "no-store"
     assert r.content == b""
+    assert "Content-Length" not in r.headers and "Content-Type" not in r.headers
     check_error(s.get(client_path(httpd, reg), headers=auth), 401, "invalid_token")
     check_error(s.delete(client_path(httpd, reg), headers=auth), 401, "invalid_token")
     assert [e["decision"] for e in httpd.wait_access_log(5)][1:] == [
