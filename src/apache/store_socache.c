@@ -323,12 +323,16 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
     } else if (rv != APR_SUCCESS) {
         rv = down(err, "index read", rv);
     } else {
+        apr_pool_t *sub; /* each read takes a record-sized buffer: reuse one pool */
+        apr_pool_create(&sub, p);
         for (id = apr_strtok(cur, "\n", &state); id; id = apr_strtok(NULL, "\n", &state)) {
             dcr_client *c;
             dcr_error e;
-            if (get_locked(h, id, now, p, &c, &e) == APR_SUCCESS) /* evicted ids are skipped */
+            apr_pool_clear(sub);
+            if (get_locked(h, id, now, sub, &c, &e) == APR_SUCCESS) /* evicted ids are skipped */
                 APR_ARRAY_PUSH(*ids, const char *) = id;
         }
+        apr_pool_destroy(sub);
     }
     unlock(h);
     return rv;
