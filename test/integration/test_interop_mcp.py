@@ -287,7 +287,8 @@ def test_sdk_auth_flow_with_as_metadata(httpd_factory, sdk_version):
         shutil.rmtree(d, ignore_errors=True)
 
 
-CURSOR = {"client_name": "Cursor", "redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"],
+CURSOR = {"client_name": "Cursor",
+          "redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"],
           "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
           "token_endpoint_auth_method": "none"}
 

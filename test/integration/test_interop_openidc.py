@@ -129,6 +129,7 @@ def statement_json(trust, as_httpd, **claims):
 
 
 def registered(h):
+    h.wait_access_log(1)
     time.sleep(0.3)  # the access log line follows the response
     return [e for e in h.access_log_entries() if e["decision"] == "registered"]
 
