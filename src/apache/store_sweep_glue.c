@@ -41,7 +41,8 @@ static apr_status_t tick(int state, void *data, apr_pool_t *p)
                      err.detail);
     if (removed)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sw->s,
-                     "DCRStore %s: swept %lld expired registrations", sw->what, removed);
+                     "DCRStore %s: swept %" APR_INT64_T_FMT " expired registrations", sw->what,
+                     (apr_int64_t)removed);
     return APR_SUCCESS; /* keep ticking, also after a failure: the database may come back */
 }
 
