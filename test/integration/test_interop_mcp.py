@@ -2,7 +2,8 @@
 registering against the module: its exported registerClient() run by node (interop/register.mjs)
 over TLS, with bodies shaped like real MCP clients', the SDK's strict Zod parse of our answer,
 our error descriptions surfacing through the SDK, and a JWT-SVID software statement carried in
-clientMetadata."""
+clientMetadata. At the end, the same bodies through oauth4webapi, a strict OAuth client library
+that insists on 201, a JSON content type and well-typed members."""
 
 import fcntl
 import json
@@ -22,6 +23,7 @@ sys.path.insert(0, INTEROP)
 from svid import TrustDomain  # noqa: E402
 
 SDK = "@modelcontextprotocol/sdk"
+PINNED = ("@modelcontextprotocol/sdk", "oauth4webapi")
 
 # Bodies as real MCP clients send them (spec/oauth_vc.md 4.3).
 CLAUDE_CODE = {"client_name": "Claude Code (dcr-interop)", "application_type": "native",
@@ -39,34 +41,38 @@ SDK_EXAMPLE = {"client_name": "Simple OAuth MCP Client",  # examples/client/simp
                "response_types": ["code"], "token_endpoint_auth_method": "client_secret_post"}
 
 
-def _installed_version():
-    try:
-        with open(os.path.join(INTEROP, "node_modules", SDK, "package.json")) as f:
-            return json.load(f)["version"]
-    except (OSError, ValueError, KeyError):
-        return None
+def _installed_versions():
+    out = {}
+    for pkg in PINNED:
+        try:
+            with open(os.path.join(INTEROP, "node_modules", pkg, "package.json")) as f:
+                out[pkg] = json.load(f)["version"]
+        except (OSError, ValueError, KeyError):
+            out[pkg] = None
+    return out
 
 
 @pytest.fixture(scope="session")
 def sdk_version():
-    """The pinned SDK in interop/node_modules; `npm ci` there when it is missing or stale."""
+    """The pinned packages in interop/node_modules; `npm ci` there when missing or stale."""
     if not shutil.which("node"):
         pytest.fail("node not found: install Debian's nodejs (.ci/packages-interop.txt)")
     with open(os.path.join(INTEROP, "package.json")) as f:
-        want = json.load(f)["dependencies"][SDK]
+        deps = json.load(f)["dependencies"]
+    want = {pkg: deps[pkg] for pkg in PINNED}
     with open(os.path.join(INTEROP, ".npm.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs in one tree install once
-        if _installed_version() != want:
+        if _installed_versions() != want:
             npm = shutil.which("npm")
             if not npm:
-                pytest.fail("npm not found: it is needed once to install %s@%s into %s "
-                            "(see docs/interop.md)" % (SDK, want, INTEROP))
+                pytest.fail("npm not found: it is needed once to install %s into %s "
+                            "(see docs/interop.md)" % (want, INTEROP))
             p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
                                cwd=INTEROP, capture_output=True, text=True, timeout=600)
             if p.returncode != 0:
                 pytest.fail("npm ci in %s failed:\n%s%s" % (INTEROP, p.stdout, p.stderr))
-    assert _installed_version() == want
-    return want
+    assert _installed_versions() == want
+    return want[SDK]
 
 
 def run_node(h, script, job):
@@ -304,3 +310,47 @@ def test_sdk_custom_scheme_needs_dcr_redirect_schemes(httpd_factory, sdk_version
                                                "DCRRedirectSchemes cursor"])])
     info, _ = check_public_client(listed, sdk_register(listed, CURSOR), CURSOR)
     assert info["redirect_uris"] == CURSOR["redirect_uris"]
+
+
+def strict_register(h, metadata):
+    """oauth4webapi: dynamicClientRegistrationRequest, processDynamicClientRegistrationResponse."""
+    return run_node(h, "oauth4webapi.mjs", {
+        "as": {"issuer": h.vhost.public_base, "registration_endpoint": h.endpoint},
+        "metadata": metadata})
+
+
+@pytest.mark.parametrize("body", [CLAUDE_CODE, VSCODE, SDK_EXAMPLE],
+                         ids=["claude-code", "vscode", "client_secret_post"])
+def test_strict_library_registers(httpd, sdk_version, body):
+    out = strict_register(httpd, body)
+    assert out["ok"], out["error"]
+    info = out["info"]  # nothing stripped: the library returns the whole body it checked
+    assert info["redirect_uris"] == body["redirect_uris"]
+    assert info["token_endpoint_auth_method"] == "none" and "client_secret" not in info
+    g = read_back(httpd, info)
+    assert g.status_code == 200 and g.json()["client_id"] == info["client_id"]
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(1)", "http://evil.example/callback"])
+def test_strict_library_reads_our_errors(httpd, sdk_version, uri):
+    out = strict_register(httpd, dict(CLAUDE_CODE, redirect_uris=[uri]))
+    assert not out["ok"]
+    e = out["error"]
+    # A well-formed OAuth error body: the library reports it as such, not as a bad response.
+    assert e["name"] == "ResponseBodyError", e
+    assert (e["status"], e["error"]) == (400, "invalid_redirect_uri")
+    assert e["error_description"]
+
+
+def test_strict_library_with_jwt_svid(spiffe_server, sdk_version):
+    h, td = spiffe_server
+    st = td.svid(h.vhost.public_base + h.vhost.location)
+    out = strict_register(h, dict(CLAUDE_CODE, software_statement=st))
+    assert out["ok"], out["error"]
+    assert out["info"]["spiffe_id"] == "spiffe://mcp.example.org/ns/mcp/agent"
+    other = TrustDomain("elsewhere.example", os.path.join(os.path.dirname(td.path), "o.json"))
+    out = strict_register(h, dict(CLAUDE_CODE, software_statement=other.svid(
+        h.vhost.public_base + h.vhost.location)))
+    assert not out["ok"]
+    assert (out["error"]["status"], out["error"]["error"]) == (400,
+                                                               "unapproved_software_statement")
