@@ -276,7 +276,19 @@ static int dcr_handler(request_rec *r)
     return dcr_ap_send_error(r, DCR_ERR_INVALID_REQUEST, 405, "method not allowed", 0);
 }
 
+/* Core answers TRACE in map_to_storage by echoing the request, Bearer token included. For
+ * our paths, claim the mapping (nothing to map: the endpoint is no file) so the handler
+ * answers 405 instead. */
+static int dcr_map_trace(request_rec *r)
+{
+    const char *loc = NULL, *id = NULL;
+    if (r->method_number != M_TRACE || r->main)
+        return DECLINED;
+    return target_of(r, dcr_ap_sconf(r->server), &loc, &id) >= 0 ? OK : DECLINED;
+}
+
 void dcr_ap_register_handler(void)
 {
+    ap_hook_map_to_storage(dcr_map_trace, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(dcr_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

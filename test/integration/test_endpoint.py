@@ -90,11 +90,17 @@ def test_415_for_other_content_types(httpd, ctype):
     check_error(r, 415, "invalid_request")
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS",
+                                    "TRACE"])
 def test_405_on_endpoint(httpd, method):
-    r = httpd.session().request(method, httpd.endpoint)
-    check_error(r, 405, "invalid_request")
+    r = httpd.session().request(method, httpd.endpoint,
+                                headers={"Authorization": "Bearer secret-token"})
+    assert r.status_code == 405
     assert r.headers["Allow"] == "POST"
+    assert r.headers["Cache-Control"] == "no-store"
+    if method != "HEAD":
+        check_error(r, 405, "invalid_request")
+        assert "secret-token" not in r.text  # TRACE must not echo the request
 
 
 def test_405_on_client_uri(httpd):
