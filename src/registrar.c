@@ -13,24 +13,23 @@
 
 void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *res)
 {
-    const char *name = dcr_error_name(err->code);
+    /* RFC 6750 3.1 keeps the error out of the challenge of a request without a token; the
+     * JSON body still says what is wrong, as every other answer does. */
+    const char *name = err->code == DCR_ERR_MISSING_TOKEN ? "invalid_request"
+                                                          : dcr_error_name(err->code);
+    json_t *j = json_pack("{s:s, s:s}", "error", name ? name : "server_error",
+                          "error_description", err->description[0] ? err->description : name);
     res->status = err->status ? err->status : dcr_error_status(err->code);
     res->err = *err;
-    res->decision = name ? name : "missing_token";
-    res->body = NULL;
-    if (name) {
-        json_t *j = json_pack("{s:s, s:s}", "error", name, "error_description",
-                              err->description[0] ? err->description : name);
-        res->body = dcr_json_dump(pool, j);
-        json_decref(j);
-    }
+    res->decision = err->code == DCR_ERR_MISSING_TOKEN ? "missing_token" : name;
+    res->body = dcr_json_dump(pool, j);
+    json_decref(j);
 }
 
 void dcr_refuse(const dcr_request *req, const char *what, const dcr_error *err, dcr_response *res)
 {
-    dcr_log(req->log, DCR_LOG_INFO, "%s refused: %s: %s", what,
-            dcr_error_name(err->code) ? dcr_error_name(err->code) : "missing_token", err->detail);
     dcr_response_error(req->pool, err, res);
+    dcr_log(req->log, DCR_LOG_INFO, "%s refused: %s: %s", what, res->decision, err->detail);
     if (res->status == 429 || res->status == 503)
         res->retry_after = req->policy->retry_after;
 }

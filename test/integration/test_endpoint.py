@@ -263,6 +263,8 @@ def test_read_without_token(httpd, auth):
     assert r.status_code == 401
     check_common(r)
     assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert r.json()["error"] == "invalid_request"
+    assert r.json()["error_description"]
 
 
 def test_read_with_wrong_token_or_unknown_client(httpd):

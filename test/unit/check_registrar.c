@@ -118,7 +118,8 @@ START_TEST(read_refusals_do_not_reveal_existence)
     j = read_back(id, NULL, &res);
     ck_assert_int_eq(res.status, 401);
     ck_assert_int_eq(res.err.code, DCR_ERR_MISSING_TOKEN);
-    ck_assert_ptr_null(j);
+    assert_error(j, &res, 401, "invalid_request");
+    ck_assert_str_eq(res.decision, "missing_token");
 
     j = read_back(id, "not-the-token", &res);
     assert_error(j, &res, 401, "invalid_token");
