@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: installs the missing Debian packages, builds the module, starts a
 # throwaway httpd with it on https://localhost:8443/register (ServerRoot ./_run, generated
-# config and certificates; the system apache is left alone) and shows one registration.
+# config and certificates, the embedded SQLite store; the system apache is left alone), makes a
+# demo SPIFFE trust domain and shows a workload registering with its JWT-SVID.
 # Run again at will: it rebuilds and restarts the demo server. Stop it with: scripts/demo.sh stop
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,8 +42,11 @@ module="$top/build/.libs/mod_dcr_trusted.so"
 
 echo "== httpd on https://localhost:$port/register (ServerRoot $run)"
 stop_demo
-mkdir -p "$run/conf" "$run/logs" "$run/run"
-chmod 755 "$run"
+mkdir -p "$run/conf" "$run/logs" "$run/run" "$run/data" "$run/spiffe"
+chmod 755 "$run" "$run/data"
+# The demo trust domain: a signing key and its SPIFFE bundle, made once.
+audience="https://localhost:$port/register"
+svid=$(/usr/bin/python3 scripts/demo_svid.py "$run/spiffe" spiffe://demo.example/ns/prod/billing "$audience")
 if [ ! -f "$run/conf/server.crt" ]; then
     (cd "$run/conf" &&
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
@@ -54,7 +58,10 @@ if [ ! -f "$run/conf/server.crt" ]; then
             -extfile ext.cnf -out server.crt 2>/dev/null)
 fi
 user=""
-[ "$(id -u)" -eq 0 ] && user=$'User nobody\nGroup nogroup'
+if [ "$(id -u)" -eq 0 ]; then
+    user=$'User nobody\nGroup nogroup'
+    chown nobody:nogroup "$run/data" # SQLite writes its -wal and -shm files beside the database
+fi
 cat >"$run/conf/httpd.conf" <<EOF
 ServerRoot $run
 DefaultRuntimeDir $run/run
@@ -78,8 +85,8 @@ Listen 127.0.0.1:$port
     SSLEngine on
     SSLCertificateFile $run/conf/server.crt
     SSLCertificateKeyFile $run/conf/server.key
-    DCRStore socache:shmcb
-    DCRRequireStatement Off
+    DCRStore sqlite:$run/data/clients.db
+    DCRTrustDomain demo.example $run/spiffe/bundle.json
     <Location /register>
         SetHandler dcr-registration
     </Location>
@@ -91,7 +98,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-body='{"client_name":"demo client","redirect_uris":["https://client.example.org/callback"],"grant_types":["authorization_code"],"response_types":["code"]}'
+body='{"software_statement":"'"$svid"'","client_name":"asked for in the request","grant_types":["client_credentials"]}'
 echo
 echo "== request"
 echo "POST https://localhost:$port/register"
@@ -101,8 +108,13 @@ echo "$body"
 echo
 echo "== response"
 curl -sS -i --cacert "$run/conf/ca.crt" -H 'Content-Type: application/json' \
-    --data "$body" "https://localhost:$port/register"
+    --data "$body" "https://localhost:$port/register" | tee "$run/last-response.txt"
 echo
+grep -q '^HTTP/[0-9.]* 201' "$run/last-response.txt" ||
+    { echo "demo.sh: the registration did not succeed (see $run/logs/error.log)" >&2; exit 1; }
 echo
+echo "The client registered with its SPIFFE ID and got no client secret: it authenticates"
+echo "later with its JWT-SVIDs (token_endpoint_auth_method spiffe_jwt). The name in the SVID"
+echo "won over the one in the request. Registrations live in $run/data/clients.db."
 echo "The server keeps running: logs in $run/logs, config in $run/conf/httpd.conf."
 echo "Stop it with: scripts/demo.sh stop"

@@ -5,6 +5,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mapfile -t wanted < <(cat "$top"/scripts/packages.txt "$top"/.ci/packages-*.txt 2>/dev/null |
     sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
+# The interop tests run the MCP SDK on Node.js: Debian's npm only where no npm came with the
+# machine's Node.js (installing it beside a newer nodejs would fail).
+command -v npm >/dev/null 2>&1 || wanted+=(npm)
 missing=()
 for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -330,13 +331,23 @@ class Httpd:
             return
         pid = self.pid()
         self.apachectl("stop")
-        deadline = time.time() + 15
-        while pid and time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
+        # `-k stop` needs a config that still parses; a server must not outlive its test.
+        for sig, wait in ((None, 15), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            if sig and pid:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    break
+            deadline = time.time() + wait
+            while pid and time.time() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    pid = None
+                    break
+                time.sleep(0.05)
+            if not pid:
                 break
-            time.sleep(0.05)
         self.running = False
 
     # -- logs -------------------------------------------------------------------------------
