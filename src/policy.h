@@ -33,12 +33,14 @@ typedef struct dcr_policy {
     const struct dcr_vc_trust *vc;         /* NULL: no VC issuer configured */
 
     /* lifecycle (src/lifecycle.c) */
-    dcr_reregister reregister;          /* DCRReregister (replace) */
-    long long registration_lifetime;    /* DCRRegistrationLifetime seconds; 0 = unlimited */
-    long long max_registrations;        /* DCRMaxRegistrations; 0 = no ceiling */
-    long long max_per_subject;          /* DCRMaxRegistrationsPerSubject; 0 = no ceiling */
-    long long retry_after;              /* Retry-After seconds for 429 and 503 (60) */
-    bool rotate_token_on_update;        /* DCRRotateTokenOnUpdate (Off) */
+    dcr_reregister reregister;       /* DCRReregister (replace) */
+    long long registration_lifetime; /* DCRRegistrationLifetime seconds; 0 = unlimited */
+    long long max_registrations;     /* DCRMaxRegistrations; 0 = no ceiling */
+    long long max_per_subject;       /* DCRMaxRegistrationsPerSubject; 0 = no ceiling */
+    long long retry_after;           /* Retry-After seconds for 429 and 503 (60) */
+    bool rotate_token_on_update;     /* DCRRotateTokenOnUpdate (Off) */
+    long long refusal_limit;         /* DCRRefusalLimit count per client address; 0 = off */
+    long long refusal_window;        /* ... in windows of this many seconds */
 } dcr_policy;
 
 /* Fills the defaults of DESIGN.md's directive table (audiences stay NULL: the glue sets the

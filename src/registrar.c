@@ -3,6 +3,7 @@
 #include "client.h"
 #include "json.h"
 #include "metadata.h"
+#include "refusals.h"
 #include "registrar_int.h"
 
 #include <apr_strings.h>
@@ -15,10 +16,10 @@ void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *re
 {
     /* RFC 6750 3.1 keeps the error out of the challenge of a request without a token; the
      * JSON body still says what is wrong, as every other answer does. */
-    const char *name = err->code == DCR_ERR_MISSING_TOKEN ? "invalid_request"
-                                                          : dcr_error_name(err->code);
-    json_t *j = json_pack("{s:s, s:s}", "error", name ? name : "server_error",
-                          "error_description", err->description[0] ? err->description : name);
+    const char *name =
+        err->code == DCR_ERR_MISSING_TOKEN ? "invalid_request" : dcr_error_name(err->code);
+    json_t *j = json_pack("{s:s, s:s}", "error", name ? name : "server_error", "error_description",
+                          err->description[0] ? err->description : name);
     res->status = err->status ? err->status : dcr_error_status(err->code);
     res->err = *err;
     res->decision = err->code == DCR_ERR_MISSING_TOKEN ? "missing_token" : name;
@@ -132,6 +133,27 @@ static bool store_returning(const dcr_request *req, dcr_client *c, dcr_client *e
     return rv == APR_SUCCESS;
 }
 
+static bool limit_refusals(const dcr_request *req)
+{
+    return req->policy->refusal_limit > 0 && req->cache && req->client_addr;
+}
+
+/* DCRRefusalLimit: an address that was refused too often waits for the next window. */
+static bool refusals_exceeded(const dcr_request *req, dcr_response *res)
+{
+    long long wait;
+    dcr_error err;
+    if (!limit_refusals(req) ||
+        !dcr_refusals_exceeded(req->cache, req->pool, req->client_addr, req->now,
+                               req->policy->refusal_limit, req->policy->refusal_window, &wait))
+        return false;
+    dcr_fail(&err, DCR_ERR_TOO_MANY_REQUESTS, "too many refused registrations; try again later",
+             "%s reached DCRRefusalLimit", req->client_addr);
+    dcr_refuse(req, "registration", &err, res);
+    res->retry_after = wait > 0 ? wait : 1;
+    return true;
+}
+
 void dcr_register(const dcr_request *req, dcr_response *res)
 {
     const dcr_policy *policy = req->policy;
@@ -143,6 +165,8 @@ void dcr_register(const dcr_request *req, dcr_response *res)
 
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
+    if (refusals_exceeded(req, res))
+        return;
 
     /* 1. the request metadata */
     if (!(body = dcr_parse_body(req, &err)))
@@ -188,4 +212,7 @@ void dcr_register(const dcr_request *req, dcr_response *res)
 
 refused:
     dcr_refuse(req, "registration", &err, res);
+    if (limit_refusals(req) && res->status == 400)
+        dcr_refusals_count(req->cache, req->pool, req->client_addr, req->now,
+                           req->policy->refusal_window);
 }

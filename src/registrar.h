@@ -20,6 +20,7 @@ typedef struct dcr_request {
     size_t body_len;
     const char *endpoint_url; /* absolute registration endpoint URL, no trailing slash */
     const char *bearer;       /* Authorization: Bearer value, or NULL */
+    const char *client_addr;  /* the client's address, for DCRRefusalLimit (may be NULL) */
     const dcr_policy *policy;
     dcr_store *store;
     struct dcr_cache *cache; /* may be NULL */

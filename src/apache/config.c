@@ -57,6 +57,8 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     PICK(DCR_SET_MAX_REGS, max_registrations);
     PICK(DCR_SET_MAX_PER_SUBJECT, max_per_subject);
     PICK(DCR_SET_ROTATE, rotate_token_on_update);
+    PICK(DCR_SET_REFUSALS, refusal_limit);
+    PICK(DCR_SET_REFUSALS, refusal_window);
 #undef PICK
     sc->policy_set = base->policy_set | add->policy_set;
 

@@ -28,6 +28,7 @@ enum {
     DCR_SET_MAX_REGS = 1 << 10,
     DCR_SET_MAX_PER_SUBJECT = 1 << 11,
     DCR_SET_ROTATE = 1 << 12,
+    DCR_SET_REFUSALS = 1 << 13,
 };
 
 typedef struct dcr_server_conf {
@@ -45,6 +46,7 @@ typedef struct dcr_server_conf {
     const char *public_url;   /* DCRPublicURL without trailing slash, NULL unset */
     apr_off_t max_body;       /* DCRMaxBodySize: -1 unset (65536) */
     apr_array_header_t *cors; /* DCRCORSOrigins, NULL unset (none) */
+    struct dcr_cache *cache;  /* DCRCache, set in post_config where DCRRefusalLimit needs it */
 
     /* set in post_config from the config tree: paths of the <Location> sections (no trailing
      * slash) with SetHandler dcr-registration that this server serves */

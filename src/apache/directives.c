@@ -245,6 +245,22 @@ static const char *set_auth_method(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* DCRRefusalLimit <count> <seconds>: refused registrations per client address and window. */
+static const char *set_refusal_limit(cmd_parms *cmd, void *dc, const char *count,
+                                     const char *seconds)
+{
+    dcr_server_conf *sc = conf_of(cmd);
+    long long n, w;
+    const char *msg;
+    if ((msg = parse_num(cmd, count, 0, 1000000, &n)) ||
+        (msg = parse_num(cmd, seconds, 1, 86400, &w)))
+        return msg;
+    sc->policy.refusal_limit = n;
+    sc->policy.refusal_window = w;
+    sc->policy_set |= DCR_SET_REFUSALS;
+    return NULL;
+}
+
 #define INFO(x) ((void *)(intptr_t)(x))
 
 const command_rec dcr_ap_commands[] = {
@@ -270,6 +286,9 @@ const command_rec dcr_ap_commands[] = {
                   "ceiling of live registrations, 0 = none (SQL stores only) (0)"),
     AP_INIT_TAKE1("DCRMaxRegistrationsPerSubject", set_number, INFO(F_MAXSUBJ), RSRC_CONF,
                   "ceiling of live registrations per subject, 0 = none (0)"),
+    AP_INIT_TAKE2("DCRRefusalLimit", set_refusal_limit, NULL, RSRC_CONF,
+                  "refused registrations per client address and window: <count> <seconds>, "
+                  "count 0 = off (0)"),
     AP_INIT_FLAG("DCRRotateTokenOnUpdate", set_flag, INFO(2), RSRC_CONF,
                  "On: an RFC 7592 update issues a new registration access token (Off)"),
     AP_INIT_ITERATE("DCRAllowedGrantTypes", add_list, INFO(L_GRANTS), RSRC_CONF,

@@ -252,6 +252,8 @@ static int dcr_handler(request_rec *r)
         ctx.req.now = (long long)apr_time_sec(r->request_time);
         ctx.req.endpoint_url = apr_pstrcat(r->pool, base_url(r, ctx.sc), loc, NULL);
         ctx.req.bearer = bearer_of(r);
+        ctx.req.client_addr = r->useragent_ip;
+        ctx.req.cache = ctx.sc->cache;
         policy = apr_pmemdup(r->pool, &ctx.sc->policy, sizeof(*policy));
         if (!policy->audiences || policy->audiences->nelts == 0) {
             apr_array_header_t *aud = apr_array_make(r->pool, 1, sizeof(const char *));

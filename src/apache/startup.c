@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "config_spiffe.h"
+#include "cache_socache.h"
 #include "config_vc.h"
 #include "store_socache.h"
 
@@ -142,6 +143,11 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         if ((msg = dcr_spiffe_conf_apply(pconf, v, sc->spiffe, &sc->policy)) ||
             (msg = dcr_vc_conf_apply(pconf, v, sc->vc, &sc->policy))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "%s: %s", server_label(ptemp, v), msg);
+            return !OK;
+        }
+        if (sc->policy.refusal_limit > 0 && !(sc->cache = dcr_ap_cache(pconf, v, &msg))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "DCRRefusalLimit for %s needs DCRCache: %s",
+                         server_label(ptemp, v), msg);
             return !OK;
         }
         if (!sc->store || apr_hash_get(done, &sc->store_cfg, sizeof(void *)))

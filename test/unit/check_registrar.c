@@ -1,5 +1,6 @@
 /* The registration pipeline end to end in the core, without httpd: request in, response and
  * store contents out. Statement profiles have their own tests; here only their dispatch. */
+#include "cache.h"
 #include "registrar_fixture.h"
 
 START_TEST(registers_without_statement_when_policy_allows)
@@ -146,6 +147,31 @@ START_TEST(expired_registration_is_not_served)
 }
 END_TEST
 
+START_TEST(refusal_limit_per_address)
+{
+    dcr_response res;
+    json_t *j;
+    policy.refusal_limit = 2;
+    policy.refusal_window = 60;
+    req.cache = dcr_cache_memory_create(pool, 64);
+    req.client_addr = "192.0.2.1";
+    post("{\"redirect_uris\":[\"https://app.example/cb\"]}", &res); /* successes don't count */
+    ck_assert_int_eq(res.status, 201);
+    for (int i = 0; i < 2; i++) {
+        post("{\"redirect_uris\":[\"http://evil.example/cb\"]}", &res);
+        ck_assert_int_eq(res.status, 400);
+    }
+    j = post("{\"redirect_uris\":[\"https://app.example/cb\"]}", &res);
+    assert_error(j, &res, 429, "too_many_requests");
+    ck_assert_int_gt(res.retry_after, 0);
+    ck_assert_int_le(res.retry_after, 60);
+    ck_assert_uint_eq(memstore_count(store), 1);
+    req.client_addr = "192.0.2.2";
+    post("{\"redirect_uris\":[\"https://app.example/cb\"]}", &res);
+    ck_assert_int_eq(res.status, 201);
+}
+END_TEST
+
 static Suite *registrar_suite(void)
 {
     Suite *s = suite_create("registrar");
@@ -160,6 +186,7 @@ static Suite *registrar_suite(void)
     tcase_add_test(tc, read_with_right_token);
     tcase_add_test(tc, read_refusals_do_not_reveal_existence);
     tcase_add_test(tc, expired_registration_is_not_served);
+    tcase_add_test(tc, refusal_limit_per_address);
     suite_add_tcase(s, tc);
     return s;
 }
