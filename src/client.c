@@ -72,16 +72,26 @@ void dcr_token_hash(const char *token, char *out)
     out[DCR_TOKEN_HASH_HEX] = '\0';
 }
 
-bool dcr_client_token_matches(const dcr_client *c, const char *token)
+static bool hash_matches(const char *stored, const char *token)
 {
     char presented[DCR_TOKEN_HASH_HEX + 1];
-    if (!c || !token || !*token || strlen(c->rat_hash) != DCR_TOKEN_HASH_HEX)
+    if (!token || !*token || strlen(stored) != DCR_TOKEN_HASH_HEX)
         return false;
     dcr_token_hash(token, presented);
     if (strlen(presented) != DCR_TOKEN_HASH_HEX)
         return false;
     /* Compares hashes, so timing says nothing about the token; constant time anyway. */
-    return CRYPTO_memcmp(presented, c->rat_hash, DCR_TOKEN_HASH_HEX) == 0;
+    return CRYPTO_memcmp(presented, stored, DCR_TOKEN_HASH_HEX) == 0;
+}
+
+bool dcr_client_token_matches(const dcr_client *c, const char *token)
+{
+    return c && hash_matches(c->rat_hash, token);
+}
+
+bool dcr_client_secret_matches(const dcr_client *c, const char *secret)
+{
+    return c && hash_matches(c->secret_hash, secret);
 }
 
 /* Escapes ' ' and '%' so "vc <issuer> <subject>" splits one way only. */
@@ -143,6 +153,8 @@ char *dcr_client_to_record(apr_pool_t *pool, const dcr_client *c)
     set_opt_string(r, "issuer", c->issuer);
     if (c->statement)
         json_object_set(r, "statement", c->statement);
+    if (c->secret_hash[0])
+        json_object_set_new(r, "client_secret_sha256", json_string(c->secret_hash));
     text = dcr_json_dump(pool, r);
     json_decref(r);
     return text;
@@ -213,6 +225,10 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
     if (!hash || (*hash && !hex_hash_ok(hash)))
         return corrupt(err, "registration_access_token_sha256 missing or not hex SHA-256"), NULL;
     memcpy(c->rat_hash, hash, strlen(hash) + 1);
+    if (!opt_string(r, "client_secret_sha256", &hash) || (hash && !hex_hash_ok(hash)))
+        return corrupt(err, "client_secret_sha256 not hex SHA-256"), NULL;
+    if (hash)
+        memcpy(c->secret_hash, hash, DCR_TOKEN_HASH_HEX + 1);
     c->metadata = json_object_get(r, "metadata"); /* borrowed: r is owned by pool */
     if (!json_is_object(c->metadata))
         return corrupt(err, "metadata missing or not an object"), NULL;
@@ -236,9 +252,11 @@ json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *t
     json_t *r = dcr_json_own(pool, c->metadata ? json_copy(c->metadata) : json_object());
     if (!r)
         return NULL;
-    /* This module issues no secret; never let one through from stored metadata. */
+    /* Secrets are never stored, so never shown from the record; the expiry only belongs to a
+     * client that policy gave a secret. */
     json_object_del(r, "client_secret");
-    json_object_del(r, "client_secret_expires_at");
+    if (!c->secret_hash[0])
+        json_object_del(r, "client_secret_expires_at");
     json_object_del(r, "registration_access_token");
     json_object_del(r, "registration_client_uri");
     json_object_set_new(r, "client_id", json_string(c->client_id));

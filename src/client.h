@@ -15,14 +15,16 @@
 
 typedef struct dcr_client {
     const char *client_id;
-    long long issued_at;   /* client_id_issued_at, seconds since the epoch */
-    long long expires_at;  /* registration lifetime end; 0 = never */
-    char rat_hash[DCR_TOKEN_HASH_HEX + 1]; /* hex SHA-256 of the registration access token */
-    const char *subject_kind; /* "spiffe", "vc" or NULL (no statement) */
-    const char *subject;      /* SPIFFE ID or VC subject */
-    const char *issuer;       /* trust domain or VC issuer */
-    json_t *metadata; /* everything echoed to the client: registered metadata, software_statement,
-                         spiffe_id / vc_issuer / vc_subject; owned by the pool it came from */
+    long long issued_at;                      /* client_id_issued_at, seconds since the epoch */
+    long long expires_at;                     /* registration lifetime end; 0 = never */
+    char rat_hash[DCR_TOKEN_HASH_HEX + 1];    /* hex SHA-256 of the registration access token */
+    char secret_hash[DCR_TOKEN_HASH_HEX + 1]; /* hex SHA-256 of the client_secret; "" none:
+                                                 only where policy explicitly allows secrets */
+    const char *subject_kind;                 /* "spiffe", "vc" or NULL (no statement) */
+    const char *subject;                      /* SPIFFE ID or VC subject */
+    const char *issuer;                       /* trust domain or VC issuer */
+    json_t *metadata;  /* everything echoed to the client: registered metadata, software_statement,
+                          spiffe_id / vc_issuer / vc_subject; owned by the pool it came from */
     json_t *statement; /* what the statement vouched for, kept for RFC 7592 updates:
                           {"claims": {...}, "extensions": {...}, "auth_method": "..."};
                           NULL for a client registered without a statement */
@@ -39,6 +41,10 @@ void dcr_token_hash(const char *token, char *out);
 
 /* Constant-time check of a presented token against the stored hash. */
 bool dcr_client_token_matches(const dcr_client *c, const char *token);
+
+/* Constant-time check of a presented client_secret against the stored hash (false when the
+ * client has none). */
+bool dcr_client_secret_matches(const dcr_client *c, const char *secret);
 
 /* Subject key that stores index ("spiffe <id>", "vc <issuer> <subject>"); NULL without subject. */
 const char *dcr_client_subject_key(apr_pool_t *pool, const dcr_client *c);

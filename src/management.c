@@ -37,7 +37,7 @@ void dcr_read(const dcr_request *req, const char *client_id, dcr_response *res)
         dcr_refuse(req, "read", &err, res);
         return;
     }
-    dcr_respond_client(req, 200, "read", c, NULL, res);
+    dcr_respond_client(req, 200, "read", c, NULL, NULL, res);
 }
 
 void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res)
@@ -65,13 +65,20 @@ void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res
     dcr_log(req->log, DCR_LOG_INFO, "deleted client %s", c->client_id);
 }
 
-/* RFC 7592 2.2: members an update must not carry. */
-static bool forbidden_members(const json_t *body, const char *client_id, dcr_error *err)
+/* RFC 7592 2.2: members an update must not carry; a client_secret only as the current one. */
+static bool forbidden_members(const json_t *body, const dcr_client *c, dcr_error *err)
 {
     static const char *const server_managed[] = {
         "registration_access_token", "registration_client_uri", "client_secret_expires_at",
-        "client_id_issued_at",       "client_secret",           NULL};
+        "client_id_issued_at", NULL};
     const char *id = dcr_json_string(body, "client_id");
+    const char *client_id = c->client_id;
+    const json_t *secret = json_object_get(body, "client_secret");
+    if (secret &&
+        !(json_is_string(secret) && dcr_client_secret_matches(c, json_string_value(secret))))
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                        "client_secret may only be sent as the current secret",
+                        "update sent a client_secret that does not match");
     for (const char *const *m = server_managed; *m; m++)
         if (json_object_get(body, *m))
             return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
@@ -145,8 +152,7 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
     if (!(c = dcr_authenticate(req, client_id, &err)) || !(body = dcr_parse_body(req, &err)) ||
-        !forbidden_members(body, c->client_id, &err) ||
-        !rebind_statement(req, c, body, &id, &err)) {
+        !forbidden_members(body, c, &err) || !rebind_statement(req, c, body, &id, &err)) {
         dcr_refuse(req, "update", &err, res);
         return;
     }
@@ -159,6 +165,8 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     }
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
+    if (c->secret_hash[0]) /* the secret stays: it is no metadata the client can change */
+        json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
     if (req->policy->rotate_token_on_update) {
         if (!(token = dcr_client_new_token(req->pool))) {
             dcr_fail(&err, DCR_ERR_SERVER_ERROR, "could not update the client",
@@ -176,5 +184,5 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
         dcr_refuse(req, "update", &err, res);
         return;
     }
-    dcr_respond_client(req, 200, "updated", c, token, res);
+    dcr_respond_client(req, 200, "updated", c, token, NULL, res);
 }

@@ -36,13 +36,41 @@ void dcr_refuse(const dcr_request *req, const char *what, const dcr_error *err, 
 }
 
 void dcr_respond_client(const dcr_request *req, int status, const char *decision,
-                        const dcr_client *c, const char *token, dcr_response *res)
+                        const dcr_client *c, const char *token, const char *secret,
+                        dcr_response *res)
 {
     const char *uri = apr_pstrcat(req->pool, req->endpoint_url, "/", c->client_id, NULL);
+    json_t *body = dcr_client_response(req->pool, c, token, uri);
+    if (secret)
+        json_object_set_new(body, "client_secret", json_string(secret));
     res->status = status;
     res->client_id = c->client_id;
     res->decision = decision;
-    res->body = dcr_json_dump(req->pool, dcr_client_response(req->pool, c, token, uri));
+    res->body = dcr_json_dump(req->pool, body);
+}
+
+static bool needs_secret(const char *method)
+{
+    return method && (strcmp(method, "client_secret_basic") == 0 ||
+                      strcmp(method, "client_secret_post") == 0);
+}
+
+bool dcr_issue_secret(const dcr_request *req, dcr_client *c, const char *forced_method,
+                      const char **secret, dcr_error *err)
+{
+    const char *method = dcr_json_string(c->metadata, "token_endpoint_auth_method");
+    *secret = NULL;
+    c->secret_hash[0] = '\0';
+    json_object_del(c->metadata, "client_secret_expires_at");
+    if (!needs_secret(forced_method) || !method || strcmp(method, forced_method) != 0)
+        return true;
+    if (!(*secret = dcr_client_new_token(req->pool)))
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
+                        "the random generator failed");
+    dcr_token_hash(*secret, c->secret_hash);
+    /* RFC 7591 3.2.1: required with a secret; the secret lives as long as the registration */
+    json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
+    return true;
 }
 
 json_t *dcr_parse_body(const dcr_request *req, dcr_error *err)
@@ -125,6 +153,9 @@ static bool store_returning(const dcr_request *req, dcr_client *c, dcr_client *e
         c->issued_at = existing->issued_at;
     }
     target->expires_at = c->expires_at;
+    if (target->secret_hash[0])
+        json_object_set_new(target->metadata, "client_secret_expires_at",
+                            json_integer(target->expires_at));
     rv = req->store->ops->update(req->store, target, req->pool, err);
     if (rv == APR_NOTFOUND) /* deleted meanwhile: register afresh */
         return store_new(req, c, err);
@@ -159,7 +190,7 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     const dcr_policy *policy = req->policy;
     dcr_error err;
     dcr_identity id;
-    const char *token;
+    const char *token, *secret;
     json_t *body, *metadata;
     dcr_client *c, *existing = NULL;
 
@@ -199,13 +230,17 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     dcr_token_hash(token, c->rat_hash);
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
+    if (!dcr_issue_secret(req, c, id.auth_method, &secret, &err))
+        goto refused;
     /* 6. the store: a returning subject per DCRReregister, ceilings first */
     if (!dcr_lifecycle_admit(req, c, &existing, &err))
         goto refused;
     if (!(existing ? store_returning(req, c, existing, &err) : store_new(req, c, &err)))
         goto refused;
     /* 7. the response */
-    dcr_respond_client(req, 201, existing ? "re-registered" : "registered", c, token, res);
+    /* a reused registration keeps its old secret, which only its client knows */
+    dcr_respond_client(req, 201, existing ? "re-registered" : "registered", c, token,
+                       dcr_client_secret_matches(c, secret) ? secret : NULL, res);
     dcr_log(req->log, DCR_LOG_INFO, "%s client %s%s%s", res->decision, c->client_id,
             c->subject ? " for " : "", c->subject ? c->subject : "");
     return;

@@ -12,9 +12,17 @@
 /* Logs the refusal at info (code and detail, never a token) and fills res from err. */
 void dcr_refuse(const dcr_request *req, const char *what, const dcr_error *err, dcr_response *res);
 
-/* A success: status and the client's response object (token only when not NULL). */
+/* A success: status and the client's response object (token and secret only when not
+ * NULL: neither is stored, so they can only be shown when issued). */
 void dcr_respond_client(const dcr_request *req, int status, const char *decision,
-                        const dcr_client *c, const char *token, dcr_response *res);
+                        const dcr_client *c, const char *token, const char *secret,
+                        dcr_response *res);
+
+/* A client_secret for a client whose registered auth method needs one: only where the
+ * statement profile's policy forced that method (DCRVCAuthMethod client_secret_basic|post).
+ * Sets c->secret_hash and client_secret_expires_at; *secret NULL when none is due. */
+bool dcr_issue_secret(const dcr_request *req, dcr_client *c, const char *forced_method,
+                      const char **secret, dcr_error *err);
 
 /* The request body as one JSON object, or NULL with invalid_client_metadata. */
 json_t *dcr_parse_body(const dcr_request *req, dcr_error *err);

@@ -147,9 +147,12 @@ const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg)
         return c->unavailable >= 0 ? NULL : "DCRVCStatusUnavailable must be refuse or allow";
     }
     if (strcmp(what, "auth") == 0) {
-        if (strncmp(arg, "client_secret_", 14) == 0)
-            return "DCRVCAuthMethod: this module issues no client secrets; use private_key_jwt, "
-                   "none, tls_client_auth, self_signed_tls_client_auth or default";
+        /* A secret only on this explicit word, and only kinds an authorization server can
+         * check against the stored hash (client_secret_jwt needs the secret itself). */
+        if (strncmp(arg, "client_secret_", 14) == 0 && strcmp(arg, "client_secret_basic") != 0 &&
+            strcmp(arg, "client_secret_post") != 0)
+            return "DCRVCAuthMethod: of the secret methods only client_secret_basic and "
+                   "client_secret_post are possible (the module keeps only a hash of the secret)";
         c->auth_method = strcmp(arg, "default") == 0 ? "" : apr_pstrdup(cmd->pool, arg);
         return NULL;
     }

@@ -155,6 +155,7 @@ static void assert_same(const dcr_client *a, const dcr_client *b)
     ck_assert(a->issued_at == b->issued_at);
     ck_assert(a->expires_at == b->expires_at);
     ck_assert_str_eq(a->rat_hash, b->rat_hash);
+    ck_assert_str_eq(a->secret_hash, b->secret_hash);
     ck_assert(json_equal(a->metadata, b->metadata));
     ck_assert_pstr_eq(a->subject_kind, b->subject_kind);
     ck_assert_pstr_eq(a->subject, b->subject);
@@ -227,6 +228,8 @@ static const char *const corruptions[][2] = {
     {"subject", "[]"},
     {"issuer", "{}"},
     {"statement", "\"claims\""},
+    {"client_secret_sha256", "\"abcd\""},
+    {"client_secret_sha256", "7"},
 };
 
 START_TEST(corrupt_records_refused)
@@ -272,6 +275,34 @@ START_TEST(unparseable_records_refused)
         char *padded = apr_pstrcat(pool, rec, "garbage", NULL);
         ck_assert_ptr_nonnull(dcr_client_from_record(pool, padded, strlen(rec), &err));
     }
+}
+END_TEST
+
+START_TEST(secret_hash_round_trip_and_match)
+{
+    dcr_client *c = sample(false), *back;
+    dcr_error err;
+    const char *secret = dcr_client_new_token(pool);
+    char *rec;
+    ck_assert(!dcr_client_secret_matches(c, secret)); /* no secret: nothing matches */
+    ck_assert(!dcr_client_secret_matches(c, ""));
+    dcr_token_hash(secret, c->secret_hash);
+    rec = dcr_client_to_record(pool, c);
+    ck_assert_ptr_null(strstr(rec, secret));
+    ck_assert_ptr_nonnull(strstr(rec, "\"client_secret_sha256\""));
+    back = dcr_client_from_record(pool, rec, strlen(rec), &err);
+    ck_assert_ptr_nonnull(back);
+    assert_same(c, back);
+    ck_assert(dcr_client_secret_matches(back, secret));
+    ck_assert(!dcr_client_secret_matches(back, dcr_client_new_token(pool)));
+    ck_assert(!dcr_client_secret_matches(back, NULL));
+    /* a client with a secret shows its expiry, never the secret */
+    json_object_set_new(back->metadata, "client_secret_expires_at", json_integer(0));
+    json_object_set_new(back->metadata, "client_secret", json_string("leak"));
+    ck_assert_ptr_nonnull(
+        json_object_get(dcr_client_response(pool, back, NULL, NULL), "client_secret_expires_at"));
+    ck_assert_ptr_null(
+        json_object_get(dcr_client_response(pool, back, NULL, NULL), "client_secret"));
 }
 END_TEST
 
@@ -321,6 +352,7 @@ static Suite *client_suite(void)
                         sizeof(corruptions) / sizeof(corruptions[0]));
     tcase_add_test(tc, unparseable_records_refused);
     tcase_add_test(tc, response_shape);
+    tcase_add_test(tc, secret_hash_round_trip_and_match);
     suite_add_tcase(s, tc);
     return s;
 }
