@@ -13,6 +13,9 @@ extern module AP_MODULE_DECLARE_DATA dcr_trusted_module;
 
 #define DCR_HANDLER "dcr-registration"
 
+/* DCRRegistrationLifetime on socache stores when unset: 29 days */
+#define DCR_SOCACHE_DEFAULT_LIFETIME (29LL * 86400)
+
 /* Which policy values a server set itself (the rest is inherited when merging). */
 enum {
     DCR_SET_GRANTS = 1 << 0,

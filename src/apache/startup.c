@@ -145,6 +145,10 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "%s: %s", server_label(ptemp, v), msg);
             return !OK;
         }
+        /* A cache store cannot sweep: unless told otherwise its registrations end by
+         * themselves (within memcached's 30-day limit on relative expiry). */
+        if (sc->store == &dcr_ap_store_socache && !(sc->policy_set & DCR_SET_REG_LIFETIME))
+            sc->policy.registration_lifetime = DCR_SOCACHE_DEFAULT_LIFETIME;
         if (sc->policy.refusal_limit > 0 && !(sc->cache = dcr_ap_cache(pconf, v, &msg))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "DCRRefusalLimit for %s needs DCRCache: %s",
                          server_label(ptemp, v), msg);

@@ -68,3 +68,33 @@ def test_registrations_survive_httpd_restart(httpd_factory, shared_cache):
     a.stop()
     a.start()
     assert_readable(a, clients)
+
+
+def redis_ttls(port):
+    """TTL in seconds of every key in the redis instance."""
+    import subprocess
+    cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port)]
+    keys = subprocess.run(cli + ["--scan"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    return [int(subprocess.run(cli + ["TTL", k], capture_output=True, text=True,
+                               check=True).stdout) for k in keys]
+
+
+@pytest.mark.parametrize("lifetime_line,expected", [
+    (None, 29 * 86400),                                  # a cache cannot sweep: bounded
+    ("DCRRegistrationLifetime 3600", 3600),
+])
+def test_socache_registrations_are_bounded_by_default(httpd_factory, lifetime_line, expected):
+    d = Daemon("redis")
+    try:
+        d.start()
+        lines = ["DCRStore socache:redis:127.0.0.1:%d" % d.port]
+        if lifetime_line:
+            lines.append(lifetime_line)
+        h = httpd_factory(vhosts=[vhost(lines)], modules=["socache_redis"])
+        register(h, name="bounded")
+        ttls = redis_ttls(d.port)
+        assert ttls, "nothing stored"
+        assert all(expected - 120 <= t <= expected for t in ttls), ttls
+    finally:
+        d.cleanup()
