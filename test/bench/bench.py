@@ -83,6 +83,21 @@ def wrk(url, lua, bodies, seconds):
     return requests / (micros / 1e6), p99
 
 
+def rss_kib(h):
+    """Resident memory of the server's processes (parent and children), in KiB."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if h.conf_file.encode() not in f.read():
+                    continue
+            with open("/proc/%s/status" % pid) as f:
+                total += next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def statuses(h):
     counts = {}
     for e in h.access_log_entries():
@@ -127,7 +142,7 @@ def run(args):
         factor = noop_rate / NOOP_REFERENCE
         for kind in args.stores.split(","):
             if kind == "pgsql" and pg is None:
-                pg = Postgres().init().start()  # stock durability: no fsync=off here
+                pg = Postgres().init().start(durable=True)
             conf, mods = store_conf(kind, work, pg)
             v = Vhost(name="bench.test", conf=conf + [
                 "DCRTrustDomain bench.test %s" % bundle])
@@ -136,14 +151,17 @@ def run(args):
             bodies = os.path.join(work, "bodies-%s.txt" % kind)
             mint_bodies(bodies, key, v.public_base + "/register", args.bodies)
             h.start()
-            rate, p99 = wrk(h.url + "/register", write_lua(work, "/register"), bodies,
-                            args.seconds)
+            lua = write_lua(work, "/register")
+            wrk(h.url + "/register", lua, bodies, 2)  # warm-up: children, pools, TLS
+            before = rss_kib(h)
+            rate, p99 = wrk(h.url + "/register", lua, bodies, args.seconds)
+            after = rss_kib(h)
             st = statuses(h)
             h.stop()
             target = GOAL * RIG[kind] * factor
-            rows.append((kind, rate, p99, st, target))
-            print("%-7s %8.0f req/s  p99 %6.1f ms  statuses %s  goal >= %.0f" %
-                  (kind, rate, p99, st, target))
+            rows.append((kind, rate, p99, st, target, before, after))
+            print("%-7s %8.0f req/s  p99 %6.1f ms  statuses %s  goal >= %.0f  RSS %d -> %d KiB" %
+                  (kind, rate, p99, st, target, before, after))
     finally:
         if pg:
             pg.cleanup()
@@ -169,13 +187,14 @@ def report(noop_rate, noop_p99, factor, rows, args):
              "Calibration: a static TLS keep-alive answer reached %.0f req/s (p99 %.1f ms), "
              "%.2f x the %d of performance.md, so the rig numbers below are scaled by %.2f." %
              (noop_rate, noop_p99, factor, NOOP_REFERENCE, factor), "",
-             "| store | req/s | p99 ms | statuses | rig (scaled) | goal (75 %) | met |",
-             "|---|---:|---:|---|---:|---:|---|"]
-    for kind, rate, p99, st, target in rows:
-        lines.append("| %s | %.0f | %.1f | %s | %.0f | %.0f | %s |" % (
+             "| store | req/s | p99 ms | statuses | rig (scaled) | goal (75 %) | met | RSS KiB "
+             "after warm-up -> after run |",
+             "|---|---:|---:|---|---:|---:|---|---|"]
+    for kind, rate, p99, st, target, before, after in rows:
+        lines.append("| %s | %.0f | %.1f | %s | %.0f | %.0f | %s | %d -> %d |" % (
             kind, rate, p99, " ".join("%s:%d" % kv for kv in sorted(st.items())),
             RIG[kind] * factor, target, "yes" if rate >= target and set(st) == {"201"}
-            else "no"))
+            else "no", before, after))
     with open(os.path.join(HERE, "REPORT.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

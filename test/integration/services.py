@@ -89,9 +89,12 @@ class Postgres:
                   "dcr", "--no-sync")
         return self
 
-    def start(self):
-        opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" \
+    def start(self, durable=False):
+        """durable: PostgreSQL's stock fsync (the benchmark); tests need no crash safety."""
+        opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=100" \
             % (self.port, self.dir)
+        if not durable:
+            opts += " -c fsync=off"
         self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-o", opts, "-l",
                   os.path.join(self.dir, "log"), "-w", "start")
         self.running = True
