@@ -2,6 +2,7 @@
  * up as an EVP_PKEY whose type and curve are recorded, so jws.c can bind alg to key. */
 #include "jwk.h"
 
+#include "b64.h"
 #include "json.h"
 
 #include <apr_strings.h>

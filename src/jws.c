@@ -4,6 +4,7 @@
  * Key import and JWKS parsing live in jwk.c. */
 #include "jws.h"
 
+#include "b64.h"
 #include "json.h"
 #include "jwk.h"
 
@@ -20,52 +21,6 @@ const char *const dcr_jws_algs_vc[] = {"RS256", "RS384", "RS512", "PS256", "PS38
                                        "ES256", "ES384", "ES512", "EdDSA", NULL};
 
 #define JWS_MAX_JSON_DEPTH 8
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-unsigned char *dcr_b64url_decode(apr_pool_t *pool, const char *in, size_t len, size_t *out_len)
-{
-    unsigned char *out;
-    size_t o = 0;
-    unsigned int acc = 0;
-    int bits = 0;
-
-    /* A lone trailing character carries only 6 bits: never valid. */
-    if (len % 4 == 1)
-        return NULL;
-    out = apr_palloc(pool, len * 3 / 4 + 1);
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return NULL; /* padding, '+', '/', whitespace, NUL ... */
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    /* Leftover bits must be zero, so each byte string has exactly one encoding. */
-    if (acc != 0)
-        return NULL;
-    out[o] = '\0';
-    *out_len = o;
-    return out;
-}
 
 static bool alg_allowed(const char *alg, const char *const *allowed)
 {

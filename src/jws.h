@@ -44,8 +44,7 @@ bool dcr_jwk_fits_alg(const dcr_jwk *k, const char *alg);
  * entries are skipped and reported through warn (may be NULL). Duplicate kids among kept keys
  * are refused (the whole set: NULL with *why). */
 dcr_jwks *dcr_jwks_parse(apr_pool_t *pool, const json_t *jwks, bool (*keep)(const char *use),
-                         void (*warn)(void *baton, const char *msg), void *baton,
-                         const char **why);
+                         void (*warn)(void *baton, const char *msg), void *baton, const char **why);
 /* The key with this kid, or NULL. */
 const dcr_jwk *dcr_jwks_find(const dcr_jwks *set, const char *kid);
 
@@ -77,10 +76,7 @@ bool dcr_jws_verify(const dcr_jws *jws, const dcr_jwk *key, dcr_error *err);
 
 /* Reads a NumericDate claim: *present says whether it is there; false (with *why) when it is
  * there but not a finite JSON number within [0, 2^53). */
-bool dcr_jwt_numeric_date(const json_t *payload, const char *claim, long long *out,
-                          bool *present, const char **why);
-
-/* Strict base64url (no padding, no other characters) into pool memory; NULL when invalid. */
-unsigned char *dcr_b64url_decode(apr_pool_t *pool, const char *in, size_t len, size_t *out_len);
+bool dcr_jwt_numeric_date(const json_t *payload, const char *claim, long long *out, bool *present,
+                          const char **why);
 
 #endif

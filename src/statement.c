@@ -1,5 +1,6 @@
 #include "statement.h"
 
+#include "b64.h"
 #include "json.h"
 #include "jws.h"
 
@@ -20,8 +21,7 @@ static json_t *peek_part(apr_pool_t *pool, const char *b64, size_t len)
 
 static bool is_vc_typ(const char *typ)
 {
-    static const char *const vc_types[] = {"vc+jwt", "vc+ld+jwt", "vc+sd-jwt", "dc+sd-jwt",
-                                           NULL};
+    static const char *const vc_types[] = {"vc+jwt", "vc+ld+jwt", "vc+sd-jwt", "dc+sd-jwt", NULL};
     for (const char *const *t = vc_types; typ && *t; t++)
         if (strcmp(typ, *t) == 0)
             return true;

@@ -1,54 +1,9 @@
 #include "status_list.h"
 
+#include "b64.h"
+
 #include <string.h>
 #include <zlib.h>
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-unsigned char *dcr_base64_any_decode(apr_pool_t *pool, const char *in, size_t len, size_t *out_len)
-{
-    unsigned char *out;
-    unsigned acc = 0;
-    int nbits = 0;
-    size_t n = 0, pad = 0;
-
-    while (pad < 2 && len > 0 && in[len - 1] == '=') {
-        len--;
-        pad++;
-    }
-    if (len % 4 == 1 || (pad && (len + pad) % 4 != 0))
-        return NULL;
-    out = apr_palloc(pool, len * 3 / 4 + 1);
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0)
-            return NULL;
-        acc = (acc << 6) | (unsigned)v;
-        nbits += 6;
-        if (nbits >= 8) {
-            nbits -= 8;
-            out[n++] = (unsigned char)(acc >> nbits);
-        }
-    }
-    /* leftover bits must be zero (canonical encoding) */
-    if (acc & ((1u << nbits) - 1))
-        return NULL;
-    *out_len = n;
-    return out;
-}
 
 /* Inflates in (gzip or zlib by window_bits) into at most max_bytes; the whole input must be
  * one complete stream. */

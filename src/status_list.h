@@ -33,7 +33,4 @@ bool dcr_status_token_decode(apr_pool_t *pool, const char *lst, size_t max_bytes
 bool dcr_status_token_get(const unsigned char *list, size_t len, unsigned long long idx,
                           unsigned bits, unsigned *value, const char **why);
 
-/* Tolerant base64: standard or URL alphabet, padding optional (but only at the end). */
-unsigned char *dcr_base64_any_decode(apr_pool_t *pool, const char *in, size_t len, size_t *out_len);
-
 #endif

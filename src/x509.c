@@ -1,6 +1,6 @@
 #include "x509.h"
 
-#include "status_list.h"
+#include "b64.h"
 
 #include <apr_strings.h>
 #include <openssl/pem.h>

@@ -1,6 +1,7 @@
 /* Compact JWS parser: arbitrary bytes must never crash, leak or read past the length. */
 #include "fuzz.h"
 
+#include "b64.h"
 #include "jws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

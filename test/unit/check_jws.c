@@ -1,6 +1,7 @@
 /* Compact JWS, JWK and JWKS: every alg with a real key, and the JOSE hygiene rules. */
 #include "jws.h"
 
+#include "b64.h"
 #include "json.h"
 #include "jwt_mint.h"
 #include "unit.h"

@@ -1,5 +1,6 @@
 /* Both status list decoders: the digest's vectors (oauth_vc.md 6.1-6.3) and lists generated
  * here with zlib, read back at index 0, the last index, out of range, and 2-bit values. */
+#include "b64.h"
 #include "status_list.h"
 #include "unit.h"
 
