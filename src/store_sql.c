@@ -211,35 +211,39 @@ static apr_status_t client_row(const dcr_client *c, apr_pool_t *p, row_values *v
     return APR_SUCCESS;
 }
 
-static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
+/* One client row written by INSERT or UPDATE: the same values, the client_id first or last. */
+static apr_status_t write_client(dcr_sql_conn *c, const dcr_client *cl, dcr_sql_stmt which,
+                                 apr_pool_t *p, int *nrows, dcr_error *err)
 {
-    dcr_sql_conn *c = s->ctx;
     row_values v;
-    int nrows = 0;
     apr_status_t rv;
 
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
         return rv;
-    const void *args[] = {cl->client_id, v.record,
-                          &v.issued_at,  v.expires_at ? &v.expires_at : NULL,
-                          v.subject_key, cl->rat_hash};
-    if ((rv = write1(c, DCR_SQL_INSERT, p, &nrows, args, err)) != APR_SUCCESS)
+    const void *expires = v.expires_at ? &v.expires_at : NULL;
+    const void *insert[] = {cl->client_id, v.record,      &v.issued_at,
+                            expires,       v.subject_key, cl->rat_hash};
+    const void *update[] = {v.record,      &v.issued_at, expires,
+                            v.subject_key, cl->rat_hash, cl->client_id};
+    return write1(c, which, p, nrows, which == DCR_SQL_INSERT ? insert : update, err);
+}
+
+static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
+{
+    int nrows = 0;
+    apr_status_t rv = write_client(s->ctx, cl, DCR_SQL_INSERT, p, &nrows, err);
+
+    if (rv != APR_SUCCESS)
         return rv;
     return nrows == 1 ? APR_SUCCESS : APR_EEXIST;
 }
 
 static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    dcr_sql_conn *c = s->ctx;
-    row_values v;
     int nrows = 0;
-    apr_status_t rv;
+    apr_status_t rv = write_client(s->ctx, cl, DCR_SQL_UPDATE, p, &nrows, err);
 
-    if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
-        return rv;
-    const void *args[] = {v.record,      &v.issued_at, v.expires_at ? &v.expires_at : NULL,
-                          v.subject_key, cl->rat_hash, cl->client_id};
-    if ((rv = write1(c, DCR_SQL_UPDATE, p, &nrows, args, err)) != APR_SUCCESS)
+    if (rv != APR_SUCCESS)
         return rv;
     return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
 }
