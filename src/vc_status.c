@@ -76,6 +76,26 @@ static got get_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *tru
     return GOT_LIST;
 }
 
+/* get_list, then the list as a compact JWS (trailing whitespace of the body trimmed); not_jws
+ * is the refusal when it is not one. */
+static got get_list_jws(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *trust,
+                        const dcr_vc_issuer *issuer, const char *url, const char *accept,
+                        const char *not_jws, char **body, size_t *len, bool *cached,
+                        long long *max_age, dcr_jws *jws, dcr_error *err)
+{
+    got g = get_list(ctx, trust, issuer, url, accept, body, len, cached, max_age, err);
+
+    if (g != GOT_LIST)
+        return g;
+    while (*len > 0 && isspace((unsigned char)(*body)[*len - 1]))
+        (*body)[--*len] = 0;
+    if (!dcr_jws_parse(ctx->pool, *body, *len, dcr_jws_algs_vc, jws, err)) {
+        invalid(err, not_jws, url);
+        return FAILED;
+    }
+    return GOT_LIST;
+}
+
 /* Caches a verified list for ttl (or the HTTP max-age) within the configured bounds and never
  * past the list's own expiry. */
 static void cache_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *trust,
@@ -143,6 +163,7 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
     unsigned value;
     bool cached;
     dcr_jws jws;
+    got g;
     dcr_vc_claims lc;
     const dcr_vc_issuer *list_issuer;
     const json_t *ttl_j;
@@ -162,21 +183,12 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
         size = json_integer_value(size_j);
     }
 
-    switch (get_list(ctx, trust, issuer, url, "application/vc+jwt, application/jwt", &body, &len,
-                     &cached, &max_age, err)) {
-    case FAILED:
-        return false;
-    case SKIP_LIST:
-        return true;
-    case GOT_LIST:
-        break;
-    }
-
     /* the list credential: a VC-JWT from an issuer this server trusts */
-    while (len > 0 && isspace((unsigned char)body[len - 1]))
-        body[--len] = 0;
-    if (!dcr_jws_parse(ctx->pool, body, len, dcr_jws_algs_vc, &jws, err))
-        return invalid(err, "the status list credential is not a compact JWS", url);
+    g = get_list_jws(ctx, trust, issuer, url, "application/vc+jwt, application/jwt",
+                     "the status list credential is not a compact JWS", &body, &len, &cached,
+                     &max_age, &jws, err);
+    if (g != GOT_LIST)
+        return g == SKIP_LIST;
     list_issuer = dcr_vc_find_issuer(trust, dcr_vc_claimed_issuer(jws.payload));
     if (!list_issuer)
         return invalid(err, "the status list credential comes from an untrusted issuer", url);
@@ -230,22 +242,15 @@ static bool check_token(const dcr_statement_ctx *ctx, const struct dcr_vc_trust 
     unsigned char *raw;
     unsigned value;
     dcr_jws jws;
+    got g;
 
     if (!json_is_integer(idx_j) || json_integer_value(idx_j) < 0 || !uri)
         return invalid(err, "status.status_list needs a non-negative idx and a uri", NULL);
-    switch (get_list(ctx, trust, issuer, uri, "application/statuslist+jwt", &body, &len, &cached,
-                     &max_age, err)) {
-    case FAILED:
-        return false;
-    case SKIP_LIST:
-        return true;
-    case GOT_LIST:
-        break;
-    }
-    while (len > 0 && isspace((unsigned char)body[len - 1]))
-        body[--len] = 0;
-    if (!dcr_jws_parse(ctx->pool, body, len, dcr_jws_algs_vc, &jws, err))
-        return invalid(err, "the status list token is not a compact JWS", uri);
+    g = get_list_jws(ctx, trust, issuer, uri, "application/statuslist+jwt",
+                     "the status list token is not a compact JWS", &body, &len, &cached, &max_age,
+                     &jws, err);
+    if (g != GOT_LIST)
+        return g == SKIP_LIST;
     if (!jws.typ || (strcasecmp(jws.typ, "statuslist+jwt") != 0 &&
                      strcasecmp(jws.typ, "application/statuslist+jwt") != 0))
         return invalid(err, "the status list token must have typ statuslist+jwt", uri);
