@@ -4,16 +4,14 @@
 
 #include "http_log.h"
 
+#include "conf_file.h"
 #include "config.h"
 #include "spiffe.h"
 
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <string.h>
 
 APLOG_USE_MODULE(dcr_trusted);
-
-#define BUNDLE_MAX_SIZE (1024 * 1024)
 
 typedef struct td_entry {
     const char *name, *file, *issuer;
@@ -113,28 +111,6 @@ static void bundle_warning(void *baton, const char *msg)
                  wb->td->name, wb->td->file, msg);
 }
 
-static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    char errbuf[128];
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv != APR_SUCCESS)
-        return apr_strerror(rv, errbuf, sizeof(errbuf)) ? apr_pstrdup(p, errbuf) : "unreadable";
-    if (fi.size > BUNDLE_MAX_SIZE) {
-        apr_file_close(f);
-        return "larger than 1 MiB";
-    }
-    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-    rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && rv != APR_EOF)
-        return apr_strerror(rv, errbuf, sizeof(errbuf)) ? apr_pstrdup(p, errbuf) : "read error";
-    return NULL;
-}
-
 const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_spiffe_conf *c = conf;
@@ -154,7 +130,7 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, 
         warn_baton wb = {s, e};
         char *buf = NULL;
         apr_size_t len = 0;
-        const char *msg = read_file(pconf, e->file, &buf, &len);
+        const char *msg = dcr_conf_read_file(pconf, e->file, &buf, &len);
         dcr_spiffe_bundle *b;
         if (msg)
             return apr_psprintf(pconf, "DCRTrustDomain %s: cannot read bundle %s: %s", e->name,

@@ -5,17 +5,15 @@
 #include "http_log.h"
 
 #include "cache_socache.h"
+#include "conf_file.h"
 #include "config.h"
 #include "fetch.h"
 #include "vc.h"
 
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <string.h>
 
 APLOG_USE_MODULE(dcr_trusted);
-
-#define KEY_FILE_MAX (1024 * 1024)
 
 typedef struct issuer_entry {
     const char *id, *file;
@@ -175,29 +173,6 @@ const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const c
     return c->ttl_min <= c->ttl_max ? NULL : "DCRVCStatusCacheTime: min is above max";
 }
 
-static const char *read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    char errbuf[128];
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS)
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv != APR_SUCCESS)
-        return apr_pstrdup(p, apr_strerror(rv, errbuf, sizeof(errbuf)));
-    if (fi.size > KEY_FILE_MAX) {
-        apr_file_close(f);
-        return "larger than 1 MiB";
-    }
-    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-    rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && rv != APR_EOF)
-        return apr_pstrdup(p, apr_strerror(rv, errbuf, sizeof(errbuf)));
-    (*buf)[*len] = '\0';
-    return NULL;
-}
-
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_vc_conf *c = conf;
@@ -218,7 +193,7 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
         apr_size_t len = 0;
         const char *why = NULL;
         dcr_vc_issuer *is;
-        if ((msg = read_file(pconf, e->file, &buf, &len)))
+        if ((msg = dcr_conf_read_file(pconf, e->file, &buf, &len)))
             return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", e->id, e->file, msg);
         is = dcr_vc_issuer_load(pconf, e->id, e->source, buf, len, &why);
         if (!is)
