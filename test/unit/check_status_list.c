@@ -3,49 +3,12 @@
 #include "b64.h"
 #include "status_list.h"
 #include "unit.h"
+#include "vc_kit.h"
 
 #include <apr_strings.h>
-
 #include <string.h>
-#include <zlib.h>
 
 static const char *why;
-
-/* Compresses raw with gzip (window 31) or zlib (15) and base64url-encodes without padding. */
-static char *pack(const unsigned char *raw, size_t len, int window_bits, bool multibase)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    z_stream zs;
-    uLong cap = compressBound(len) + 64;
-    unsigned char *z = apr_palloc(pool, cap);
-    char *out, *o;
-    size_t zlen;
-
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    zs.next_in = (unsigned char *)raw;
-    zs.avail_in = (uInt)len;
-    zs.next_out = z;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    zlen = cap - zs.avail_out;
-    deflateEnd(&zs);
-    o = out = apr_palloc(pool, zlen * 4 / 3 + 4);
-    if (multibase)
-        *o++ = 'u';
-    for (size_t i = 0; i < zlen; i += 3) {
-        unsigned v = (unsigned)z[i] << 16 | (i + 1 < zlen ? z[i + 1] << 8 : 0) |
-                     (i + 2 < zlen ? z[i + 2] : 0);
-        *o++ = al[v >> 18 & 63];
-        *o++ = al[v >> 12 & 63];
-        if (i + 1 < zlen)
-            *o++ = al[v >> 6 & 63];
-        if (i + 2 < zlen)
-            *o++ = al[v & 63];
-    }
-    *o = 0;
-    return out;
-}
 
 static unsigned w3c(const unsigned char *l, size_t n, unsigned long long idx, unsigned size)
 {
@@ -102,7 +65,7 @@ START_TEST(w3c_generated_edges)
     raw[1] = 0x04;     /* index 13 */
     raw[16383] = 0x01; /* last index 131071 */
     for (int mb = 0; mb < 2; mb++) {
-        char *enc = pack(raw, sizeof raw, 31, mb);
+        char *enc = kit_pack(pool, raw, sizeof raw, 31, mb);
         ck_assert(dcr_status_w3c_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
         ck_assert_uint_eq(n, sizeof raw);
         ck_assert_uint_eq(w3c(l, n, 0, 1), 1);
@@ -125,18 +88,18 @@ START_TEST(w3c_refuses_bad_input)
 {
     unsigned char raw[64] = {0}, *l;
     size_t n;
-    char *enc = pack(raw, sizeof raw, 15, true); /* zlib, not gzip */
+    char *enc = kit_pack(pool, raw, sizeof raw, 15, true); /* zlib, not gzip */
     ck_assert(!dcr_status_w3c_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(!dcr_status_w3c_decode(pool, "u!!!!", DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(!dcr_status_w3c_decode(pool, "", DCR_STATUS_MAX_BYTES, &l, &n, &why));
     /* truncated gzip */
-    enc = pack(raw, sizeof raw, 31, true);
+    enc = kit_pack(pool, raw, sizeof raw, 31, true);
     enc[strlen(enc) - 6] = 0;
     ck_assert(!dcr_status_w3c_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
     /* size bound: 16 KiB list against an 8 KiB limit */
     {
         unsigned char big[16384] = {0};
-        enc = pack(big, sizeof big, 31, true);
+        enc = kit_pack(pool, big, sizeof big, 31, true);
         ck_assert(!dcr_status_w3c_decode(pool, enc, 8192, &l, &n, &why));
         ck_assert_ptr_nonnull(strstr(why, "size limit"));
         ck_assert(dcr_status_w3c_decode(pool, enc, 16384, &l, &n, &why));
@@ -207,7 +170,7 @@ START_TEST(token_generated_widths)
     raw[1] = 0xa0;        /* 4-bit: idx3 = 0xa */
     raw[3] = 0x7f;        /* 8-bit: idx3 = 0x7f */
     {
-        char *enc = pack(raw, sizeof raw, 15, false);
+        char *enc = kit_pack(pool, raw, sizeof raw, 15, false);
         ck_assert(dcr_status_token_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
     }
     ck_assert_uint_eq(tsl(l, n, 0, 2), 2);
@@ -225,7 +188,7 @@ START_TEST(token_refuses_bad_input)
 {
     unsigned char raw[32] = {0}, *l;
     size_t n;
-    char *enc = pack(raw, sizeof raw, 31, false); /* gzip, not zlib */
+    char *enc = kit_pack(pool, raw, sizeof raw, 31, false); /* gzip, not zlib */
     ck_assert(!dcr_status_token_decode(pool, enc, DCR_STATUS_MAX_BYTES, &l, &n, &why));
     ck_assert(
         !dcr_status_token_decode(pool, "eNrbuRgAAhcBXQ==", DCR_STATUS_MAX_BYTES, &l, &n, &why));
@@ -236,7 +199,7 @@ START_TEST(token_refuses_bad_input)
     {
         unsigned char big[100000];
         memset(big, 0, sizeof big);
-        enc = pack(big, sizeof big, 15, false);
+        enc = kit_pack(pool, big, sizeof big, 15, false);
         ck_assert(!dcr_status_token_decode(pool, enc, 50000, &l, &n, &why));
         ck_assert(dcr_status_token_decode(pool, enc, 100000, &l, &n, &why));
         enc = apr_pstrcat(pool, enc, "AAAA", NULL);

@@ -1,10 +1,9 @@
 #include "vc_kit.h"
 
+#include "jwt_mint.h"
+
 #include <apr_strings.h>
 #include <check.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -95,9 +94,8 @@ char *kit_cert_pem(apr_pool_t *p, X509 *cert)
 
 char *kit_pub_pem(apr_pool_t *p, EVP_PKEY *key)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(b, key);
-    return bio_string(p, b);
+    size_t len;
+    return mint_pem(p, key, &len);
 }
 
 json_t *kit_x5c(apr_pool_t *p, X509 *first, ...)
@@ -119,64 +117,15 @@ json_t *kit_x5c(apr_pool_t *p, X509 *first, ...)
 
 char *kit_b64url(apr_pool_t *p, const unsigned char *d, size_t n)
 {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *out = apr_palloc(p, n * 4 / 3 + 4), *o = out;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v =
-            (unsigned)d[i] << 16 | (i + 1 < n ? d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
-        *o++ = al[v >> 18 & 63];
-        *o++ = al[v >> 12 & 63];
-        if (i + 1 < n)
-            *o++ = al[v >> 6 & 63];
-        if (i + 2 < n)
-            *o++ = al[v & 63];
-    }
-    *o = 0;
-    return out;
-}
-
-static json_t *bn_member(EVP_PKEY *key, const char *param, size_t pad)
-{
-    BIGNUM *bn = NULL;
-    unsigned char buf[1024];
-    int n;
-    apr_pool_t *tmp;
-    json_t *s;
-    ck_assert(EVP_PKEY_get_bn_param(key, param, &bn));
-    n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
-    BN_free(bn);
-    apr_pool_create(&tmp, NULL);
-    s = json_string(kit_b64url(tmp, buf, (size_t)n));
-    apr_pool_destroy(tmp);
-    return s;
+    return mint_b64url(p, d, n);
 }
 
 json_t *kit_jwk(EVP_PKEY *key, const char *kid)
 {
-    json_t *j = json_object();
-    int id = EVP_PKEY_get_id(key);
-    if (id == EVP_PKEY_EC) {
-        json_object_set_new(j, "kty", json_string("EC"));
-        json_object_set_new(j, "crv", json_string("P-256"));
-        json_object_set_new(j, "x", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
-        json_object_set_new(j, "y", bn_member(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
-    } else if (id == EVP_PKEY_RSA) {
-        json_object_set_new(j, "kty", json_string("RSA"));
-        json_object_set_new(j, "n", bn_member(key, OSSL_PKEY_PARAM_RSA_N, 0));
-        json_object_set_new(j, "e", bn_member(key, OSSL_PKEY_PARAM_RSA_E, 0));
-    } else {
-        unsigned char raw[32];
-        size_t n = sizeof raw;
-        apr_pool_t *tmp;
-        ck_assert(EVP_PKEY_get_raw_public_key(key, raw, &n));
-        apr_pool_create(&tmp, NULL);
-        json_object_set_new(j, "kty", json_string("OKP"));
-        json_object_set_new(j, "crv", json_string("Ed25519"));
-        json_object_set_new(j, "x", json_string(kit_b64url(tmp, raw, n)));
-        apr_pool_destroy(tmp);
-    }
-    if (kid)
-        json_object_set_new(j, "kid", json_string(kid));
+    json_t *j = mint_jwk(key, kid, NULL, NULL);
+    /* every key member made it in (mint_jwk leaves out one it could not read) */
+    ck_assert(json_object_get(j, "n") || json_object_get(j, "x"));
+    ck_assert(json_object_get(j, "e") || json_object_get(j, "y") || EVP_PKEY_is_a(key, "ED25519"));
     return j;
 }
 
@@ -186,25 +135,12 @@ char *kit_sign(apr_pool_t *p, const json_t *header, const json_t *payload, EVP_P
     char *h = json_dumps(header, JSON_COMPACT), *b = json_dumps(payload, JSON_COMPACT);
     char *input = apr_pstrcat(p, kit_b64url(p, (unsigned char *)h, strlen(h)), ".",
                               kit_b64url(p, (unsigned char *)b, strlen(b)), NULL);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char sig[1024], raw[64];
-    size_t sig_len = sizeof sig;
-    const unsigned char *sp = sig;
-    bool eddsa = strcmp(alg, "EdDSA") == 0;
+    size_t sig_len = 0;
+    unsigned char *sig = mint_sign(p, key, alg, input, strlen(input), &sig_len);
 
     free(h);
     free(b);
-    ck_assert(EVP_DigestSignInit(md, NULL, eddsa ? NULL : EVP_sha256(), NULL, key) == 1);
-    ck_assert(EVP_DigestSign(md, sig, &sig_len, (unsigned char *)input, strlen(input)) == 1);
-    EVP_MD_CTX_free(md);
-    if (strcmp(alg, "ES256") == 0) { /* DER ECDSA-Sig-Value -> raw r || s */
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &sp, (long)sig_len);
-        ck_assert_ptr_nonnull(es);
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
-        ECDSA_SIG_free(es);
-        return apr_pstrcat(p, input, ".", kit_b64url(p, raw, 64), NULL);
-    }
+    ck_assert_uint_gt(sig_len, 0);
     return apr_pstrcat(p, input, ".", kit_b64url(p, sig, sig_len), NULL);
 }
 
