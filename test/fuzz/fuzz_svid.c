@@ -17,11 +17,6 @@ static const char BUNDLE[] =
 
 static dcr_policy policy;
 
-/* APR pool memory is mmap'd, so LeakSanitizer cannot see that the fixture's keys are still
- * referenced: build it with leak tracking off (weak: absent without sanitizers). */
-void __lsan_disable(void) __attribute__((weak));
-void __lsan_enable(void) __attribute__((weak));
-
 /* The trust fixture is built once, before any input (libFuzzer calls this first; the replay
  * main through fuzz_init), so per-input leak checks only see per-input memory. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -31,9 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dcr_spiffe_trust *trust;
     (void)argc;
     (void)argv;
-    if (__lsan_disable)
-        __lsan_disable();
-    pool = fuzz_pool();
+    pool = fuzz_fixture_begin();
     dcr_policy_defaults(pool, &policy);
     policy.audiences = dcr_words(pool, "https://as.example.com/register");
     trust = dcr_spiffe_trust_create(pool);
@@ -44,8 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         !dcr_spiffe_trust_add_pattern(trust, "spiffe://example.org/ns/prod/*", &why))
         __builtin_trap();
     policy.spiffe = trust;
-    if (__lsan_enable)
-        __lsan_enable();
+    fuzz_fixture_end();
     return 0;
 }
 

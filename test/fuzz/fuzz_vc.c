@@ -21,9 +21,6 @@ static const char JWKS[] =
 static dcr_policy policy;
 static struct dcr_vc_trust trust;
 
-void __lsan_disable(void) __attribute__((weak));
-void __lsan_enable(void) __attribute__((weak));
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     apr_pool_t *pool;
@@ -32,9 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dcr_vc_issuer *is;
     (void)argc;
     (void)argv;
-    if (__lsan_disable)
-        __lsan_disable();
-    pool = fuzz_pool();
+    pool = fuzz_fixture_begin();
     dcr_policy_defaults(pool, &policy);
     dcr_vc_trust_defaults(&trust);
     is = dcr_vc_issuer_load(pool, "https://issuer.example.org", DCR_VC_KEYS_JWKS, JWKS,
@@ -46,8 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     trust.issuers = issuers;
     trust.metadata_from = DCR_VC_META_BOTH;
     policy.vc = &trust;
-    if (__lsan_enable)
-        __lsan_enable();
+    fuzz_fixture_end();
     return 0;
 }
 
