@@ -241,15 +241,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-    int failed;
-    SRunner *sr;
     apr_initialize();
     dcr_fetch_global_init();
-    sr = srunner_create(suite());
-    srunner_set_fork_status(sr, CK_NOFORK); /* the server child is ours to stop */
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite(), CK_NOFORK); /* the server child is ours to stop */
 }

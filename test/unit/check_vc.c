@@ -1,7 +1,6 @@
 /* VC-JWT statements end to end through dcr_statement_verify: both encodings, keys (JWKS kid,
  * URL fragment, no kid, pem, x5c), time rules, types, metadata harvesting and errors. Status
  * lists are in check_vc_status.c. */
-#include "cache.h"
 #include "json.h"
 #include "statement.h"
 #include "unit.h"
@@ -22,14 +21,6 @@ static dcr_statement_ctx ctx;
 static dcr_identity id;
 static dcr_error err;
 
-static dcr_vc_issuer *load(const char *iss, dcr_vc_key_source src, const char *buf)
-{
-    const char *why = NULL;
-    dcr_vc_issuer *is = dcr_vc_issuer_load(pool, iss, src, buf, strlen(buf), &why);
-    ck_assert_msg(is != NULL, "%s", why);
-    return is;
-}
-
 static void setup(void)
 {
     json_t *jwks;
@@ -39,18 +30,10 @@ static void setup(void)
     char *s = json_dumps(jwks, 0);
     apr_array_header_t *issuers = apr_array_make(pool, 2, sizeof(dcr_vc_issuer *));
     other_key = kit_key(pool, "EC");
-    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = load(ISS, DCR_VC_KEYS_JWKS, s);
+    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = kit_issuer(pool, ISS, DCR_VC_KEYS_JWKS, s);
     free(s);
     json_decref(jwks);
-    dcr_vc_trust_defaults(&trust);
-    trust.issuers = issuers;
-    dcr_policy_defaults(pool, &policy);
-    policy.vc = &trust;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.pool = pool;
-    ctx.now = NOW;
-    ctx.policy = &policy;
-    ctx.cache = dcr_cache_memory_create(pool, 16);
+    kit_vc_env(pool, NOW, issuers, &trust, &policy, &ctx);
     memset(&id, 0, sizeof id);
     dcr_error_clear(&err);
 }
@@ -186,7 +169,8 @@ END_TEST
 START_TEST(pem_issuer_ignores_kid)
 {
     apr_array_header_t *a = apr_array_make(pool, 1, sizeof(dcr_vc_issuer *));
-    APR_ARRAY_PUSH(a, dcr_vc_issuer *) = load(ISS, DCR_VC_KEYS_PEM, kit_pub_pem(pool, other_key));
+    APR_ARRAY_PUSH(a, dcr_vc_issuer *) =
+        kit_issuer(pool, ISS, DCR_VC_KEYS_PEM, kit_pub_pem(pool, other_key));
     trust.issuers = a;
     ck_assert(verify(sign(vc2(), "vc+jwt", "whatever", other_key, "ES256")));
     ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
@@ -203,7 +187,8 @@ START_TEST(x5c_issuer)
                            "URI:https://other.example");
     apr_array_header_t *a = apr_array_make(pool, 1, sizeof(dcr_vc_issuer *));
     json_t *h;
-    APR_ARRAY_PUSH(a, dcr_vc_issuer *) = load(ISS, DCR_VC_KEYS_X5C, kit_cert_pem(pool, root));
+    APR_ARRAY_PUSH(a, dcr_vc_issuer *) =
+        kit_issuer(pool, ISS, DCR_VC_KEYS_X5C, kit_cert_pem(pool, root));
     trust.issuers = a;
 
     h = json_pack("{s:s, s:s, s:o}", "alg", "ES256", "typ", "vc+jwt", "x5c",

@@ -28,29 +28,17 @@ static unsigned char bits[16384];
 
 static void setup(void)
 {
-    const char *why = NULL;
     json_t *jwks;
     char *s;
     apr_array_header_t *issuers = apr_array_make(pool, 2, sizeof(dcr_vc_issuer *));
-    dcr_vc_issuer *is;
     ec_key = kit_key(pool, "EC");
     other_key = kit_key(pool, "EC");
     jwks = json_pack("{s:[o]}", "keys", kit_jwk(ec_key, "k1"));
     s = json_dumps(jwks, 0);
-    is = dcr_vc_issuer_load(pool, ISS, DCR_VC_KEYS_JWKS, s, strlen(s), &why);
-    ck_assert_msg(is != NULL, "%s", why);
+    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = kit_issuer(pool, ISS, DCR_VC_KEYS_JWKS, s);
     free(s);
     json_decref(jwks);
-    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
-    dcr_vc_trust_defaults(&trust);
-    trust.issuers = issuers;
-    dcr_policy_defaults(pool, &policy);
-    policy.vc = &trust;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.pool = pool;
-    ctx.now = NOW;
-    ctx.policy = &policy;
-    ctx.cache = dcr_cache_memory_create(pool, 16);
+    kit_vc_env(pool, NOW, issuers, &trust, &policy, &ctx);
     memset(bits, 0, sizeof bits);
     dcr_error_clear(&err);
 }
@@ -315,14 +303,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-    int failed;
-    SRunner *sr;
     apr_initialize();
     dcr_fetch_global_init();
-    sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite(), CK_FORK_GETENV);
 }

@@ -28,18 +28,26 @@ static inline TCase *unit_tcase(const char *name)
     return tc;
 }
 
-#define DCR_UNIT_MAIN(make_suite)                                                            \
-    int main(void)                                                                           \
-    {                                                                                        \
-        int failed;                                                                          \
-        SRunner *sr;                                                                         \
-        apr_initialize();                                                                    \
-        sr = srunner_create(make_suite());                                                   \
-        srunner_run_all(sr, CK_NORMAL);                                                      \
-        failed = srunner_ntests_failed(sr);                                                  \
-        srunner_free(sr);                                                                    \
-        apr_terminate();                                                                     \
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                         \
+/* Runs the suite and ends APR; the result is main()'s exit status. fork is CK_FORK_GETENV
+ * (Check's default) or CK_NOFORK (tests that own a child process). For a main() with its own
+ * process-wide set-up after apr_initialize. */
+static inline int unit_run(Suite *s, enum fork_status fork)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+    srunner_set_fork_status(sr, fork);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#define DCR_UNIT_MAIN(make_suite)                                                                  \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        apr_initialize();                                                                          \
+        return unit_run(make_suite(), CK_FORK_GETENV);                                             \
     }
 
 #endif

@@ -1,5 +1,6 @@
 #include "vc_kit.h"
 
+#include "cache.h"
 #include "jwt_mint.h"
 
 #include <apr_strings.h>
@@ -158,4 +159,26 @@ char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_b
     ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
     deflateEnd(&zs);
     return apr_pstrcat(p, multibase ? "u" : "", kit_b64url(p, z, cap - zs.avail_out), NULL);
+}
+
+dcr_vc_issuer *kit_issuer(apr_pool_t *p, const char *iss, dcr_vc_key_source src, const char *buf)
+{
+    const char *why = NULL;
+    dcr_vc_issuer *is = dcr_vc_issuer_load(p, iss, src, buf, strlen(buf), &why);
+    ck_assert_msg(is != NULL, "%s", why);
+    return is;
+}
+
+void kit_vc_env(apr_pool_t *p, long long now, apr_array_header_t *issuers,
+                struct dcr_vc_trust *trust, dcr_policy *policy, dcr_statement_ctx *ctx)
+{
+    dcr_vc_trust_defaults(trust);
+    trust->issuers = issuers;
+    dcr_policy_defaults(p, policy);
+    policy->vc = trust;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->pool = p;
+    ctx->now = now;
+    ctx->policy = policy;
+    ctx->cache = dcr_cache_memory_create(p, 16);
 }

@@ -2,6 +2,10 @@
 #ifndef DCR_VC_KIT_H
 #define DCR_VC_KIT_H
 
+#include "policy.h"
+#include "statement.h"
+#include "vc.h"
+
 #include <apr_pools.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -28,5 +32,12 @@ char *kit_sign(apr_pool_t *p, const json_t *header, const json_t *payload, EVP_P
 /* gzip (window 31) or zlib (15) then base64url, optionally with the multibase 'u'. */
 char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_bits,
                bool multibase);
+
+/* The issuer iss with keys from buf (asserts that it loads). */
+dcr_vc_issuer *kit_issuer(apr_pool_t *p, const char *iss, dcr_vc_key_source src, const char *buf);
+/* The context every VC statement test starts from: default trust with these issuers, default
+ * policy pointing at it, and ctx at time now with a 16-entry memory cache, all in p. */
+void kit_vc_env(apr_pool_t *p, long long now, apr_array_header_t *issuers,
+                struct dcr_vc_trust *trust, dcr_policy *policy, dcr_statement_ctx *ctx);
 
 #endif
