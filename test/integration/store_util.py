@@ -2,6 +2,8 @@
 any node (a client registered on one node is addressed on another by its client_id)."""
 
 import hashlib
+import os
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -85,3 +87,33 @@ def register_many(nodes, n, workers=16):
 
 def token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sqlite_rows(db, sql, args=()):
+    """All rows of one query on the SQLite store file db."""
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def sqlite_count(db):
+    """Registrations in the SQLite store db: 0 before the file exists, None when db is None
+    (a run whose store is not SQLite, see test_spiffe.store_lines)."""
+    if db is None:
+        return None
+    if not os.path.exists(db):
+        return 0
+    return sqlite_rows(db, "SELECT COUNT(*) FROM dcr_clients")[0][0]
+
+
+def assert_other_node_updates_and_deletes(a, b, c):
+    """Node b updates, then deletes, c (registered on node a); a sees each change."""
+    r = update(b, c, {"client_name": "changed-on-b", "grant_types": ["client_credentials"]})
+    assert r.status_code == 200, r.text
+    c.token = r.json().get("registration_access_token", c.token)
+    r = read(a, c)
+    assert r.status_code == 200 and r.json()["client_name"] == "changed-on-b"
+    assert delete(b, c).status_code == 204
+    assert read(a, c).status_code == 401

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import shutil
-import sqlite3
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from jwcrypto import jwk, jwt
 
 from services import child_writable_dir
 from dcr_httpd import Vhost
+from store_util import sqlite_count as count
 
 META = {"client_name": "from the request", "grant_types": ["client_credentials"]}
 
@@ -87,19 +87,6 @@ def store_dir():
     d = child_writable_dir()
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-def count(db):
-    """Registrations in the SQLite store; None when the store is not SQLite (see store_lines)."""
-    if db is None:
-        return None
-    if not os.path.exists(db):
-        return 0
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return con.execute("SELECT COUNT(*) FROM dcr_clients").fetchone()[0]
-    finally:
-        con.close()
 
 
 _SQLITE = []

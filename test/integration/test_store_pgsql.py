@@ -10,8 +10,8 @@ import time
 import pytest
 
 from services import Postgres
-from store_util import (assert_readable, delete, read, register, register_many, token_hash,
-                        update, vhost)
+from store_util import (assert_other_node_updates_and_deletes, assert_readable, read, register,
+                        register_many, token_hash, vhost)
 
 SQL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
 _dbs = itertools.count()
@@ -65,13 +65,7 @@ def test_node_b_updates_and_deletes_what_node_a_registered(httpd_factory, postgr
     a = node(httpd_factory, postgres, database)
     b = node(httpd_factory, postgres, database)
     c = register(a, name="from-a")
-    r = update(b, c, {"client_name": "changed-on-b", "grant_types": ["client_credentials"]})
-    assert r.status_code == 200, r.text
-    c.token = r.json().get("registration_access_token", c.token)
-    r = read(a, c)
-    assert r.status_code == 200 and r.json()["client_name"] == "changed-on-b"
-    assert delete(b, c).status_code == 204
-    assert read(a, c).status_code == 401
+    assert_other_node_updates_and_deletes(a, b, c)
     assert count(postgres, database) == 0
 
 

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from services import child_writable_dir
-from store_util import (assert_readable, delete, read, register, register_many, token_hash,
-                        update, vhost)
+from store_util import (assert_readable, delete, read, register, register_many, sqlite_rows as rows,
+                        token_hash, update, vhost)
 
 
 @pytest.fixture
@@ -30,14 +30,6 @@ def sqlite_server(httpd_factory, store_dir, extra=(), mpm="event", start=True):
     h = httpd_factory(vhosts=[vhost(["DCRStore sqlite:%s" % db] + list(extra))], mpm=mpm,
                       start=start)
     return h, db
-
-
-def rows(db, sql, args=()):
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def test_registrations_survive_graceful_restart_and_stop_start(httpd_factory, store_dir):

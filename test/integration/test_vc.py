@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import shutil
-import sqlite3
 import ssl
 import threading
 import time
@@ -21,6 +20,7 @@ from jwcrypto import jwk, jwt
 
 from dcr_httpd import Vhost, _make_cert, free_port
 from services import child_writable_dir
+from store_util import sqlite_count as count
 
 ISSUER = "https://issuer.example.org"
 SUBJECT = "https://agent.example.com"
@@ -149,17 +149,6 @@ class Issuer:
         return self.sign({"sub": url, "iat": now - 10, "exp": now + 3600, "ttl": 300,
                           "status_list": {"bits": 2, "lst": b64(zlib.compress(bytes(raw), 9))}},
                          typ="statuslist+jwt").encode()
-
-
-def count(db):
-    """Registrations in the SQLite store."""
-    if not os.path.exists(db):
-        return 0
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return con.execute("SELECT COUNT(*) FROM dcr_clients").fetchone()[0]
-    finally:
-        con.close()
 
 
 @pytest.fixture
