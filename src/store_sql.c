@@ -211,11 +211,13 @@ static apr_status_t client_row(const dcr_client *c, apr_pool_t *p, row_values *v
     return APR_SUCCESS;
 }
 
-/* One client row written by INSERT or UPDATE: the same values, the client_id first or last. */
-static apr_status_t write_client(dcr_sql_conn *c, const dcr_client *cl, dcr_sql_stmt which,
-                                 apr_pool_t *p, int *nrows, dcr_error *err)
+/* One client row written by INSERT or UPDATE: the same values, the client_id first or last.
+ * Not exactly one row changed is none_changed (the id exists / is unknown). */
+static apr_status_t write_client(dcr_store *s, const dcr_client *cl, dcr_sql_stmt which,
+                                 apr_status_t none_changed, apr_pool_t *p, dcr_error *err)
 {
     row_values v;
+    int nrows = 0;
     apr_status_t rv;
 
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
@@ -225,27 +227,20 @@ static apr_status_t write_client(dcr_sql_conn *c, const dcr_client *cl, dcr_sql_
                             expires,       v.subject_key, cl->rat_hash};
     const void *update[] = {v.record,      &v.issued_at, expires,
                             v.subject_key, cl->rat_hash, cl->client_id};
-    return write1(c, which, p, nrows, which == DCR_SQL_INSERT ? insert : update, err);
+    rv = write1(s->ctx, which, p, &nrows, which == DCR_SQL_INSERT ? insert : update, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    return nrows == 1 ? APR_SUCCESS : none_changed;
 }
 
 static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    int nrows = 0;
-    apr_status_t rv = write_client(s->ctx, cl, DCR_SQL_INSERT, p, &nrows, err);
-
-    if (rv != APR_SUCCESS)
-        return rv;
-    return nrows == 1 ? APR_SUCCESS : APR_EEXIST;
+    return write_client(s, cl, DCR_SQL_INSERT, APR_EEXIST, p, err);
 }
 
 static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    int nrows = 0;
-    apr_status_t rv = write_client(s->ctx, cl, DCR_SQL_UPDATE, p, &nrows, err);
-
-    if (rv != APR_SUCCESS)
-        return rv;
-    return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
+    return write_client(s, cl, DCR_SQL_UPDATE, APR_NOTFOUND, p, err);
 }
 
 static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err)
