@@ -306,9 +306,9 @@ def test_bad_directives_fail_startup(httpd_factory, tmp_path):
     p = h.start(expect_fail=True)
     assert "DCRVCIssuer https://i.example" in p.stderr + h.error_log_text()
     h2 = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb",
-                                           "DCRVCAuthMethod client_secret_basic"])], start=False)
+                                           "DCRVCAuthMethod client_secret_jwt"])], start=False)
     p = h2.start(expect_fail=True)
-    assert "no client secrets" in p.stderr + h2.error_log_text()
+    assert "only client_secret_basic and client_secret_post" in p.stderr + h2.error_log_text()
 
 
 def test_redirects_are_checked(env):

@@ -62,12 +62,3 @@ def test_no_secret_by_default_even_when_asked(env):  # noqa: F811
     assert "client_secret" not in r.json() and "client_secret_expires_at" not in r.json()
     assert "client_secret_sha256" not in record(db, r.json()["client_id"])
 
-
-def test_client_secret_jwt_is_refused_at_startup(env):  # noqa: F811
-    make, issuer, status, db = env
-    try:
-        make(extra=["DCRVCAuthMethod client_secret_jwt"])
-    except RuntimeError as e:
-        assert "client_secret_basic" in str(e)
-    else:
-        raise AssertionError("httpd started with DCRVCAuthMethod client_secret_jwt")
