@@ -165,7 +165,7 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
     dcr_jws jws;
     got g;
     dcr_vc_claims lc;
-    const dcr_vc_issuer *list_issuer;
+    const char *list_issuer;
     const json_t *ttl_j;
     long long until = 0;
 
@@ -189,14 +189,21 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
                      &max_age, &jws, err);
     if (g != GOT_LIST)
         return g == SKIP_LIST;
-    list_issuer = dcr_vc_find_issuer(trust, dcr_vc_claimed_issuer(jws.payload));
-    if (!list_issuer)
-        return invalid(err, "the status list credential comes from an untrusted issuer", url);
-    if (!dcr_vc_verify_signature(ctx->pool, list_issuer, &jws, ctx->now, err))
+    /* only the credential's own issuer speaks about its status: a list signed by another
+     * trusted issuer would let that issuer unrevoke (or revoke) credentials it never issued */
+    list_issuer = dcr_vc_claimed_issuer(jws.payload);
+    if (!list_issuer || strcmp(list_issuer, issuer->id) != 0)
+        return invalid(err, "the status list credential is not from the credential's issuer",
+                       apr_psprintf(ctx->pool, "%s: list issuer %s, credential issuer %s", url,
+                                    list_issuer ? list_issuer : "(none)", issuer->id));
+    if (!dcr_vc_verify_signature(ctx->pool, issuer, &jws, ctx->now, err))
         return invalid(err, "the status list credential signature does not verify", url);
     if (!dcr_vc_map(ctx->pool, jws.typ, jws.payload, &lc, &why) ||
         !dcr_vc_check_time(ctx->pool, &lc, ctx->now, ctx->policy->clock_skew, &why))
         return invalid(err, "the status list credential is not valid", why);
+    if (strcmp(lc.issuer, issuer->id) != 0) /* claimed_issuer took the first of several */
+        return invalid(err, "the status list credential is not from the credential's issuer",
+                       url);
     if (!dcr_vc_has_type(&lc,
                          sl2021 ? "StatusList2021Credential" : "BitstringStatusListCredential"))
         return invalid(err, "the status list credential has the wrong type", url);

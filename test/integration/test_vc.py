@@ -283,6 +283,30 @@ def test_unreachable_list(env):
     assert count(db) == 1
 
 
+def test_list_signed_by_another_issuer_refused(env):
+    """Issue 5: only the credential's own issuer speaks about its status."""
+    make, issuer, status, db = env
+    other = Issuer(os.path.dirname(issuer.jwks), "https://second.example.org")
+    url_b = status.url("/status/b")
+    url_a = status.url("/status/a")
+    status.docs["/status/b"] = ("application/vc+jwt", other.bitstring_list(url_b))  # bit clear
+    status.docs["/status/a"] = ("application/vc+jwt", issuer.bitstring_list(url_a))
+    h = make(issuers=[issuer, other])
+
+    def entry(url):
+        return {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                "statusListIndex": "42", "statusListCredential": url}
+
+    r = post(h, issuer.vc2(status=entry(url_b)))
+    refused(r, 400, "invalid_software_statement")
+    assert "credential's issuer" in r.json()["error_description"]
+    assert count(db) == 0
+    # the same list is good for B's own credentials, and A's own list for A's
+    assert post(h, other.vc2(status=entry(url_b), software_id="b")).status_code == 201
+    assert post(h, issuer.vc2(status=entry(url_a), software_id="a")).status_code == 201
+    assert count(db) == 2
+
+
 def test_untrusted_issuer_and_policy(env):
     make, issuer, status, db = env
     rogue = Issuer(os.path.dirname(issuer.jwks), "https://rogue.example")

@@ -15,6 +15,7 @@
 
 #define NOW 1795000000LL
 #define ISS "https://issuer.example.org"
+#define ISS2 "https://second-issuer.example.org" /* trusted too, signs with other_key */
 #define LIST_URL ISS "/status/1"
 #define TOKEN_URL ISS "/statuslists/7"
 
@@ -36,6 +37,11 @@ static void setup(void)
     jwks = json_pack("{s:[o]}", "keys", kit_jwk(ec_key, "k1"));
     s = json_dumps(jwks, 0);
     APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = kit_issuer(pool, ISS, DCR_VC_KEYS_JWKS, s);
+    free(s);
+    json_decref(jwks);
+    jwks = json_pack("{s:[o]}", "keys", kit_jwk(other_key, "k1"));
+    s = json_dumps(jwks, 0);
+    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = kit_issuer(pool, ISS2, DCR_VC_KEYS_JWKS, s);
     free(s);
     json_decref(jwks);
     kit_vc_env(pool, NOW, issuers, &trust, &policy, &ctx);
@@ -193,7 +199,7 @@ START_TEST(bad_lists_refused)
     publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key,
                 "https://rogue.example");
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
-               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "untrusted");
+               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not from the credential's issuer");
     {
         const char *junk = "not a jwt";
         ck_assert(dcr_cache_set(ctx.cache, pool, dcr_vc_status_cache_key(pool, LIST_URL), junk,
@@ -201,6 +207,30 @@ START_TEST(bad_lists_refused)
         ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
                    DCR_ERR_INVALID_SOFTWARE_STATEMENT, "JWS");
     }
+}
+END_TEST
+
+/* Issue 5: a list signed by another configured issuer says nothing about ISS's credentials,
+ * even with the bit clear (else issuer B could unrevoke issuer A's credentials). */
+START_TEST(list_of_other_issuer_refused)
+{
+    bits[0] = 0x80; /* index 0 revoked in ISS's own list */
+    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
+               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "revoked");
+    memset(bits, 0, sizeof bits); /* ISS2's list says index 0 is fine */
+    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key, ISS2);
+    ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
+               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not from the credential's issuer");
+    ck_assert_msg(strstr(err.detail, ISS2), "%s", err.detail);
+    /* ISS2's key with ISS's name on it: the signature decides */
+    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key, ISS);
+    ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
+               DCR_ERR_INVALID_SOFTWARE_STATEMENT, "signature");
+    /* and ISS's own clear list passes */
+    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    ck_assert_msg(verify(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL)),
+                  "%s (%s)", err.description, err.detail);
 }
 END_TEST
 
@@ -293,6 +323,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bitstring_suspension_and_size);
     tcase_add_test(tc, statuslist2021_plain_base64);
     tcase_add_test(tc, bad_lists_refused);
+    tcase_add_test(tc, list_of_other_issuer_refused);
     tcase_add_test(tc, token_status_list);
     tcase_add_test(tc, token_rules);
     tcase_add_test(tc, unavailable_list);
