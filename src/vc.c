@@ -131,6 +131,26 @@ static bool invalid(dcr_error *err, const char *why, const char *issuer)
     return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT, why, "VC from %s", issuer);
 }
 
+/* iss, issuer and vc.issuer, where present, name the same issuer. */
+static bool names_agree(const json_t *payload)
+{
+    const json_t *vc = json_object_get(payload, "vc");
+    const char *names[3] = {dcr_json_string(payload, "iss"), NULL, NULL}, *first = NULL;
+    const json_t *objs[2] = {json_object_get(payload, "issuer"),
+                             json_is_object(vc) ? json_object_get(vc, "issuer") : NULL};
+    for (int i = 0; i < 2; i++)
+        names[i + 1] = json_is_string(objs[i])   ? json_string_value(objs[i])
+                       : json_is_object(objs[i]) ? dcr_json_string(objs[i], "id")
+                                                 : NULL;
+    for (int i = 0; i < 3; i++) {
+        if (names[i] && first && strcmp(names[i], first) != 0)
+            return false;
+        if (names[i] && !first)
+            first = names[i];
+    }
+    return true;
+}
+
 bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size_t len,
                              dcr_identity *out, dcr_error *err)
 {
@@ -155,6 +175,9 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
         return dcr_fail(err, DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT,
                         "the credential issuer is not trusted by this server",
                         "VC issuer %s not configured (DCRVCIssuer)", claimed ? claimed : "(none)");
+    /* before the signature: else a mismatch reads as a bad signature by the iss's keys */
+    if (!names_agree(jws.payload))
+        return invalid(err, "iss and issuer disagree", issuer->id);
     if (!dcr_vc_verify_signature(ctx->pool, issuer, &jws, ctx->now, err))
         return false;
 
@@ -171,10 +194,8 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     if (!meta)
         return invalid(err, why, issuer->id);
 
-    if (!dcr_vc_check_status(ctx, trust, issuer, &c, err))
-        return false;
-
-    /* policy on a valid credential (DESIGN.md: order of judgement) */
+    /* policy on a valid credential (DESIGN.md: order of judgement); local, so before the
+     * status list fetch: a credential refused anyway costs no outbound request (nor a 503) */
     for (int i = 0; trust->required_types && i < trust->required_types->nelts; i++) {
         const char *t = APR_ARRAY_IDX(trust->required_types, i, const char *);
         if (!dcr_vc_has_type(&c, t))
@@ -182,6 +203,8 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
                             "the credential type is not accepted by this server",
                             "VC from %s lacks required type %s", issuer->id, t);
     }
+    if (!dcr_vc_check_status(ctx, trust, issuer, &c, err))
+        return false;
 
     out->kind = DCR_IDENTITY_VC;
     out->subject = apr_pstrdup(ctx->pool, c.subject);

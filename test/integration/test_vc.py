@@ -307,6 +307,41 @@ def test_list_signed_by_another_issuer_refused(env):
     assert count(db) == 2
 
 
+def test_local_checks_before_status_fetch(env):
+    """A credential refused by policy never makes the server fetch its status list."""
+    make, issuer, status, db = env
+    url = status.url("/status/p")
+    status.docs["/status/p"] = ("application/vc+jwt", issuer.bitstring_list(url))
+    entry = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+             "statusListIndex": "3", "statusListCredential": url}
+    h = make(["DCRVCRequireType OAuthClientCredential"])
+    refused(post(h, issuer.vc2(status=entry, types=())), 400, "unapproved_software_statement")
+    assert "/status/p" not in status.hits, status.hits
+    # a list that is down does not turn a policy refusal into a 503
+    gone = dict(entry, statusListCredential=status.url("/status/gone"))
+    refused(post(h, issuer.vc2(status=gone, types=())), 400, "unapproved_software_statement")
+    assert "/status/gone" not in status.hits, status.hits
+    assert count(db) == 0
+    assert post(h, issuer.vc2(status=entry)).status_code == 201
+    assert status.hits["/status/p"] == 1
+
+
+def test_iss_and_issuer_disagree(env):
+    make, issuer, status, db = env
+    other = Issuer(os.path.dirname(issuer.jwks), "https://second.example.org")
+    h = make(issuers=[issuer, other])
+    now = int(time.time())
+    payload = {"iss": issuer.id, "@context": ["https://www.w3.org/ns/credentials/v2"],
+               "type": ["VerifiableCredential"], "issuer": other.id,
+               "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)),
+               "credentialSubject": {"id": SUBJECT, "client_name": "Mixed"}}
+    for signer in (issuer, other):
+        r = post(h, signer.sign(payload))
+        refused(r, 400, "invalid_software_statement")
+        assert "iss and issuer disagree" in r.json()["error_description"], r.text
+    assert count(db) == 0
+
+
 def test_untrusted_issuer_and_policy(env):
     make, issuer, status, db = env
     rogue = Issuer(os.path.dirname(issuer.jwks), "https://rogue.example")

@@ -250,6 +250,18 @@ START_TEST(issuer_forms_must_agree)
     json_object_set_new(p, "iss", json_string(ISS));
     json_object_set_new(p, "issuer", json_string("https://rogue.example"));
     ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "iss and issuer disagree"), "%s", err.description);
+    /* signed by another key (the issuer's, say): still named for what it is, not a bad
+     * signature of iss's keys */
+    p = vc2();
+    json_object_set_new(p, "iss", json_string(ISS));
+    json_object_set_new(p, "issuer", json_pack("{s:s}", "id", "https://rogue.example"));
+    ck_refused(sign(p, "vc+jwt", "k1", other_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "iss and issuer disagree"), "%s", err.description);
+    p = vc1();
+    json_object_set_new(json_object_get(p, "vc"), "issuer", json_string("https://rogue.example"));
+    ck_refused(sign(p, "JWT", "k1", other_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "iss and issuer disagree"), "%s", err.description);
     p = vc2();
     json_object_set_new(p, "sub", json_string("https://someone.else"));
     ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
@@ -368,6 +380,17 @@ START_TEST(types_and_policy)
     ck_assert(verify(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256")));
     trust.required_types = dcr_words(pool, "OAuthClientCredential AgentCredential");
     ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT);
+    /* policy is local and comes before the status list: no list reachable here (no fetch, empty
+     * cache), yet the answer is the policy refusal, not temporarily_unavailable */
+    p = vc2();
+    json_object_set_new(p, "credentialStatus",
+                        json_pack("{s:s, s:s, s:s, s:s}", "type", "BitstringStatusListEntry",
+                                  "statusPurpose", "revocation", "statusListIndex", "7",
+                                  "statusListCredential", ISS "/status/1"));
+    json_incref(p);
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT);
+    trust.required_types = dcr_words(pool, "OAuthClientCredential");
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_TEMPORARILY_UNAVAILABLE);
     /* a broken credential is invalid before policy says anything */
     p = vc2();
     set_str(p, "validUntil", "2026-11-01T00:00:00Z");
