@@ -16,6 +16,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -234,13 +235,13 @@ class Httpd:
     def env(self):
         """httpd's environment. DCR_HTTPD_PRELOAD (e.g. libasan.so for a module built with
         --enable-sanitizers) is preloaded into httpd only; sanitizer reports go to
-        logs/sanitizer.* and fail the test."""
+        sanitizer.* in a directory the children (User nobody) can write, and fail the test."""
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)
         pre = os.environ.get("DCR_HTTPD_PRELOAD")
         if pre:
             env["LD_PRELOAD"] = pre
-            log = os.path.join(self.root, "logs", "sanitizer")
+            log = os.path.join(self.sanitizer_dir(), "sanitizer")
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:log_path=" + log
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=" + log
         return env
@@ -254,9 +255,18 @@ class Httpd:
         return subprocess.run([HTTPD_BIN, "-d", self.root, "-f", self.conf_file, "-t"],
                               capture_output=True, text=True, timeout=30, env=self.env())
 
+    def sanitizer_dir(self):
+        """Outside the (0700) pytest tree, sticky and world-writable like /tmp."""
+        if not getattr(self, "_sanitizer_dir", None):
+            self._sanitizer_dir = tempfile.mkdtemp(prefix="dcr-sanitizer-")
+            os.chmod(self._sanitizer_dir, 0o1777)
+        return self._sanitizer_dir
+
     def sanitizer_reports(self):
         out = []
-        for f in glob.glob(os.path.join(self.root, "logs", "sanitizer*")):
+        if not getattr(self, "_sanitizer_dir", None):
+            return out
+        for f in glob.glob(os.path.join(self._sanitizer_dir, "sanitizer*")):
             with open(f, errors="replace") as fh:
                 out.append(f + ":\n" + fh.read())
         return out
@@ -403,6 +413,11 @@ class Httpd:
 
     def cleanup(self):
         self.stop()
+        if getattr(self, "_sanitizer_dir", None):
+            try:  # kept when it holds reports: they fail the test and tell why
+                os.rmdir(self._sanitizer_dir)
+            except OSError:
+                pass
 
 
 def raw_request(host, port, data, tls_ctx=None, server_hostname=None, read_timeout=5):
