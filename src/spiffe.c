@@ -235,8 +235,10 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
     dcr_jws jws;
 
     memset(out, 0, sizeof(*out));
-    if (!dcr_jws_parse(ctx->pool, jwt, len, dcr_jws_algs_svid, &jws, err) ||
-        !check_header(&jws, err))
+    /* order of judgement (DESIGN.md): the alg allow-list (in the parse), then the trust domain
+     * of sub, and only then the header rules: a foreign SVID is unapproved whatever its
+     * header looks like */
+    if (!dcr_jws_parse(ctx->pool, jwt, len, dcr_jws_algs_svid, &jws, err))
         return false;
     sub = json_object_get(jws.payload, "sub");
     if (!json_is_string(sub))
@@ -249,6 +251,8 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
                           "trust",
                           "trust domain '%s' not configured for this virtual host",
                           id.trust_domain);
+    if (!check_header(&jws, err))
+        return false;
     key = dcr_jwks_find(td->bundle->jwt_keys, jws.kid);
     if (!key)
         return INVALID("software_statement is signed with a key its trust domain does not "

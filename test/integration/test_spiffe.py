@@ -192,6 +192,12 @@ def test_every_refusal_stores_nothing(httpd_factory, store_dir, example, tmp_pat
     inv, unap = "invalid_software_statement", "unapproved_software_statement"
     cases = [
         ("untrusted trust domain", other_td.svid(aud), unap),
+        # order of judgement: a foreign trust domain outranks header defects
+        ("untrusted trust domain, no kid", other_td.svid(aud, header={"kid": None}), unap),
+        ("untrusted trust domain, jku", other_td.svid(aud, header={"jku": "https://e.x/k"}),
+         unap),
+        ("malformed sub, no kid", example.svid(aud, sub="spiffe://Evil.org/a",
+                                               header={"kid": None}), inv),
         ("signed by a stranger under a known kid", example.svid(aud, key=stranger), inv),
         ("unknown kid", example.svid(aud, kid="nope", key=stranger), inv),
         ("no kid", example.svid(aud, header={"kid": None}), inv),

@@ -200,6 +200,30 @@ START_TEST(header_rules)
 }
 END_TEST
 
+/* DESIGN.md order of judgement: alg allow-list, then the trust domain of sub, then header rules */
+START_TEST(order_of_judgement)
+{
+    EVP_PKEY *k = mint_key("P-256");
+    const char *foreign = "spiffe://nowhere.org/a";
+    refused(svid(k, "ES256", NULL, claims(foreign)), UNAPPROVED, "foreign td, no kid");
+    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ",
+                                         "at+jwt"),
+                   claims(foreign)),
+            UNAPPROVED, "foreign td, bad typ");
+    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "jku",
+                                         "https://x"),
+                   claims(foreign)),
+            UNAPPROVED, "foreign td, jku");
+    /* the alg allow-list still comes first */
+    refused(svid(mint_key("Ed25519"), "EdDSA", NULL, claims(foreign)), INVALID, "EdDSA first");
+    /* no trust domain without a valid SPIFFE ID: a malformed sub stays invalid */
+    refused(svid(k, "ES256", NULL, claims("spiffe://Nowhere.org/a")), INVALID, "bad sub, no kid");
+    refused(svid(k, "ES256", NULL, claims("https://nowhere.org/a")), INVALID, "not spiffe");
+    /* a trusted domain with a header defect: invalid */
+    refused(svid(k, "ES256", NULL, claims("spiffe://example.org/a")), INVALID, "trusted, no kid");
+}
+END_TEST
+
 START_TEST(sub_and_trust_domain)
 {
     EVP_PKEY *k = mint_key("P-256");
@@ -481,6 +505,7 @@ static Suite *spiffe_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, happy_paths);
     tcase_add_test(tc, header_rules);
+    tcase_add_test(tc, order_of_judgement);
     tcase_add_test(tc, sub_and_trust_domain);
     tcase_add_test(tc, keys_per_trust_domain);
     tcase_add_test(tc, time_rules);
