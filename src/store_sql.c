@@ -272,7 +272,8 @@ static apr_status_t sql_expire(dcr_store *s, long long now, int batch, int *remo
     return APR_SUCCESS;
 }
 
-/* Runs a select and hands each row's first column to fn; drains every row (pgsql needs it). */
+/* Runs a select and hands each row's first column, copied into p, to fn; drains every row
+ * (pgsql needs it). */
 static apr_status_t select_col0(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p,
                                 const void **args, void (*fn)(void *baton, const char *v),
                                 void *baton, dcr_error *err)
@@ -285,8 +286,11 @@ static apr_status_t select_col0(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t 
 
     if (dbrv)
         return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
-    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0)
-        fn(baton, apr_dbd_get_entry(c->driver, row, 0));
+    /* Copied now: apr_dbd_pgsql frees the rows (PQclear) once the last one was read. */
+    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0) {
+        const char *v = apr_dbd_get_entry(c->driver, row, 0);
+        fn(baton, v ? apr_pstrdup(p, v) : NULL);
+    }
     if (dbrv != -1)
         return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
     return APR_SUCCESS;
@@ -312,7 +316,6 @@ static apr_status_t sql_get(dcr_store *s, const char *client_id, long long now, 
         return rv;
     if (!record)
         return APR_NOTFOUND;
-    record = apr_pstrdup(p, record); /* the driver's row memory may be reused */
     *out = dcr_client_from_record(p, record, strlen(record), err);
     if (!*out)
         return APR_EGENERAL; /* from_record filled err (server_error) */
@@ -334,7 +337,7 @@ static void push_id(void *baton, const char *v)
 {
     collect *col = baton;
     if (v)
-        APR_ARRAY_PUSH(col->ids, const char *) = apr_pstrdup(col->p, v);
+        APR_ARRAY_PUSH(col->ids, const char *) = v; /* already in the pool */
 }
 
 static apr_status_t sql_find(dcr_store *s, const char *subject_key, long long now, apr_pool_t *p,
