@@ -275,6 +275,7 @@ static apr_status_t op_update(dcr_store *st, const dcr_client *c, apr_pool_t *p,
 {
     handle *h = st->ctx;
     char *old;
+    const char *skey = dcr_client_subject_key(p, c);
     apr_status_t rv;
     if (!lock(h))
         return down(err, "lock", APR_EGENERAL);
@@ -283,6 +284,10 @@ static apr_status_t op_update(dcr_store *st, const dcr_client *c, apr_pool_t *p,
         rv = save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p, err);
     else if (rv != APR_NOTFOUND)
         rv = down(err, "read", rv);
+    /* Rewrite the subject's index entry too: a cache evicts its oldest entries first, and an
+     * index older than the records it lists would go before them. */
+    if (rv == APR_SUCCESS && skey)
+        rv = index_edit(h, skey, c->client_id, NULL, p, err);
     unlock(h);
     return rv;
 }
