@@ -240,6 +240,10 @@ static const char *set_auth_method(cmd_parms *cmd, void *dc, const char *arg)
     dcr_server_conf *sc = conf_of(cmd);
     if (!is_token(arg))
         return apr_psprintf(cmd->pool, "DCRSpiffeAuthMethod: bad value '%s'", arg);
+    /* draft-kasselman: a SPIFFE client MUST NOT get a secret; it has its SVIDs */
+    if (strncmp(arg, "client_secret_", 14) == 0)
+        return "DCRSpiffeAuthMethod: SPIFFE clients get no client secret; use spiffe_jwt, "
+               "private_key_jwt, none or another method without a secret";
     sc->policy.spiffe_auth_method = apr_pstrdup(cmd->pool, arg);
     sc->policy_set |= DCR_SET_AUTH_METHOD;
     return NULL;

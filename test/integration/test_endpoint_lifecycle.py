@@ -89,3 +89,21 @@ def test_bad_lifecycle_arguments(httpd_factory, line):
     h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb", line])], start=False)
     proc = h.start(expect_fail=True)
     assert line.split()[0] in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post",
+                                    "client_secret_jwt"])
+def test_spiffe_clients_never_get_a_secret(httpd_factory, method):
+    """draft-kasselman: no client secret for a SPIFFE client, whatever the configuration."""
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb",
+                                   "DCRSpiffeAuthMethod %s" % method])], start=False)
+    proc = h.start(expect_fail=True)
+    assert "DCRSpiffeAuthMethod" in proc.stderr and "no client secret" in proc.stderr
+
+
+def test_spiffe_auth_method_is_configurable(httpd_factory, domain):
+    h = server(httpd_factory, domain, "DCRSpiffeAuthMethod private_key_jwt")
+    r = register(h, domain)
+    assert r.status_code == 201, r.text
+    assert r.json()["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in r.json()
