@@ -149,6 +149,14 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
          * themselves (within memcached's 30-day limit on relative expiry). */
         if (sc->store == &dcr_ap_store_socache && !(sc->policy_set & DCR_SET_REG_LIFETIME))
             sc->policy.registration_lifetime = DCR_SOCACHE_DEFAULT_LIFETIME;
+        if (sc->store == &dcr_ap_store_socache && sc->policy.max_registrations > 0) {
+            /* a ceiling that is silently not enforced is worse than none */
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v,
+                         "DCRMaxRegistrations for %s: a socache store cannot count its "
+                         "registrations; use DCRStore sqlite: or dbd, or drop the ceiling",
+                         server_label(ptemp, v));
+            return !OK;
+        }
         if (sc->policy.refusal_limit > 0 && !(sc->cache = dcr_ap_cache(pconf, v, &msg))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "DCRRefusalLimit for %s needs DCRCache: %s",
                          server_label(ptemp, v), msg);

@@ -107,3 +107,12 @@ def test_spiffe_auth_method_is_configurable(httpd_factory, domain):
     assert r.status_code == 201, r.text
     assert r.json()["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in r.json()
+
+
+def test_global_ceiling_needs_a_store_that_counts(httpd_factory):
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb", "DCRMaxRegistrations 10"])],
+                      start=False)
+    h.allow_errors(r"DCRMaxRegistrations for .*cannot count")
+    proc = h.start(expect_fail=True)
+    assert "DCRMaxRegistrations" in proc.stderr + h.error_log_text()
+    assert "cannot count" in proc.stderr + h.error_log_text()
