@@ -189,31 +189,60 @@ static EVP_PKEY *okp_from_jwk(apr_pool_t *pool, const json_t *jwk, const char **
     return EVP_PKEY_new_raw_public_key_ex(NULL, name, NULL, x, xlen);
 }
 
-dcr_jwk *dcr_jwk_import(apr_pool_t *pool, const json_t *jwk, const char **why)
+/* An object without private material whose kid/use/alg, if present, are strings. */
+static bool members_ok(apr_pool_t *pool, const json_t *jwk, const char **why)
 {
     static const char *const private_members[] = {"d",  "p",   "q", "dp", "dq",
                                                   "qi", "oth", "k", NULL};
     static const char *const string_members[] = {"kid", "use", "alg", NULL};
-    const char *kty;
-    EVP_PKEY *pkey;
-    dcr_jwk *k;
 
     if (!json_is_object(jwk)) {
         *why = "JWK is not an object";
-        return NULL;
+        return false;
     }
     for (const char *const *m = private_members; *m; m++)
         if (json_object_get(jwk, *m)) {
             *why = "JWK carries private or symmetric key material";
-            return NULL;
+            return false;
         }
     for (const char *const *m = string_members; *m; m++) {
         const json_t *v = json_object_get(jwk, *m);
         if (v && !json_is_string(v)) {
             *why = apr_psprintf(pool, "JWK member %s is not a string", *m);
-            return NULL;
+            return false;
         }
     }
+    return true;
+}
+
+const char *dcr_jwk_check_public(apr_pool_t *pool, const json_t *jwk)
+{
+    const char *why = NULL, *kty = dcr_json_string(jwk, "kty"), *crv = dcr_json_string(jwk, "crv");
+    const unsigned char *x;
+    size_t xlen = 0;
+
+    /* X25519/X448 (RFC 8037) only ever encrypt to the client, never verify here: a real
+     * client's ECDH-ES key is accepted by its shape */
+    if (kty && crv && strcmp(kty, "OKP") == 0 &&
+        (strcmp(crv, "X25519") == 0 || strcmp(crv, "X448") == 0)) {
+        if (!members_ok(pool, jwk, &why))
+            return why;
+        x = member(pool, jwk, "x", &xlen);
+        if (!x || xlen != (strcmp(crv, "X25519") == 0 ? 32u : 56u))
+            return "OKP key with a bad x for its crv";
+        return NULL;
+    }
+    return dcr_jwk_import(pool, jwk, &why) ? NULL : why;
+}
+
+dcr_jwk *dcr_jwk_import(apr_pool_t *pool, const json_t *jwk, const char **why)
+{
+    const char *kty;
+    EVP_PKEY *pkey;
+    dcr_jwk *k;
+
+    if (!members_ok(pool, jwk, why))
+        return NULL;
     kty = dcr_json_string(jwk, "kty");
     if (!kty) {
         *why = "JWK without kty";

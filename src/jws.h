@@ -28,6 +28,10 @@ typedef struct dcr_jwks {
 /* Imports one public JWK object (RSA n/e, EC crv/x/y, OKP Ed25519 x). Private members,
  * unknown kty, RSA under 2048 bits: NULL with *why set. */
 dcr_jwk *dcr_jwk_import(apr_pool_t *pool, const json_t *jwk, const char **why);
+/* A client's public JWK is well formed and usable: importable as above, or an X25519/X448
+ * encryption key of the right shape (not importable, never used to verify). NULL when fine,
+ * else why. */
+const char *dcr_jwk_check_public(apr_pool_t *pool, const json_t *jwk);
 /* One public key from PEM (SubjectPublicKeyInfo or a certificate). */
 dcr_jwk *dcr_jwk_from_pem(apr_pool_t *pool, const char *pem, size_t len, const char **why);
 /* Wraps an OpenSSL key (an x5c leaf's key); takes its own reference. */

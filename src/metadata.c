@@ -6,6 +6,7 @@
 #include "auth_method.h"
 #include "grants.h"
 #include "json.h"
+#include "jws.h"
 #include "lang_tag.h"
 #include "redirect_uri.h"
 #include "uri.h"
@@ -193,7 +194,7 @@ static bool scope_ok(const char *s)
 
 /* A JWK Set of public keys: {"keys": [{"kty": ...}, ...]}. Private or symmetric key material
  * is refused: a client has no reason to send it and we must not store it. */
-static const char *jwks_problem(const json_t *jwks)
+static const char *jwks_problem(apr_pool_t *pool, const json_t *jwks)
 {
     static const char *const private_members[] = {"d",  "p",   "q", "dp", "dq",
                                                   "qi", "oth", "k", NULL};
@@ -217,6 +218,14 @@ static const char *jwks_problem(const json_t *jwks)
         for (const char *const *p = private_members; *p; p++)
             if (json_object_get(k, *p))
                 return "must hold public keys only";
+    }
+    /* every key must be one we could use (issue 2: well formed), named by its index */
+    json_array_foreach(keys, i, k)
+    {
+        const char *why = dcr_jwk_check_public(pool, k);
+        if (why)
+            return apr_psprintf(pool, "keys[%" APR_SIZE_T_FMT "] is not a usable public key: %s", i,
+                                why);
     }
     return NULL;
 }
@@ -281,7 +290,7 @@ static bool check_value(apr_pool_t *pool, const member *m, const char *name, con
                                                        name, i);
         return true;
     case K_JWKS:
-        if ((why = jwks_problem(v)))
+        if ((why = jwks_problem(pool, v)))
             return failf(err, bad, NAME_FMT ": %s", name, why);
         return true;
     }

@@ -271,6 +271,117 @@ START_TEST(jwks_rules)
 }
 END_TEST
 
+/* A fresh public JWK of the given kind, made with OpenSSL; extra members (",\"use\":...")
+ * are appended inside the object. */
+static const char *pub_jwk(const char *kind, const char *extra)
+{
+    EVP_PKEY *k = NULL;
+    const char *j = NULL, *crv = NULL;
+    unsigned char buf[200];
+    size_t n = 0;
+
+    if (strncmp(kind, "RSA", 3) == 0) {
+        BIGNUM *bn = NULL, *be = NULL;
+        unsigned char nb[512], eb[8];
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+                              (size_t)(strcmp(kind, "RSA1024") == 0 ? 1024 : 2048));
+        ck_assert_ptr_nonnull(k);
+        ck_assert(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &bn) == 1);
+        ck_assert(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &be) == 1);
+        int nl = BN_bn2bin(bn, nb), el = BN_bn2bin(be, eb);
+        j = apr_psprintf(pool, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"%s}",
+                         b64url(nb, (size_t)nl), b64url(eb, (size_t)el), extra);
+        BN_free(bn);
+        BN_free(be);
+    } else if (strncmp(kind, "P-", 2) == 0) {
+        size_t c;
+        k = EVP_EC_gen(strcmp(kind, "P-256") == 0   ? "P-256"
+                       : strcmp(kind, "P-384") == 0 ? "P-384"
+                                                    : "P-521");
+        ck_assert_ptr_nonnull(k);
+        ck_assert(
+            EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &n) == 1);
+        c = (n - 1) / 2;
+        j = apr_psprintf(pool, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", kind,
+                         b64url(buf + 1, c), b64url(buf + 1 + c, c), extra);
+    } else {
+        crv = kind; /* Ed25519, Ed448, X25519, X448 */
+        k = EVP_PKEY_Q_keygen(NULL, NULL,
+                              strcmp(kind, "Ed25519") == 0  ? "ED25519"
+                              : strcmp(kind, "Ed448") == 0  ? "ED448"
+                              : strcmp(kind, "X25519") == 0 ? "X25519"
+                                                            : "X448");
+        ck_assert_ptr_nonnull(k);
+        n = sizeof buf;
+        ck_assert(EVP_PKEY_get_raw_public_key(k, buf, &n) == 1);
+        j = apr_psprintf(pool, "{\"kty\":\"OKP\",\"crv\":\"%s\",\"x\":\"%s\"%s}", crv,
+                         b64url(buf, n), extra);
+    }
+    EVP_PKEY_free(k);
+    return j;
+}
+
+static const char *with_jwks(const char *keys)
+{
+    return apr_psprintf(pool, "{" CB ",\"jwks\":{\"keys\":[%s]}}", keys);
+}
+
+/* Issue 2 "jwks well formed": each key is imported; the refusal names the key's index. */
+START_TEST(jwks_key_shapes)
+{
+    static const char *const good[] = {"RSA",     "P-256", "P-384",  "P-521",
+                                       "Ed25519", "Ed448", "X25519", "X448"};
+    const char *ok = pub_jwk("P-256", "");
+    struct {
+        const char *key, *why;
+    } bad[] = {
+        {"{\"kty\":\"banana\"}", "kty"},
+        {"{\"kty\":\"RSA\"}", "RSA"},
+        {"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"a\",\"y\":\"b\"}", "EC"},
+        {"{\"kty\":\"EC\",\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+         "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+         "crv"},
+        /* right sizes, but (1, 1) is not on P-256 */
+        {"{\"kty\":\"EC\",\"crv\":\"P-256\","
+         "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
+         "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}",
+         "curve"},
+        {"{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"AA\",\"y\":\"AA\"}", "crv"},
+        {"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}", "OKP"},
+        {"{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"AAAA\"}", "OKP"},
+        {"{\"kty\":\"OKP\",\"crv\":\"X448\"}", "OKP"},
+        {"{\"kty\":\"OKP\",\"crv\":\"banana\",\"x\":\"AAAA\"}", "OKP"},
+        {pub_jwk("RSA1024", ""), "2048"},
+        {pub_jwk("RSA", ",\"kid\":7"), "kid"},
+        {pub_jwk("X25519", ",\"use\":[\"enc\"]"), "use"},
+    };
+    json_t *m;
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const char *key = pub_jwk(good[i], "");
+        m = reg_ok(with_jwks(key));
+        ck_assert(
+            json_equal(json_object_get(m, "jwks"), js(apr_psprintf(pool, "{\"keys\":[%s]}", key))));
+    }
+    /* keys of any use: encryption keys too (RSA-OAEP, ECDH-ES on P-256 and X25519) */
+    reg_ok(with_jwks(apr_psprintf(
+        pool, "%s,%s,%s,%s", pub_jwk("RSA", ",\"use\":\"enc\",\"alg\":\"RSA-OAEP\",\"kid\":\"e1\""),
+        pub_jwk("P-256", ",\"use\":\"enc\",\"alg\":\"ECDH-ES\""),
+        pub_jwk("X25519", ",\"use\":\"enc\""),
+        pub_jwk("Ed25519", ",\"use\":\"sig\",\"alg\":\"EdDSA\""))));
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        reg_fails(with_jwks(bad[i].key), DCR_ERR_INVALID_CLIENT_METADATA);
+        ck_assert_msg(strstr(err.description, "keys[0]"), "%s", err.description);
+        ck_assert_msg(strstr(err.description, bad[i].why), "%zu: %s", i, err.description);
+        /* behind a good key, the index says which */
+        reg_fails(with_jwks(apr_psprintf(pool, "%s,%s", ok, bad[i].key)),
+                  DCR_ERR_INVALID_CLIENT_METADATA);
+        ck_assert_msg(strstr(err.description, "keys[1]"), "%s", err.description);
+    }
+}
+END_TEST
+
 /* ---- language tags --------------------------------------------------------------------- */
 
 START_TEST(language_tags)
@@ -370,6 +481,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, client_name_rules);
     tcase_add_test(tc, application_type_values);
     tcase_add_test(tc, jwks_rules);
+    tcase_add_test(tc, jwks_key_shapes);
     tcase_add_test(tc, language_tags);
     tcase_add_test(tc, statement_wins_member_by_member);
     suite_add_tcase(s, tc);
