@@ -202,8 +202,7 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
         !dcr_vc_check_time(ctx->pool, &lc, ctx->now, ctx->policy->clock_skew, &why))
         return invalid(err, "the status list credential is not valid", why);
     if (strcmp(lc.issuer, issuer->id) != 0) /* claimed_issuer took the first of several */
-        return invalid(err, "the status list credential is not from the credential's issuer",
-                       url);
+        return invalid(err, "the status list credential is not from the credential's issuer", url);
     if (!dcr_vc_has_type(&lc,
                          sl2021 ? "StatusList2021Credential" : "BitstringStatusListCredential"))
         return invalid(err, "the status list credential has the wrong type", url);

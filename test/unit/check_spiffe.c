@@ -206,12 +206,12 @@ START_TEST(order_of_judgement)
     EVP_PKEY *k = mint_key("P-256");
     const char *foreign = "spiffe://nowhere.org/a";
     refused(svid(k, "ES256", NULL, claims(foreign)), UNAPPROVED, "foreign td, no kid");
-    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ",
-                                         "at+jwt"),
+    refused(svid_h(k, "ES256",
+                   json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "typ", "at+jwt"),
                    claims(foreign)),
             UNAPPROVED, "foreign td, bad typ");
-    refused(svid_h(k, "ES256", json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "jku",
-                                         "https://x"),
+    refused(svid_h(k, "ES256",
+                   json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", "ec1", "jku", "https://x"),
                    claims(foreign)),
             UNAPPROVED, "foreign td, jku");
     /* the alg allow-list still comes first */
