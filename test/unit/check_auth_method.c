@@ -3,6 +3,10 @@
 #include "auth_method.h"
 #include "metadata_kit.h"
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 /* ---- token_endpoint_auth_method -------------------------------------------------------- */
 
 typedef struct auth_case {
@@ -14,8 +18,9 @@ typedef struct auth_case {
 
 #define JWKS_URI ",\"jwks_uri\":\"https://app.example/jwks\""
 #define M(x) ",\"token_endpoint_auth_method\":\"" x "\""
-#define X5C_JWKS ",\"jwks\":{\"keys\":[{\"kty\":\"EC\",\"x5c\":[\"MIIB\"]}]}"
-#define PLAIN_JWKS ",\"jwks\":{\"keys\":[{\"kty\":\"EC\"}]}"
+/* @EC@ becomes a real P-256 public key (jwks keys must import, issue 2) */
+#define X5C_JWKS ",\"jwks\":{\"keys\":[@EC@,\"x5c\":[\"MIIB\"]}]}"
+#define PLAIN_JWKS ",\"jwks\":{\"keys\":[@EC@}]}"
 
 static const auth_case auth_cases[] = {
     {"", NULL, "none", NULL},
@@ -53,10 +58,43 @@ static const auth_case auth_cases[] = {
     {"", "spiffe_jwt", "spiffe_jwt", NULL},
 };
 
+static char *b64url(const unsigned char *in, size_t n)
+{
+    char *out = apr_palloc(pool, 4 * ((n + 2) / 3) + 1);
+    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    while (len > 0 && out[len - 1] == '=')
+        len--;
+    out[len] = '\0';
+    for (char *p = out; *p; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    return out;
+}
+
+/* extra with @EC@ replaced by the start of a fresh P-256 public JWK (its closing brace is the
+ * caller's, so members can follow). */
+static const char *with_key(const char *extra)
+{
+    const char *at = strstr(extra, "@EC@");
+    unsigned char pub[65];
+    size_t plen = 0;
+    EVP_PKEY *k;
+    const char *jwk;
+    if (!at)
+        return extra;
+    k = EVP_EC_gen("P-256");
+    ck_assert_ptr_nonnull(k);
+    ck_assert(
+        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &plen) == 1);
+    EVP_PKEY_free(k);
+    jwk = apr_psprintf(pool, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"",
+                       b64url(pub + 1, 32), b64url(pub + 33, 32));
+    return apr_psprintf(pool, "%.*s%s%s", (int)(at - extra), extra, jwk, at + 4);
+}
+
 START_TEST(auth_method_table)
 {
     const auth_case *c = &auth_cases[_i];
-    json_t *m = reg2(apr_psprintf(pool, "{" CB "%s}", c->extra), NULL, c->forced);
+    json_t *m = reg2(apr_psprintf(pool, "{" CB "%s}", with_key(c->extra)), NULL, c->forced);
     static const char *const companions[] = {
         "tls_client_auth_subject_dn", "tls_client_auth_san_dns",   "tls_client_auth_san_uri",
         "tls_client_auth_san_ip",     "tls_client_auth_san_email", NULL};
