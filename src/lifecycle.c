@@ -57,3 +57,44 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
     }
     return true;
 }
+
+/* The one key a registration serialises on: the global key when DCRMaxRegistrations is
+ * counted (every registration then waits for the one before it: the price of an exact
+ * ceiling), else the subject's key when a rule reads its earlier registrations. One key per
+ * request, so two requests can never wait on each other's second lock. */
+static const char *lock_key(const dcr_request *req, const dcr_client *incoming)
+{
+    const dcr_policy *policy = req->policy;
+    const char *key;
+    if (policy->max_registrations > 0 && req->store->ops->count)
+        return DCR_STORE_KEY_ALL;
+    key = dcr_client_subject_key(req->pool, incoming);
+    if (key && (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0))
+        return key;
+    return NULL;
+}
+
+bool dcr_lifecycle_lock(const dcr_request *req, const dcr_client *incoming, void **token,
+                        dcr_error *err)
+{
+    const dcr_store_ops *ops = req->store->ops;
+    const char *key;
+    apr_status_t rv;
+
+    *token = NULL;
+    if (!ops->lock_subject || !ops->unlock_subject || !(key = lock_key(req, incoming)))
+        return true;
+    rv = ops->lock_subject(req->store, key, req->pool, token, err);
+    if (rv == APR_ENOTIMPL) { /* this store cannot: approximate, as documented */
+        dcr_error_clear(err);
+        *token = NULL;
+        return true;
+    }
+    return rv == APR_SUCCESS;
+}
+
+void dcr_lifecycle_unlock(const dcr_request *req, void *token)
+{
+    if (token)
+        req->store->ops->unlock_subject(req->store, token);
+}

@@ -193,6 +193,8 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     const char *token, *secret;
     json_t *body, *metadata;
     dcr_client *c, *existing = NULL;
+    void *lock = NULL;
+    bool stored;
 
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
@@ -232,10 +234,14 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     dcr_bind_statement(req, c, body, &id);
     if (!dcr_issue_secret(req, c, id.auth_method, &secret, &err))
         goto refused;
-    /* 6. the store: a returning subject per DCRReregister, ceilings first */
-    if (!dcr_lifecycle_admit(req, c, &existing, &err))
+    /* 6. the store: a returning subject per DCRReregister, ceilings first, admission and
+     * write under one lock where the store has one */
+    if (!dcr_lifecycle_lock(req, c, &lock, &err))
         goto refused;
-    if (!(existing ? store_returning(req, c, existing, &err) : store_new(req, c, &err)))
+    stored = dcr_lifecycle_admit(req, c, &existing, &err) &&
+             (existing ? store_returning(req, c, existing, &err) : store_new(req, c, &err));
+    dcr_lifecycle_unlock(req, lock);
+    if (!stored)
         goto refused;
     /* 7. the response */
     /* a reused registration keeps its old secret, which only its client knows */

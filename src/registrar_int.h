@@ -46,4 +46,11 @@ dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, dcr_
 bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr_client **existing,
                          dcr_error *err);
 
+/* Taken before dcr_lifecycle_admit and released after the write, on every path: makes the
+ * admission and the write one step where the store can lock (store.h lock_subject); *token
+ * stays NULL where it cannot or nothing needs it. false with a store error. */
+bool dcr_lifecycle_lock(const dcr_request *req, const dcr_client *incoming, void **token,
+                        dcr_error *err);
+void dcr_lifecycle_unlock(const dcr_request *req, void *token);
+
 #endif

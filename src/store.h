@@ -37,9 +37,19 @@ typedef struct dcr_store_ops {
     apr_status_t (*expire)(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
                            dcr_error *err);
     /* Live registrations in all; NULL where the store cannot count. */
-    apr_status_t (*count)(dcr_store *s, long long now, long long *n, apr_pool_t *p,
-                          dcr_error *err);
+    apr_status_t (*count)(dcr_store *s, long long now, long long *n, apr_pool_t *p, dcr_error *err);
+    /* Serialises everyone who locks the same key (a subject key, or DCR_STORE_KEY_ALL) on
+     * every process and node, from admission to the write: what makes replace, reuse and the
+     * ceilings exact. Ops on s stay usable while held (no self-deadlock); *token goes to
+     * unlock_subject, which must be called on every path (a cleanup on p also releases it).
+     * APR_ENOTIMPL (or NULL ops) where the store cannot: lifecycle is approximate there. */
+    apr_status_t (*lock_subject)(dcr_store *s, const char *key, apr_pool_t *p, void **token,
+                                 dcr_error *err);
+    void (*unlock_subject)(dcr_store *s, void *token);
 } dcr_store_ops;
+
+/* The lock key of the global ceiling (DCRMaxRegistrations): every registration takes it. */
+#define DCR_STORE_KEY_ALL "dcr:all"
 
 struct dcr_store {
     const dcr_store_ops *ops;

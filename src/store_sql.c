@@ -153,7 +153,7 @@ dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c)
 static apr_status_t lock(dcr_sql_conn *c, dcr_error *err)
 {
     apr_status_t rv;
-    if (!c->writers)
+    if (!c->writers || c->writers_held)
         return APR_SUCCESS;
     if ((rv = apr_global_mutex_lock(c->writers)) != APR_SUCCESS)
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
@@ -163,7 +163,7 @@ static apr_status_t lock(dcr_sql_conn *c, dcr_error *err)
 
 static void unlock(dcr_sql_conn *c)
 {
-    if (c->writers)
+    if (c->writers && !c->writers_held)
         apr_global_mutex_unlock(c->writers);
 }
 
@@ -368,6 +368,100 @@ static apr_status_t sql_count(dcr_store *s, long long now, long long *n, apr_poo
     return select_col0(s->ctx, DCR_SQL_COUNT, p, args, parse_count, n, err);
 }
 
+/* ---- subject locks ------------------------------------------------------------------- */
+
+long long dcr_sql_lock_key(const char *key)
+{
+    unsigned long long h = 14695981039346656037ULL;
+    for (const unsigned char *k = (const unsigned char *)key; *k; k++)
+        h = (h ^ *k) * 1099511628211ULL;
+    return (long long)h;
+}
+
+/* One statement on the connection's session, rows drained; the text is built from integers
+ * (apr_psprintf: APR_INT64_T_FMT, it knows no %lld). */
+static apr_status_t session_call(dcr_sql_conn *c, apr_pool_t *p, const char *sql, dcr_error *err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int dbrv = apr_dbd_select(c->driver, p, c->handle, &res, sql, 1);
+
+    if (dbrv)
+        return db_fail(c->driver, c->handle, dbrv, err, sql);
+    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0)
+        ;
+    return dbrv == -1 ? APR_SUCCESS : db_fail(c->driver, c->handle, dbrv, err, sql);
+}
+
+typedef struct subject_lock {
+    dcr_sql_conn *c;
+    apr_pool_t *p;
+    long long key; /* pgsql: the advisory lock; else the writer mutex is held */
+    int pg;
+} subject_lock;
+
+static apr_status_t release(void *data)
+{
+    subject_lock *l = data;
+    dcr_error ignored;
+    if (!l->pg) {
+        l->c->writers_held = 0;
+        apr_global_mutex_unlock(l->c->writers);
+    } else if (l->c->handle) {
+        /* A failure means the session is gone, and the lock with it. */
+        session_call(l->c, l->p,
+                     apr_psprintf(l->p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
+                                  (apr_int64_t)l->key),
+                     &ignored);
+    }
+    return APR_SUCCESS;
+}
+
+/* SQLite: the writer mutex, held across admission and write (local only, like the file).
+ * PostgreSQL: a session advisory lock on this connection; the database holds it, not a
+ * process, and it ends with the session if the connection drops. lock_timeout bounds the wait
+ * (set from a FROM subquery, which runs before the lock call). */
+static apr_status_t sql_lock_subject(dcr_store *s, const char *key, apr_pool_t *p, void **token,
+                                     dcr_error *err)
+{
+    dcr_sql_conn *c = s->ctx;
+    subject_lock *l = apr_pcalloc(p, sizeof(*l));
+    apr_status_t rv;
+
+    *token = NULL;
+    l->c = c;
+    l->p = p;
+    if (!strcmp(apr_dbd_name(c->driver), "pgsql")) {
+        l->pg = 1;
+        l->key = dcr_sql_lock_key(key);
+        rv = session_call(c, p,
+                          apr_psprintf(p,
+                                       "SELECT pg_advisory_lock(%" APR_INT64_T_FMT ") FROM (SELECT"
+                                       " set_config('lock_timeout', '%d', false)) AS t",
+                                       (apr_int64_t)l->key, DCR_SQL_LOCK_TIMEOUT_MS),
+                          err);
+        if (rv != APR_SUCCESS)
+            return rv;
+    } else if (c->writers && !c->writers_held) {
+        if ((rv = lock(c, err)) != APR_SUCCESS)
+            return rv;
+        c->writers_held = 1;
+    } else {
+        return APR_ENOTIMPL; /* SQLite shared without our mutex (DCRStore dbd): approximate */
+    }
+    apr_pool_cleanup_register(p, l, release, apr_pool_cleanup_null);
+    *token = l;
+    return APR_SUCCESS;
+}
+
+static void sql_unlock_subject(dcr_store *s, void *token)
+{
+    subject_lock *l = token;
+    (void)s;
+    if (l)
+        apr_pool_cleanup_run(l->p, l, release);
+}
+
 const dcr_store_ops dcr_sql_store_ops = {
     .name = "sql",
     .caps = DCR_STORE_CAN_ITERATE | DCR_STORE_TRANSACTIONAL,
@@ -378,4 +472,6 @@ const dcr_store_ops dcr_sql_store_ops = {
     .find_by_subject = sql_find,
     .expire = sql_expire,
     .count = sql_count,
+    .lock_subject = sql_lock_subject,
+    .unlock_subject = sql_unlock_subject,
 };

@@ -29,6 +29,7 @@ typedef struct dcr_sql_conn {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_global_mutex_t *writers; /* serialises writers across processes (SQLite); NULL = none */
+    int writers_held;            /* a subject lock holds writers: writes must not take it again */
     apr_dbd_prepared_t *stmt[DCR_SQL_NSTMT];
 } dcr_sql_conn;
 
@@ -50,6 +51,12 @@ apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
 
 /* A store on c; c must stay valid and unshared (one thread) while the store is used. */
 dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c);
+
+/* How long a subject lock waits on PostgreSQL before the request gets a 503. */
+#define DCR_SQL_LOCK_TIMEOUT_MS 10000
+
+/* The PostgreSQL advisory lock key of a subject key (64-bit FNV-1a, as a signed bigint). */
+long long dcr_sql_lock_key(const char *key);
 
 extern const dcr_store_ops dcr_sql_store_ops;
 

@@ -3,8 +3,9 @@
  * fails, and it does so in child_init, before any request. So the parent creates the schema in
  * post_config over a private apr_dbd_open with the vhost's DBDriver/DBDParams, and the
  * statements are prepared lazily, per pooled connection, into mod_dbd's own per-connection
- * `prepared` hash: a missing table then costs a 503, never a dropped pool. No lock is held
- * across the network; PostgreSQL orders concurrent writers itself. */
+ * `prepared` hash: a missing table then costs a 503, never a dropped pool. No process lock is
+ * held across the network: the subject lock of a registration is a PostgreSQL advisory lock
+ * of the request's session (store_sql.c). */
 #include "store_dbd.h"
 
 #include "config.h"
@@ -171,6 +172,7 @@ typedef struct dbd_req {
     server_rec *s;
     apr_pool_t *pool; /* the request's, or the sweep run's */
     int retried;
+    int locked; /* a subject lock is held on this connection: never switch connections */
 } dbd_req;
 
 static apr_uint32_t generation; /* suffix of re-prepared statement names, per process */
@@ -220,7 +222,10 @@ static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
 {
     char first[sizeof(err->detail)];
 
-    if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST || q->retried)
+    /* Under a subject lock a retry could run on another session, outside the lock (which
+     * died with the old one): the request fails instead, and its client tries again. */
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST || rv == APR_ENOTIMPL ||
+        q->retried || q->locked)
         return 0;
     q->retried = 1;
     apr_cpystrn(first, err->detail, sizeof(first));
@@ -293,6 +298,25 @@ static apr_status_t r_count(dcr_store *s, long long now, long long *n, apr_pool_
     RETRYING(dcr_sql_store_ops.count(&Q(s)->sql, now, n, p, err));
 }
 
+static apr_status_t r_lock(dcr_store *s, const char *key, apr_pool_t *p, void **token,
+                           dcr_error *err)
+{
+    apr_status_t rv;
+    do {
+        rv = dcr_sql_store_ops.lock_subject(&Q(s)->sql, key, p, token, err);
+    } while (reconnect(Q(s), rv, err));
+    if (rv == APR_SUCCESS)
+        Q(s)->locked++;
+    return rv;
+}
+
+static void r_unlock(dcr_store *s, void *token)
+{
+    if (token && Q(s)->locked > 0)
+        Q(s)->locked--;
+    dcr_sql_store_ops.unlock_subject(&Q(s)->sql, token);
+}
+
 static const dcr_store_ops dbd_ops = {
     .name = "dbd",
     .caps = DCR_STORE_CAN_ITERATE | DCR_STORE_TRANSACTIONAL,
@@ -303,6 +327,8 @@ static const dcr_store_ops dbd_ops = {
     .find_by_subject = r_find,
     .expire = r_expire,
     .count = r_count,
+    .lock_subject = r_lock,
+    .unlock_subject = r_unlock,
 };
 
 /* The store on a connection the caller got from mod_dbd, for the life of p. */
