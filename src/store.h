@@ -16,7 +16,7 @@
 
 enum {
     DCR_STORE_CAN_ITERATE = 1,   /* expire sweeps, counts, exact ceilings */
-    DCR_STORE_TRANSACTIONAL = 2, /* race-free replace across processes and nodes */
+    DCR_STORE_TRANSACTIONAL = 2, /* atomic writes; race-free lifecycle is lock_subject's */
 };
 
 typedef struct dcr_store dcr_store;

@@ -1,8 +1,9 @@
 """Lifecycle on the SQL stores, each test on SQLite (one httpd, several children) and on
 PostgreSQL (two httpd nodes on one database): DCRReregister new/replace/reuse, the ceilings,
 registration lifetime; and the same rules exact under concurrency, which the subject lock
-(store.h lock_subject: SQLite writer mutex, PostgreSQL advisory lock) guarantees. Subjects come
-from real JWT-SVIDs (test_spiffe.TrustDomain)."""
+(store.h lock_subject: SQLite writer mutex, PostgreSQL advisory lock) guarantees, and on
+PostgreSQL that lock as the database sees it. Subjects come from real JWT-SVIDs
+(test_spiffe.TrustDomain)."""
 
 import itertools
 import os
@@ -248,3 +249,40 @@ def test_global_ceiling_is_exact_under_concurrency(backend, domain):
     assert register(nodes[-1], domain, sub="spiffe://example.org/new").status_code == 201
     assert_ceiling_refusal(register(nodes[0], domain, sub="spiffe://example.org/newer"))
     assert backend.rows() == 5
+
+
+# ---- PostgreSQL: the advisory lock is the database's ---------------------------------------
+
+def advisory_key(subject_key):
+    """store_sql.c dcr_sql_lock_key: 64-bit FNV-1a of the subject key, as a signed bigint."""
+    h = 14695981039346656037
+    for b in subject_key.encode():
+        h = ((h ^ b) * 1099511628211) % (1 << 64)
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def test_pgsql_subject_lock_is_an_advisory_lock_that_dies_with_its_session(
+        httpd_factory, domain, postgres, request):
+    be = Backend("pgsql", httpd_factory, domain, request)
+    db = be.db
+    h, _ = be.nodes()  # DCRReregister replace (the default) locks the subject
+    register(h, domain)  # the schema exists and the subject has its client
+    # another session takes the subject's lock and ends without unlocking it
+    hold = threading.Thread(target=postgres.psql, kwargs=dict(
+        db=db, sql="SELECT pg_advisory_lock(%d); SELECT pg_sleep(3)" % advisory_key(
+            "spiffe " + SUB)))
+    hold.start()
+    time.sleep(1)
+    t0 = time.time()
+    r = register(h, domain)
+    waited = time.time() - t0
+    hold.join()
+    assert r.status_code == 201, r.text
+    assert waited >= 1.5, waited  # it waited for the other session ...
+    assert waited < 8, waited  # ... and got the lock when that session ended
+    # another subject never waits for this one
+    other = register(h, domain, sub="spiffe://example.org/ns/prod/other")
+    assert other.status_code == 201
+    # no lock is left behind on the server once the requests are done
+    rows = postgres.psql("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'", db=db)
+    assert int(rows[0][0]) == 0
