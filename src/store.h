@@ -42,7 +42,8 @@ typedef struct dcr_store_ops {
      * every process and node, from admission to the write: what makes replace, reuse and the
      * ceilings exact. Ops on s stay usable while held (no self-deadlock); *token goes to
      * unlock_subject, which must be called on every path (a cleanup on p also releases it).
-     * APR_ENOTIMPL (or NULL ops) where the store cannot: lifecycle is approximate there. */
+     * APR_ENOTIMPL (or NULL ops) where the store cannot: lifecycle is approximate there;
+     * APR_TIMEUP (err: temporarily_unavailable) when another holder kept it too long. */
     apr_status_t (*lock_subject)(dcr_store *s, const char *key, apr_pool_t *p, void **token,
                                  dcr_error *err);
     void (*unlock_subject)(dcr_store *s, void *token);

@@ -1,6 +1,7 @@
 #include "store_sql.h"
 
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <string.h>
 
 /* Keep these equal to sql/sqlite.sql and sql/pgsql.sql (check_store_sql compares them). */
@@ -432,6 +433,7 @@ static apr_status_t sql_lock_subject(dcr_store *s, const char *key, apr_pool_t *
     l->c = c;
     l->p = p;
     if (!strcmp(apr_dbd_name(c->driver), "pgsql")) {
+        apr_time_t start = apr_time_now();
         l->pg = 1;
         l->key = dcr_sql_lock_key(key);
         rv = session_call(c, p,
@@ -440,6 +442,11 @@ static apr_status_t sql_lock_subject(dcr_store *s, const char *key, apr_pool_t *
                                        " set_config('lock_timeout', '%d', false)) AS t",
                                        (apr_int64_t)l->key, DCR_SQL_LOCK_TIMEOUT_MS),
                           err);
+        /* A wait that ran out is APR_TIMEUP, which callers must not retry (the connection is
+         * fine); told apart by the time spent, as the server's message may be translated. */
+        if (rv != APR_SUCCESS &&
+            apr_time_now() - start >= apr_time_from_msec(DCR_SQL_LOCK_TIMEOUT_MS - 100))
+            return APR_TIMEUP;
         if (rv != APR_SUCCESS)
             return rv;
     } else if (c->writers && !c->writers_held) {

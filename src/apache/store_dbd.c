@@ -225,7 +225,7 @@ static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
     /* Under a subject lock a retry could run on another session, outside the lock (which
      * died with the old one): the request fails instead, and its client tries again. */
     if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST || rv == APR_ENOTIMPL ||
-        q->retried || q->locked)
+        rv == APR_TIMEUP || q->retried || q->locked)
         return 0;
     q->retried = 1;
     apr_cpystrn(first, err->detail, sizeof(first));

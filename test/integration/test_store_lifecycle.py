@@ -286,3 +286,27 @@ def test_pgsql_subject_lock_is_an_advisory_lock_that_dies_with_its_session(
     # no lock is left behind on the server once the requests are done
     rows = postgres.psql("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'", db=db)
     assert int(rows[0][0]) == 0
+
+
+def test_pgsql_subject_lock_wait_is_bounded(httpd_factory, domain, postgres, request):
+    """A subject lock that stays taken (another session holds it) is a 503 with Retry-After
+    after the 10 s lock_timeout (DCR_SQL_LOCK_TIMEOUT_MS), not a request that hangs."""
+    be = Backend("pgsql", httpd_factory, domain, request)
+    h, _ = be.nodes()
+    h.allow_errors(r"canceling statement due to lock timeout")
+    register(h, domain)
+    hold = threading.Thread(target=postgres.psql, kwargs=dict(
+        db=be.db, sql="SELECT pg_advisory_lock(%d); SELECT pg_sleep(13)" % advisory_key(
+            "spiffe " + SUB)))
+    hold.start()
+    time.sleep(0.5)
+    t0 = time.time()
+    r = register(h, domain)
+    waited = time.time() - t0
+    assert r.status_code == 503, r.text
+    assert r.json()["error"] == "temporarily_unavailable"
+    assert int(r.headers["Retry-After"]) > 0
+    assert 9 <= waited < 13, waited
+    hold.join()
+    assert register(h, domain).status_code == 201  # free again once that session ended
+    assert be.rows(SUB) == 1
