@@ -232,7 +232,10 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     dcr_token_hash(token, c->rat_hash);
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
-    if (!dcr_issue_secret(req, c, id.auth_method, &secret, &err))
+    /* Only VC policy may ask for a secret; a SPIFFE client never gets one (the draft's MUST
+     * NOT), whatever DCRSpiffeAuthMethod says. */
+    if (!dcr_issue_secret(req, c, id.kind == DCR_IDENTITY_VC ? id.auth_method : NULL, &secret,
+                          &err))
         goto refused;
     /* 6. the store: a returning subject per DCRReregister, ceilings first, admission and
      * write under one lock where the store has one */
