@@ -29,7 +29,9 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
     long long n;
 
     *existing = NULL;
-    if (key && ops->find_by_subject) {
+    /* earlier registrations only matter to replace/reuse and to the per-subject ceiling */
+    if (key && ops->find_by_subject &&
+        (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0)) {
         if (ops->find_by_subject(req->store, key, req->now, req->pool, &ids, err) != APR_SUCCESS)
             return false;
         for (int i = 0; policy->reregister != DCR_REREGISTER_NEW && i < ids->nelts; i++) {

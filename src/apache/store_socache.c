@@ -205,14 +205,17 @@ static apr_status_t index_edit(handle *h, const char *skey, const char *add, con
 {
     char *cur = NULL, *state = NULL, *id;
     apr_status_t rv = fetch(h, "subject", skey, p, &cur, NULL);
-    const char *out = "";
+    apr_array_header_t *ids = apr_array_make(p, 16, sizeof(char *));
+    const char *out;
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         return down(err, "index read", rv);
     for (id = cur ? apr_strtok(cur, "\n", &state) : NULL; id; id = apr_strtok(NULL, "\n", &state))
         if (!(del && !strcmp(id, del)) && !(add && !strcmp(id, add)))
-            out = apr_pstrcat(p, out, id, "\n", NULL);
+            APR_ARRAY_PUSH(ids, char *) = id;
     if (add)
-        out = apr_pstrcat(p, out, add, "\n", NULL);
+        APR_ARRAY_PUSH(ids, char *) = (char *)add;
+    APR_ARRAY_PUSH(ids, char *) = ""; /* one join, ending in a newline: no quadratic copying */
+    out = ids->nelts > 1 ? apr_array_pstrcat(p, ids, '\n') : "";
     if (strlen(out) > INDEX_MAX) /* keep the newest ids */
         out = strchr(out + strlen(out) - INDEX_MAX, '\n') + 1;
     if (!*out) {
