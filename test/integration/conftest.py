@@ -25,6 +25,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="module")
+def postgres():
+    """A private PostgreSQL cluster (services.Postgres) shared by one test module."""
+    from services import Postgres
+    pg = Postgres()
+    try:
+        pg.init().start()
+        yield pg
+    finally:
+        pg.cleanup()
+
+
 @pytest.fixture
 def httpd_factory(tmp_path_factory, request):
     """httpd_factory(vhosts=None, extra_conf="", server_conf="", mpm="event", start=True,

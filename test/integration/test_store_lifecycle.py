@@ -14,7 +14,7 @@ import time
 import pytest
 
 from dcr_httpd import Vhost
-from services import Postgres, child_writable_dir
+from services import child_writable_dir
 from store_util import sqlite_rows
 from test_spiffe import TrustDomain
 
@@ -25,16 +25,6 @@ CONCURRENT = 80
 # a POST on one of them fails without an answer (requests does not retry POSTs).
 ROOMY = "ServerLimit 4\nStartServers 4\nMaxRequestWorkers 32\nMinSpareThreads 8\nMaxSpareThreads 32"
 _dbs = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    pg = Postgres()
-    try:
-        pg.init().start()
-        yield pg
-    finally:
-        pg.cleanup()
 
 
 @pytest.fixture

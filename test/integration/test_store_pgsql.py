@@ -9,22 +9,11 @@ import time
 
 import pytest
 
-from services import Postgres
 from store_util import (assert_other_node_updates_and_deletes, assert_readable, read, register,
                         register_many, token_hash, vhost)
 
 SQL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
 _dbs = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    pg = Postgres()
-    try:
-        pg.init().start()
-        yield pg
-    finally:
-        pg.cleanup()
 
 
 @pytest.fixture
