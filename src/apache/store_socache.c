@@ -241,7 +241,11 @@ static apr_status_t get_locked(handle *h, const char *id, long long now, apr_poo
     return ((*out)->expires_at && (*out)->expires_at <= now) ? APR_NOTFOUND : APR_SUCCESS;
 }
 
-static apr_status_t op_put(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+/* put (the client_id must be free) and update (it must exist) in one place: the record, then
+ * the subject's index entry. The index is rewritten on update too: a cache evicts its oldest
+ * entries first, and an index older than the records it lists would go before them. */
+static apr_status_t write_client(dcr_store *st, const dcr_client *c, bool is_new, apr_pool_t *p,
+                                 dcr_error *err)
 {
     handle *h = st->ctx;
     char *old;
@@ -250,16 +254,22 @@ static apr_status_t op_put(dcr_store *st, const dcr_client *c, apr_pool_t *p, dc
     if (!lock(h))
         return down(err, "lock", APR_EGENERAL);
     rv = fetch(h, "client", c->client_id, p, &old, NULL);
-    if (rv == APR_SUCCESS)
-        rv = APR_EEXIST;
-    else if (rv != APR_NOTFOUND)
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND)
+        rv = (rv == APR_SUCCESS) == is_new
+                 ? (is_new ? APR_EEXIST : APR_NOTFOUND)
+                 : save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p,
+                        err);
+    else
         rv = down(err, "read", rv);
-    else if ((rv = save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p,
-                        err)) == APR_SUCCESS &&
-             skey)
+    if (rv == APR_SUCCESS && skey)
         rv = index_edit(h, skey, c->client_id, NULL, p, err);
     unlock(h);
     return rv;
+}
+
+static apr_status_t op_put(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+{
+    return write_client(st, c, true, p, err);
 }
 
 static apr_status_t op_get(dcr_store *st, const char *id, long long now, apr_pool_t *p,
@@ -276,23 +286,7 @@ static apr_status_t op_get(dcr_store *st, const char *id, long long now, apr_poo
 
 static apr_status_t op_update(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
 {
-    handle *h = st->ctx;
-    char *old;
-    const char *skey = dcr_client_subject_key(p, c);
-    apr_status_t rv;
-    if (!lock(h))
-        return down(err, "lock", APR_EGENERAL);
-    rv = fetch(h, "client", c->client_id, p, &old, NULL);
-    if (rv == APR_SUCCESS)
-        rv = save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p, err);
-    else if (rv != APR_NOTFOUND)
-        rv = down(err, "read", rv);
-    /* Rewrite the subject's index entry too: a cache evicts its oldest entries first, and an
-     * index older than the records it lists would go before them. */
-    if (rv == APR_SUCCESS && skey)
-        rv = index_edit(h, skey, c->client_id, NULL, p, err);
-    unlock(h);
-    return rv;
+    return write_client(st, c, false, p, err);
 }
 
 static apr_status_t op_remove(dcr_store *st, const char *id, apr_pool_t *p, dcr_error *err)

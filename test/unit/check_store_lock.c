@@ -3,6 +3,7 @@
  * pool; processes racing to admit one subject end with exactly one row. The PostgreSQL side
  * runs in test/integration/test_store_lifecycle.py against a real server. */
 #include "unit.h"
+#include "temp_db.h"
 
 #include "store_contract.h"
 #include "store_sqlite.h"
@@ -13,29 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static apr_status_t unlink_db(void *data)
-{
-    static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s%s", (const char *)data, sfx[i]);
-        unlink(path);
-    }
-    return APR_SUCCESS;
-}
-
-static const char *temp_db(apr_pool_t *p)
-{
-    static int n;
-    const char *dir = NULL;
-    apr_temp_dir_get(&dir, p);
-    const char *f =
-        apr_psprintf(p, "%s/dcr-lock-%ld-%d.db", dir ? dir : "/tmp", (long)getpid(), ++n);
-    unlink_db((void *)f);
-    apr_pool_cleanup_register(p, f, unlink_db, apr_pool_cleanup_null);
-    return f;
-}
 
 static apr_global_mutex_t *mutex_for(const char *file)
 {

@@ -2,6 +2,7 @@
  * reopening, several connections and processes on one file, the schema files, the table as a
  * public interface). */
 #include "unit.h"
+#include "temp_db.h"
 
 #include "store_contract.h"
 #include "store_sqlite.h"
@@ -13,32 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static apr_status_t unlink_db(void *data)
-{
-    const char *f = data;
-    static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s%s", f, sfx[i]);
-        unlink(path);
-    }
-    return APR_SUCCESS;
-}
-
-/* A fresh file name, removed (with its -wal/-shm) when p is cleared; the cleanup is registered
- * first so it runs after the connection closed. */
-static const char *temp_db(apr_pool_t *p)
-{
-    static int n;
-    const char *dir = NULL;
-    apr_temp_dir_get(&dir, p);
-    const char *f =
-        apr_psprintf(p, "%s/dcr-store-%ld-%d.db", dir ? dir : "/tmp", (long)getpid(), ++n);
-    unlink_db((void *)f);
-    apr_pool_cleanup_register(p, f, unlink_db, apr_pool_cleanup_null);
-    return f;
-}
 
 static dcr_sql_conn *open_ok(apr_pool_t *p, const char *file, const dcr_sqlite_options *o,
                              apr_global_mutex_t *m)
