@@ -174,19 +174,25 @@ def statement(key, **over):
 def preflight(rig, key):
     """The rig must really check: one good statement gets 201 and a client_id, a forged
     signature, a wrong audience, an expired statement and a non-SPIFFE sub get 500. Returns
-    how many access log entries this left (the load statuses are counted after them)."""
+    how many access log entries this left (the load statuses are counted after them) and
+    (client_id, body) of the good one."""
     other = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
     cases = [(statement(key), 201), (statement(other), 500),
              (statement(key, aud="https://elsewhere.test/register"), 500),
              (statement(key, iat=int(time.time()) - 600, exp=int(time.time()) - 60), 500),
              (statement(key, sub="https://bench.test/x"), 500)]
     s = rig.session()
+    good = None
     for ss, want in cases:
-        r = s.post(rig.url + "/register", json={"software_statement": ss})
+        body = json.dumps({"software_statement": ss})
+        r = s.post(rig.url + "/register", data=body,
+                   headers={"Content-Type": "application/json"})
         if r.status_code != want or (want == 201 and "client_id" not in r.json()):
             sys.exit("bench: rig preflight: got %d, wanted %d: %s" % (r.status_code, want,
                                                                     r.text[:200]))
-    return len(rig.wait_access_log(len(cases)))
+        if want == 201:
+            good = (r.json()["client_id"], body)
+    return len(rig.wait_access_log(len(cases))), good
 
 
 # ---- the two servers of one store --------------------------------------------------------
@@ -228,16 +234,28 @@ class Store:
         return ["DBDriver pgsql", 'DBDParams "%s"' % self.pg.dbd_params(db), "DBDMin 4",
                 "DBDKeep 16", "DBDMax 16"]
 
-    def rig_rows(self):
-        """Rows in the rig's table (None for shmcb: a cache cannot be counted)."""
+    def rig_sql(self, sql):
+        """Rows of a query on the rig's table (SQL stores only)."""
         if self.kind == "sqlite":
             with sqlite3.connect(self.file) as db:
-                n = db.execute("SELECT count(*) FROM rig_clients").fetchone()[0]
+                rows = [list(r) for r in db.execute(sql).fetchall()]
             db.close()
-            return n
-        if self.kind == "pgsql":
-            return int(self.pg.psql("SELECT count(*) FROM rig_clients", db=self.db)[0][0])
-        return None
+            return rows
+        return self.pg.psql(sql, db=self.db)
+
+    def rig_check(self, good):
+        """The rig's table after the run: its row count (None for shmcb: a cache cannot be
+        counted); raises when the preflight's row or the SQLite recipe is not as it should."""
+        if self.kind == "shmcb":
+            return None
+        client_id, body = good
+        row = self.rig_sql("SELECT record, subject_key FROM rig_clients WHERE client_id = "
+                           "'%s'" % client_id)
+        if row != [[body, "spiffe://bench.test/preflight"]]:
+            raise RuntimeError("rig: the preflight's row is wrong: %r" % row)
+        if self.kind == "sqlite" and self.rig_sql("PRAGMA journal_mode") != [["wal"]]:
+            raise RuntimeError("rig: the SQLite file is not in WAL mode")
+        return int(self.rig_sql("SELECT count(*) FROM rig_clients")[0][0])
 
 
 def servers(kind, work, pg, bundle, rig_so):
@@ -263,7 +281,7 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
     try:
         rig.start()
         mod.start()
-        skip = preflight(rig, key)
+        skip, good = preflight(rig, key)
         errors_before = len(rig.error_log_lines())
         for h in (rig, mod):
             wrk(h.url + "/register", lua, bodies, 2)  # warm-up: children, pools, TLS
@@ -273,7 +291,7 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
                 runs[name].append(wrk(h.url + "/register", lua, bodies, args.seconds))
         after = rss_kib(mod)
         r = {"kind": kind, "rig_st": statuses(rig, skip), "mod_st": statuses(mod),
-             "rows": st.rig_rows(), "mem": (before, after), "runs": runs,
+             "rows": st.rig_check(good), "mem": (before, after), "runs": runs,
              "rig_errors": rig.error_log_lines()[errors_before:][:3]}
     finally:
         rig.stop()
