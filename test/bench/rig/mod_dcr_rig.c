@@ -20,16 +20,17 @@
 #include "http_protocol.h"
 #include "httpd.h"
 #include "mod_dbd.h"
-#include "unixd.h"
 #include "util_mutex.h"
 
 #include <apr_global_mutex.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include <cjose/cjose.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <errno.h>
 #include <string.h>
 
 module AP_MODULE_DECLARE_DATA dcr_rig_module;
@@ -220,6 +221,22 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return OK;
 }
 
+/* With `Mutex file:` (Debian's default, and the harness's) the mutex is an fcntl lock, which
+ * the kernel attributes to the process, not the thread: a thread waiting here while another
+ * thread of this process waits on, say, mod_ssl's session cache lock held by a process that
+ * waits for ours looks like a deadlock, and the wait fails with EDEADLK at once. It is not
+ * one: try again. */
+static apr_status_t lock(apr_global_mutex_t *m)
+{
+    apr_status_t rv = APR_EGENERAL;
+    for (int i = 0; m && i < 1000; i++) {
+        if ((rv = apr_global_mutex_lock(m)) != APR_FROM_OS_ERROR(EDEADLK))
+            break;
+        apr_thread_yield();
+    }
+    return rv;
+}
+
 /* The SQLite recipe of spec/performance.md: busy timeout first, WAL, synchronous=NORMAL.
  * The pragmas return a row, so they go through select (apr_dbd_query calls a row an error). */
 static const char *sqlite_pragma(rig_conf *c, apr_pool_t *p, const char *sql, const char *want)
@@ -275,7 +292,7 @@ static void child_init(apr_pool_t *pchild, server_rec *base)
         if (c->kind != STORE_SQLITE)
             continue;
         /* Under the mutex: switching to WAL needs the file to itself. */
-        if (apr_global_mutex_lock(c->mutex) != APR_SUCCESS) {
+        if (lock(c->mutex) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "rig: sqlite: cannot lock");
             continue;
         }
@@ -384,7 +401,7 @@ static const char *insert(request_rec *r, rig_conf *c, const char *id, const cha
         apr_status_t st;
         if (!EVP_Digest(id, strlen(id), key, NULL, EVP_sha256(), NULL))
             return "sha256 failed";
-        if (!c->mutex || apr_global_mutex_lock(c->mutex) != APR_SUCCESS)
+        if (lock(c->mutex) != APR_SUCCESS)
             return "cannot lock";
         st = c->socache->store(c->cache, r->server, key, sizeof(key),
                                r->request_time + apr_time_from_sec(86400),
@@ -393,8 +410,10 @@ static const char *insert(request_rec *r, rig_conf *c, const char *id, const cha
         return st == APR_SUCCESS ? NULL : "shmcb store failed";
     }
     if (c->kind == STORE_SQLITE) {
-        if (!c->insert || apr_global_mutex_lock(c->mutex) != APR_SUCCESS)
+        if (!c->insert)
             return "sqlite store not open";
+        if (lock(c->mutex) != APR_SUCCESS)
+            return "cannot lock";
         rv = apr_dbd_pbquery(c->driver, r->pool, c->handle, &nrows, c->insert, args);
         apr_global_mutex_unlock(c->mutex);
         if (rv)
