@@ -350,6 +350,7 @@ def run(args):
         if pg:
             pg.cleanup()
     report(noop, rows, args)
+    print("report: %s; servers' logs and bodies: %s" % (os.path.join(HERE, "REPORT.md"), work))
     return all(r["met"] for r in rows)
 
 
