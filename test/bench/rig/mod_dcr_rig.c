@@ -221,7 +221,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return OK;
 }
 
-/* With `Mutex file:` (Debian's default, and the harness's) the mutex is an fcntl lock, which
+/* With `Mutex file:` (the test harness sets it) the mutex is an fcntl lock, which
  * the kernel attributes to the process, not the thread: a thread waiting here while another
  * thread of this process waits on, say, mod_ssl's session cache lock held by a process that
  * waits for ours looks like a deadlock, and the wait fails with EDEADLK at once. It is not
