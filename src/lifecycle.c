@@ -25,29 +25,23 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
     const dcr_policy *policy = req->policy;
     const dcr_store_ops *ops = req->store->ops;
     const char *key = dcr_client_subject_key(req->pool, incoming);
-    apr_array_header_t *ids = NULL;
+    apr_array_header_t *clients = NULL;
     long long n;
 
     *existing = NULL;
     /* earlier registrations only matter to replace/reuse and to the per-subject ceiling */
-    if (key && ops->find_by_subject &&
+    if (key && ops->find_clients &&
         (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0)) {
-        if (ops->find_by_subject(req->store, key, req->now, req->pool, &ids, err) != APR_SUCCESS)
+        if (ops->find_clients(req->store, key, req->now, req->pool, &clients, err) != APR_SUCCESS)
             return false;
-        for (int i = 0; policy->reregister != DCR_REREGISTER_NEW && i < ids->nelts; i++) {
-            dcr_client *c = NULL;
-            apr_status_t rv = ops->get(req->store, APR_ARRAY_IDX(ids, i, const char *), req->now,
-                                       req->pool, &c, err);
-            if (rv == APR_NOTFOUND)
-                continue; /* expired or deleted since the lookup */
-            if (rv != APR_SUCCESS)
-                return false;
+        for (int i = 0; policy->reregister != DCR_REREGISTER_NEW && i < clients->nelts; i++) {
+            dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
             if (same_software(c, incoming)) {
                 *existing = c;
                 return true; /* replacing or reusing never grows the store */
             }
         }
-        if (policy->max_per_subject > 0 && ids->nelts >= policy->max_per_subject)
+        if (policy->max_per_subject > 0 && clients->nelts >= policy->max_per_subject)
             return too_many(err, "DCRMaxRegistrationsPerSubject", policy->max_per_subject);
     }
     /* Exact only where the store can count (SQL); socache stores document the gap. */

@@ -30,9 +30,10 @@ typedef struct dcr_store_ops {
                         dcr_client **out, dcr_error *err);
     apr_status_t (*update)(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err);
     apr_status_t (*remove)(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err);
-    /* Live client ids of one subject key (dcr_client_subject_key), oldest first. */
-    apr_status_t (*find_by_subject)(dcr_store *s, const char *subject_key, long long now,
-                                    apr_pool_t *p, apr_array_header_t **ids, dcr_error *err);
+    /* Live clients (dcr_client *) of one subject key (dcr_client_subject_key), oldest first,
+     * records included: admission reads them in one op, not one get per client. */
+    apr_status_t (*find_clients)(dcr_store *s, const char *subject_key, long long now,
+                                 apr_pool_t *p, apr_array_header_t **clients, dcr_error *err);
     /* Deletes at most batch expired records; NULL where the store cannot iterate. */
     apr_status_t (*expire)(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
                            dcr_error *err);

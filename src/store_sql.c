@@ -35,6 +35,16 @@ static const char *const schema_pgsql[] = {
     " WHERE expires_at IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",
     "INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",
+    "CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, wait_ms INTEGER, subject TEXT,"
+    " now_s BIGINT) RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql"
+    " AS $$ BEGIN PERFORM set_config('lock_timeout', wait_ms::TEXT, true);"
+    " PERFORM pg_advisory_lock(lock_key);"
+    " RETURN QUERY SELECT c.client_id, c.record FROM dcr_clients c WHERE c.subject_key = subject"
+    " AND (c.expires_at IS NULL OR c.expires_at > now_s) ORDER BY c.issued_at, c.client_id;"
+    " END $$",
+    "CREATE OR REPLACE FUNCTION dcr_hand_over(lock_key BIGINT) RETURNS BOOLEAN VOLATILE"
+    " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(lock_key);"
+    " RETURN pg_advisory_unlock(lock_key); END $$",
     NULL};
 
 /* Portable: ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL >= 9.5) makes a taken id an
@@ -52,7 +62,8 @@ static const struct {
                         "UPDATE dcr_clients SET record = %s, issued_at = %lld, expires_at = %lld,"
                         " subject_key = %s, rat_hash = %s WHERE client_id = %s"},
     [DCR_SQL_DELETE] = {"dcr_delete", "DELETE FROM dcr_clients WHERE client_id = %s"},
-    [DCR_SQL_FIND] = {"dcr_find", "SELECT client_id FROM dcr_clients WHERE subject_key = %s"
+    [DCR_SQL_FIND] = {"dcr_find", "SELECT client_id, record FROM dcr_clients"
+                                  " WHERE subject_key = %s"
                                   " AND (expires_at IS NULL OR expires_at > %lld)"
                                   " ORDER BY issued_at, client_id"},
     [DCR_SQL_EXPIRE] = {"dcr_expire",
@@ -60,7 +71,26 @@ static const struct {
                         " dcr_clients WHERE expires_at <= %lld ORDER BY expires_at LIMIT %d)"},
     [DCR_SQL_COUNT] = {"dcr_count", "SELECT COUNT(*) FROM dcr_clients"
                                     " WHERE expires_at IS NULL OR expires_at > %lld"},
+    /* PostgreSQL: the functions of sql/pgsql.sql. A write under a subject lock reports one
+     * row when it changed one, and only then hands the lock over to its own transaction. */
+    [DCR_SQL_LOCK_FIND] = {"dcr_lock_find",
+                           "SELECT client_id, record FROM dcr_lock_find(%lld, %d, %s, %lld)"},
+    [DCR_SQL_INSERT_HANDOVER] = {"dcr_insert_handover",
+                                 "WITH w AS (INSERT INTO dcr_clients (client_id, record,"
+                                 " issued_at, expires_at, subject_key, rat_hash) VALUES (%s, %s,"
+                                 " %lld, %lld, %s, %s) ON CONFLICT (client_id) DO NOTHING"
+                                 " RETURNING 1) SELECT dcr_hand_over(%lld) FROM w"},
+    [DCR_SQL_UPDATE_HANDOVER] = {"dcr_update_handover",
+                                 "WITH w AS (UPDATE dcr_clients SET record = %s, issued_at = %lld,"
+                                 " expires_at = %lld, subject_key = %s, rat_hash = %s"
+                                 " WHERE client_id = %s RETURNING 1)"
+                                 " SELECT dcr_hand_over(%lld) FROM w"},
 };
+
+static int is_pgsql(const apr_dbd_driver_t *d)
+{
+    return !strcmp(apr_dbd_name(d), "pgsql");
+}
 
 const char *const *dcr_sql_schema(const char *driver_name)
 {
@@ -73,9 +103,11 @@ const char *const *dcr_sql_schema(const char *driver_name)
     return NULL;
 }
 
-const char *dcr_sql_text(dcr_sql_stmt which)
+const char *dcr_sql_text(const apr_dbd_driver_t *driver, dcr_sql_stmt which)
 {
-    return which < DCR_SQL_NSTMT ? stmts[which].text : NULL;
+    if (which >= DCR_SQL_NSTMT || (which >= DCR_SQL_LOCK_FIND && !is_pgsql(driver)))
+        return NULL;
+    return stmts[which].text;
 }
 
 const char *dcr_sql_label(dcr_sql_stmt which)
@@ -133,8 +165,9 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
 {
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
-        int rv =
-            apr_dbd_prepare(c->driver, p, c->handle, stmts[i].text, stmts[i].label, &c->stmt[i]);
+        const char *text = dcr_sql_text(c->driver, i);
+        int rv = text ? apr_dbd_prepare(c->driver, p, c->handle, text, stmts[i].label, &c->stmt[i])
+                      : 0;
         if (rv)
             return db_fail(c->driver, c->handle, rv, err, stmts[i].label);
     }
@@ -188,6 +221,92 @@ static apr_status_t write1(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p, i
     return APR_SUCCESS;
 }
 
+/* Runs a select and hands each row's first ncols columns, copied into p, to fn; drains every
+ * row (pgsql needs it). */
+typedef void row_fn(void *baton, const char **cols);
+
+static apr_status_t select_rows(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p,
+                                const void **args, int ncols, row_fn *fn, void *baton,
+                                dcr_error *err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *cols[2];
+    /* random = 1: apr_dbd_pgsql's sequential mode reports a query that failed on a dropped
+     * connection as an empty result, which would turn "database down" into "no such client". */
+    int dbrv = apr_dbd_pbselect(c->driver, p, c->handle, &res, c->stmt[which], 1, args);
+
+    if (dbrv)
+        return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
+    /* Copied now: apr_dbd_pgsql frees the rows (PQclear) once the last one was read. */
+    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0) {
+        for (int i = 0; i < ncols; i++) {
+            const char *v = apr_dbd_get_entry(c->driver, row, i);
+            cols[i] = v ? apr_pstrdup(p, v) : NULL;
+        }
+        fn(baton, cols);
+    }
+    if (dbrv != -1)
+        return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
+    return APR_SUCCESS;
+}
+
+static void count_row(void *baton, const char **cols)
+{
+    (void)cols;
+    ++*(int *)baton;
+}
+
+/* ---- PostgreSQL subject locks ---------------------------------------------------------- *
+ * A registration's lock costs no round trip of its own: lock_subject only asks for it, the
+ * admission's read (dcr_lock_find) takes it as a session advisory lock and then reads with a
+ * snapshot taken after it, and the write hands it over to its own transaction (dcr_hand_over),
+ * which releases it at commit, after the row is visible to the next holder. Two statements,
+ * where lock, read, write and unlock took four. */
+
+static int is_pg(const dcr_sql_conn *c)
+{
+    return is_pgsql(c->driver);
+}
+
+int dcr_sql_lock_held(const dcr_sql_conn *c)
+{
+    return c->lock_state == DCR_SQL_LOCK_HELD;
+}
+
+/* Takes the asked-for lock; with a subject key, the subject's live rows come back with it. */
+static apr_status_t take_lock(dcr_sql_conn *c, const char *subject_key, long long now,
+                              apr_pool_t *p, row_fn *fn, void *baton, dcr_error *err)
+{
+    int wait = DCR_SQL_LOCK_TIMEOUT_MS, ignored = 0;
+    const void *args[] = {&c->lock_key, &wait, subject_key, &now};
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+
+    c->lock_sent = 1;
+    rv = select_rows(c, DCR_SQL_LOCK_FIND, p, args, 2, fn ? fn : count_row,
+                     fn ? baton : &ignored, err);
+    if (rv == APR_SUCCESS) {
+        c->lock_state = DCR_SQL_LOCK_HELD;
+        return rv;
+    }
+    /* A wait that ran out is APR_TIMEUP, which callers must not retry (the connection is
+     * fine); told apart by the time spent, as the server's message may be translated. */
+    if (apr_time_now() - start >= apr_time_from_msec(DCR_SQL_LOCK_TIMEOUT_MS - 100))
+        return APR_TIMEUP;
+    return rv;
+}
+
+/* Any op other than admission's read, under an asked-for lock: take it first. */
+static apr_status_t settle(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
+{
+    if (c->lock_state != DCR_SQL_LOCK_ASKED)
+        return APR_SUCCESS;
+    return take_lock(c, NULL, 0, p, NULL, NULL, err);
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
 /* Row values of a client: the record and its indexed columns. */
 typedef struct row_values {
     const char *record, *subject_key;
@@ -212,23 +331,33 @@ static apr_status_t client_row(const dcr_client *c, apr_pool_t *p, row_values *v
     return APR_SUCCESS;
 }
 
-/* One client row written by INSERT or UPDATE: the same values, the client_id first or last.
- * Not exactly one row changed is none_changed (the id exists / is unknown). */
-static apr_status_t write_client(dcr_store *s, const dcr_client *cl, dcr_sql_stmt which,
+/* One client row written by INSERT or UPDATE: the same values, the client_id first or last,
+ * and under a held PostgreSQL lock the lock key after them. Not exactly one row changed is
+ * none_changed (the id exists / is unknown); the lock then stays with the session. */
+static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
                                  apr_status_t none_changed, apr_pool_t *p, dcr_error *err)
 {
+    dcr_sql_conn *c = s->ctx;
     row_values v;
     int nrows = 0;
     apr_status_t rv;
 
-    if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
+    if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS || (rv = settle(c, p, err)))
         return rv;
     const void *expires = v.expires_at ? &v.expires_at : NULL;
-    const void *insert[] = {cl->client_id, v.record,      &v.issued_at,
-                            expires,       v.subject_key, cl->rat_hash};
-    const void *update[] = {v.record,      &v.issued_at, expires,
-                            v.subject_key, cl->rat_hash, cl->client_id};
-    rv = write1(s->ctx, which, p, &nrows, which == DCR_SQL_INSERT ? insert : update, err);
+    const void *insert[] = {cl->client_id, v.record,      &v.issued_at,  expires,
+                            v.subject_key, cl->rat_hash,  &c->lock_key};
+    const void *update[] = {v.record,      &v.issued_at,   expires,     v.subject_key,
+                            cl->rat_hash,  cl->client_id, &c->lock_key};
+    const void **args = is_new ? insert : update;
+    if (c->lock_state == DCR_SQL_LOCK_HELD) {
+        rv = select_rows(c, is_new ? DCR_SQL_INSERT_HANDOVER : DCR_SQL_UPDATE_HANDOVER, p, args, 0,
+                         count_row, &nrows, err);
+        if (rv == APR_SUCCESS && nrows == 1)
+            c->lock_state = DCR_SQL_UNLOCKED; /* now the transaction's: gone with its commit */
+    } else {
+        rv = write1(c, is_new ? DCR_SQL_INSERT : DCR_SQL_UPDATE, p, &nrows, args, err);
+    }
     if (rv != APR_SUCCESS)
         return rv;
     return nrows == 1 ? APR_SUCCESS : none_changed;
@@ -236,12 +365,12 @@ static apr_status_t write_client(dcr_store *s, const dcr_client *cl, dcr_sql_stm
 
 static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    return write_client(s, cl, DCR_SQL_INSERT, APR_EEXIST, p, err);
+    return write_client(s, cl, 1, APR_EEXIST, p, err);
 }
 
 static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    return write_client(s, cl, DCR_SQL_UPDATE, APR_NOTFOUND, p, err);
+    return write_client(s, cl, 0, APR_NOTFOUND, p, err);
 }
 
 static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err)
@@ -251,7 +380,7 @@ static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *
     apr_status_t rv;
     const void *args[] = {client_id};
 
-    if ((rv = write1(c, DCR_SQL_DELETE, p, &nrows, args, err)) != APR_SUCCESS)
+    if ((rv = settle(c, p, err)) || (rv = write1(c, DCR_SQL_DELETE, p, &nrows, args, err)))
         return rv;
     return nrows ? APR_SUCCESS : APR_NOTFOUND;
 }
@@ -267,41 +396,32 @@ static apr_status_t sql_expire(dcr_store *s, long long now, int batch, int *remo
     *removed = 0;
     if (batch <= 0)
         return APR_SUCCESS;
-    if ((rv = write1(c, DCR_SQL_EXPIRE, p, &nrows, args, err)) != APR_SUCCESS)
+    if ((rv = settle(c, p, err)) || (rv = write1(c, DCR_SQL_EXPIRE, p, &nrows, args, err)))
         return rv;
     *removed = nrows;
     return APR_SUCCESS;
 }
 
-/* Runs a select and hands each row's first column, copied into p, to fn; drains every row
- * (pgsql needs it). */
-static apr_status_t select_col0(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p,
-                                const void **args, void (*fn)(void *baton, const char *v),
-                                void *baton, dcr_error *err)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    /* random = 1: apr_dbd_pgsql's sequential mode reports a query that failed on a dropped
-     * connection as an empty result, which would turn "database down" into "no such client". */
-    int dbrv = apr_dbd_pbselect(c->driver, p, c->handle, &res, c->stmt[which], 1, args);
+/* ---- reads --------------------------------------------------------------------------------- */
 
-    if (dbrv)
-        return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
-    /* Copied now: apr_dbd_pgsql frees the rows (PQclear) once the last one was read. */
-    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0) {
-        const char *v = apr_dbd_get_entry(c->driver, row, 0);
-        fn(baton, v ? apr_pstrdup(p, v) : NULL);
-    }
-    if (dbrv != -1)
-        return db_fail(c->driver, c->handle, dbrv, err, stmts[which].label);
-    return APR_SUCCESS;
-}
-
-static void keep_first(void *baton, const char *v)
+static void keep_first(void *baton, const char **cols)
 {
     const char **out = baton;
     if (!*out)
-        *out = v ? v : "";
+        *out = cols[0] ? cols[0] : "";
+}
+
+/* A stored record as a client, checked to be the one asked for. */
+static dcr_client *parse_record(const char *client_id, const char *record, apr_pool_t *p,
+                                dcr_error *err)
+{
+    dcr_client *c = dcr_client_from_record(p, record, strlen(record), err);
+    if (c && (!c->client_id || strcmp(c->client_id, client_id))) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "internal error",
+                 "store: the record stored under %s names another client", client_id);
+        return NULL;
+    }
+    return c; /* NULL: from_record filled err (server_error) */
 }
 
 static apr_status_t sql_get(dcr_store *s, const char *client_id, long long now, apr_pool_t *p,
@@ -313,60 +433,67 @@ static apr_status_t sql_get(dcr_store *s, const char *client_id, long long now, 
     apr_status_t rv;
 
     *out = NULL;
-    if ((rv = select_col0(c, DCR_SQL_GET, p, args, keep_first, &record, err)) != APR_SUCCESS)
+    if ((rv = settle(c, p, err)) ||
+        (rv = select_rows(c, DCR_SQL_GET, p, args, 1, keep_first, &record, err)))
         return rv;
     if (!record)
         return APR_NOTFOUND;
-    *out = dcr_client_from_record(p, record, strlen(record), err);
-    if (!*out)
-        return APR_EGENERAL; /* from_record filled err (server_error) */
-    if (!(*out)->client_id || strcmp((*out)->client_id, client_id)) {
-        dcr_fail(err, DCR_ERR_SERVER_ERROR, "internal error",
-                 "store: the record stored under %s names another client", client_id);
-        *out = NULL;
-        return APR_EGENERAL;
+    *out = parse_record(client_id, record, p, err);
+    return *out ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* (client_id, record) rows, parsed once every row is read. */
+static void push_pair(void *baton, const char **cols)
+{
+    apr_array_header_t *rows = baton;
+    if (cols[0] && cols[1]) {
+        APR_ARRAY_PUSH(rows, const char *) = cols[0];
+        APR_ARRAY_PUSH(rows, const char *) = cols[1];
+    }
+}
+
+static apr_status_t sql_find_clients(dcr_store *s, const char *subject_key, long long now,
+                                     apr_pool_t *p, apr_array_header_t **clients, dcr_error *err)
+{
+    dcr_sql_conn *c = s->ctx;
+    apr_array_header_t *rows = apr_array_make(p, 4, sizeof(const char *));
+    const void *args[] = {subject_key, &now};
+    apr_status_t rv;
+
+    *clients = apr_array_make(p, 2, sizeof(dcr_client *));
+    if (!subject_key)
+        return settle(c, p, err);
+    if (c->lock_state == DCR_SQL_LOCK_ASKED)
+        rv = take_lock(c, subject_key, now, p, push_pair, rows, err);
+    else
+        rv = select_rows(c, DCR_SQL_FIND, p, args, 2, push_pair, rows, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i + 1 < rows->nelts; i += 2) {
+        dcr_client *cl = parse_record(APR_ARRAY_IDX(rows, i, const char *),
+                                      APR_ARRAY_IDX(rows, i + 1, const char *), p, err);
+        if (!cl)
+            return APR_EGENERAL;
+        APR_ARRAY_PUSH(*clients, dcr_client *) = cl;
     }
     return APR_SUCCESS;
 }
 
-typedef struct collect {
-    apr_array_header_t *ids;
-    apr_pool_t *p;
-} collect;
-
-static void push_id(void *baton, const char *v)
-{
-    collect *col = baton;
-    if (v)
-        APR_ARRAY_PUSH(col->ids, const char *) = v; /* already in the pool */
-}
-
-static apr_status_t sql_find(dcr_store *s, const char *subject_key, long long now, apr_pool_t *p,
-                             apr_array_header_t **ids, dcr_error *err)
-{
-    collect col = {apr_array_make(p, 4, sizeof(const char *)), p};
-    const void *args[] = {subject_key, &now};
-    apr_status_t rv;
-
-    *ids = col.ids;
-    if (!subject_key)
-        return APR_SUCCESS;
-    rv = select_col0(s->ctx, DCR_SQL_FIND, p, args, push_id, &col, err);
-    return rv;
-}
-
-static void parse_count(void *baton, const char *v)
+static void parse_count(void *baton, const char **cols)
 {
     long long *n = baton;
-    *n = v ? apr_atoi64(v) : 0;
+    *n = cols[0] ? apr_atoi64(cols[0]) : 0;
 }
 
 static apr_status_t sql_count(dcr_store *s, long long now, long long *n, apr_pool_t *p,
                               dcr_error *err)
 {
     const void *args[] = {&now};
+    apr_status_t rv;
     *n = 0;
-    return select_col0(s->ctx, DCR_SQL_COUNT, p, args, parse_count, n, err);
+    if ((rv = settle(s->ctx, p, err)))
+        return rv;
+    return select_rows(s->ctx, DCR_SQL_COUNT, p, args, 1, parse_count, n, err);
 }
 
 /* ---- subject locks ------------------------------------------------------------------- */
@@ -397,58 +524,52 @@ static apr_status_t session_call(dcr_sql_conn *c, apr_pool_t *p, const char *sql
 typedef struct subject_lock {
     dcr_sql_conn *c;
     apr_pool_t *p;
-    long long key; /* pgsql: the advisory lock; else the writer mutex is held */
-    int pg;
+    int pg; /* else the writer mutex is held */
 } subject_lock;
 
 static apr_status_t release(void *data)
 {
     subject_lock *l = data;
+    dcr_sql_conn *c = l->c;
     dcr_error ignored;
     if (!l->pg) {
-        l->c->writers_held = 0;
-        apr_global_mutex_unlock(l->c->writers);
-    } else if (l->c->handle) {
-        /* A failure means the session is gone, and the lock with it. */
-        session_call(l->c, l->p,
-                     apr_psprintf(l->p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
-                                  (apr_int64_t)l->key),
-                     &ignored);
+        c->writers_held = 0;
+        apr_global_mutex_unlock(c->writers);
+        return APR_SUCCESS;
     }
+    /* Still with the session (no write took it over), or maybe (the statement that takes it
+     * failed): unlock. A failure means the session is gone, and the lock with it. */
+    if (c->handle && (c->lock_state == DCR_SQL_LOCK_HELD ||
+                      (c->lock_state == DCR_SQL_LOCK_ASKED && c->lock_sent)))
+        session_call(c, l->p,
+                     apr_psprintf(l->p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
+                                  (apr_int64_t)c->lock_key),
+                     &ignored);
+    c->lock_state = DCR_SQL_UNLOCKED;
     return APR_SUCCESS;
 }
 
 /* SQLite: the writer mutex, held across admission and write (local only, like the file).
- * PostgreSQL: a session advisory lock on this connection; the database holds it, not a
- * process, and it ends with the session if the connection drops. lock_timeout bounds the wait
- * (set from a FROM subquery, which runs before the lock call). */
+ * PostgreSQL: asked for here, taken by the next statement (see above); the database holds it,
+ * not a process, it ends with the session if the connection drops, and the statement that
+ * takes it waits at most DCR_SQL_LOCK_TIMEOUT_MS. */
 static apr_status_t sql_lock_subject(dcr_store *s, const char *key, apr_pool_t *p, void **token,
                                      dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
-    subject_lock *l = apr_pcalloc(p, sizeof(*l));
+    subject_lock *l;
     apr_status_t rv;
 
     *token = NULL;
-    l->c = c;
-    l->p = p;
-    if (!strcmp(apr_dbd_name(c->driver), "pgsql")) {
-        apr_time_t start = apr_time_now();
-        l->pg = 1;
-        l->key = dcr_sql_lock_key(key);
-        rv = session_call(c, p,
-                          apr_psprintf(p,
-                                       "SELECT pg_advisory_lock(%" APR_INT64_T_FMT ") FROM (SELECT"
-                                       " set_config('lock_timeout', '%d', false)) AS t",
-                                       (apr_int64_t)l->key, DCR_SQL_LOCK_TIMEOUT_MS),
-                          err);
-        /* A wait that ran out is APR_TIMEUP, which callers must not retry (the connection is
-         * fine); told apart by the time spent, as the server's message may be translated. */
-        if (rv != APR_SUCCESS &&
-            apr_time_now() - start >= apr_time_from_msec(DCR_SQL_LOCK_TIMEOUT_MS - 100))
-            return APR_TIMEUP;
-        if (rv != APR_SUCCESS)
-            return rv;
+    if (is_pg(c)) {
+        if (c->lock_state != DCR_SQL_UNLOCKED) {
+            dcr_fail(err, DCR_ERR_SERVER_ERROR, "internal error",
+                     "store: a second subject lock on one connection");
+            return APR_EBUSY;
+        }
+        c->lock_key = dcr_sql_lock_key(key);
+        c->lock_state = DCR_SQL_LOCK_ASKED;
+        c->lock_sent = 0;
     } else if (c->writers && !c->writers_held) {
         if ((rv = lock(c, err)) != APR_SUCCESS)
             return rv;
@@ -456,6 +577,10 @@ static apr_status_t sql_lock_subject(dcr_store *s, const char *key, apr_pool_t *
     } else {
         return APR_ENOTIMPL; /* SQLite shared without our mutex (DCRStore dbd): approximate */
     }
+    l = apr_pcalloc(p, sizeof(*l));
+    l->c = c;
+    l->p = p;
+    l->pg = is_pg(c);
     apr_pool_cleanup_register(p, l, release, apr_pool_cleanup_null);
     *token = l;
     return APR_SUCCESS;
@@ -476,7 +601,7 @@ const dcr_store_ops dcr_sql_store_ops = {
     .get = sql_get,
     .update = sql_update,
     .remove = sql_remove,
-    .find_by_subject = sql_find,
+    .find_clients = sql_find_clients,
     .expire = sql_expire,
     .count = sql_count,
     .lock_subject = sql_lock_subject,

@@ -22,14 +22,25 @@ typedef enum dcr_sql_stmt {
     DCR_SQL_FIND,
     DCR_SQL_EXPIRE,
     DCR_SQL_COUNT,
+    /* PostgreSQL only: the subject lock rides on the statements around it (store_sql.c) */
+    DCR_SQL_LOCK_FIND,
+    DCR_SQL_INSERT_HANDOVER,
+    DCR_SQL_UPDATE_HANDOVER,
     DCR_SQL_NSTMT
 } dcr_sql_stmt;
+
+/* A PostgreSQL subject lock: asked for (not yet taken: the next statement takes it), held by
+ * the session, or none (released, or handed to a write's transaction, which ends it at commit). */
+typedef enum dcr_sql_lock_state { DCR_SQL_UNLOCKED, DCR_SQL_LOCK_ASKED, DCR_SQL_LOCK_HELD } dcr_sql_lock_state;
 
 typedef struct dcr_sql_conn {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_global_mutex_t *writers; /* serialises writers across processes (SQLite); NULL = none */
     int writers_held;            /* a subject lock holds writers: writes must not take it again */
+    dcr_sql_lock_state lock_state; /* PostgreSQL */
+    int lock_sent;                 /* a statement that takes the asked lock was sent */
+    long long lock_key;
     apr_dbd_prepared_t *stmt[DCR_SQL_NSTMT];
 } dcr_sql_conn;
 
@@ -41,8 +52,9 @@ const char *const *dcr_sql_schema(const char *driver_name);
 apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                    dcr_error *err);
 
-/* Statement text in apr_dbd's portable placeholder syntax (%s, %lld), and a unique label. */
-const char *dcr_sql_text(dcr_sql_stmt which);
+/* Statement text in apr_dbd's portable placeholder syntax (%s, %lld), and a unique label.
+ * The text is NULL for a statement the driver does not use (nothing to prepare). */
+const char *dcr_sql_text(const apr_dbd_driver_t *driver, dcr_sql_stmt which);
 const char *dcr_sql_label(dcr_sql_stmt which);
 
 /* Prepares every statement on c->handle (labelled, so they live as long as the connection;
@@ -57,6 +69,9 @@ dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c);
 
 /* The PostgreSQL advisory lock key of a subject key (64-bit FNV-1a, as a signed bigint). */
 long long dcr_sql_lock_key(const char *key);
+
+/* True while a subject lock lives in c's database session: the session must not change. */
+int dcr_sql_lock_held(const dcr_sql_conn *c);
 
 extern const dcr_store_ops dcr_sql_store_ops;
 

@@ -133,7 +133,7 @@ static apr_status_t prepare(ap_dbd_t *dbd, dcr_sql_conn *c, dcr_error *err)
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
         const char *label = dcr_sql_label(i);
         c->stmt[i] = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
-        if (c->stmt[i])
+        if (c->stmt[i] || !dcr_sql_text(dbd->driver, i))
             continue;
         if (!fresh && !strcmp(apr_dbd_name(dbd->driver), "sqlite3")) {
             /* apr_dbd_sqlite3 has no busy timeout; select, as the pragma returns a row */
@@ -145,8 +145,8 @@ static apr_status_t prepare(ap_dbd_t *dbd, dcr_sql_conn *c, dcr_error *err)
                     ;
         }
         fresh = 1;
-        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), label,
-                                 &c->stmt[i]);
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
+                                 dcr_sql_text(dbd->driver, i), label, &c->stmt[i]);
         if (rv) {
             dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                      "DCRStore dbd: prepare %s: %s", label,
@@ -172,7 +172,6 @@ typedef struct dbd_req {
     server_rec *s;
     apr_pool_t *pool; /* the request's, or the sweep run's */
     int retried;
-    int locked; /* a subject lock is held on this connection: never switch connections */
 } dbd_req;
 
 static apr_uint32_t generation; /* suffix of re-prepared statement names, per process */
@@ -189,10 +188,12 @@ static apr_status_t reprepare(dbd_req *q, dcr_error *err)
 {
     ap_dbd_t *dbd = q->dbd;
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
-        const char *name =
-            apr_psprintf(dbd->pool, "%s_%u", dcr_sql_label(i), apr_atomic_inc32(&generation));
+        const char *text = dcr_sql_text(dbd->driver, i), *name;
         apr_dbd_prepared_t *st = NULL;
-        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(i), name, &st);
+        if (!text)
+            continue;
+        name = apr_psprintf(dbd->pool, "%s_%u", dcr_sql_label(i), apr_atomic_inc32(&generation));
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, text, name, &st);
         if (rv) {
             dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                      "DCRStore dbd: prepare %s: %s", name,
@@ -223,9 +224,10 @@ static int reconnect(dbd_req *q, apr_status_t rv, dcr_error *err)
     char first[sizeof(err->detail)];
 
     /* Under a subject lock a retry could run on another session, outside the lock (which
-     * died with the old one): the request fails instead, and its client tries again. */
+     * died with the old one): the request fails instead, and its client tries again. A lock
+     * only asked for is taken by the retried statement, on whichever session it runs. */
     if (rv == APR_SUCCESS || rv == APR_NOTFOUND || rv == APR_EEXIST || rv == APR_ENOTIMPL ||
-        rv == APR_TIMEUP || q->retried || q->locked)
+        rv == APR_TIMEUP || q->retried || dcr_sql_lock_held(&q->conn))
         return 0;
     q->retried = 1;
     apr_cpystrn(first, err->detail, sizeof(first));
@@ -281,9 +283,9 @@ static apr_status_t r_remove(dcr_store *s, const char *id, apr_pool_t *p, dcr_er
 }
 
 static apr_status_t r_find(dcr_store *s, const char *key, long long now, apr_pool_t *p,
-                           apr_array_header_t **ids, dcr_error *err)
+                           apr_array_header_t **clients, dcr_error *err)
 {
-    RETRYING(dcr_sql_store_ops.find_by_subject(&Q(s)->sql, key, now, p, ids, err));
+    RETRYING(dcr_sql_store_ops.find_clients(&Q(s)->sql, key, now, p, clients, err));
 }
 
 static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
@@ -301,19 +303,11 @@ static apr_status_t r_count(dcr_store *s, long long now, long long *n, apr_pool_
 static apr_status_t r_lock(dcr_store *s, const char *key, apr_pool_t *p, void **token,
                            dcr_error *err)
 {
-    apr_status_t rv;
-    do {
-        rv = dcr_sql_store_ops.lock_subject(&Q(s)->sql, key, p, token, err);
-    } while (reconnect(Q(s), rv, err));
-    if (rv == APR_SUCCESS)
-        Q(s)->locked++;
-    return rv;
+    RETRYING(dcr_sql_store_ops.lock_subject(&Q(s)->sql, key, p, token, err));
 }
 
 static void r_unlock(dcr_store *s, void *token)
 {
-    if (token && Q(s)->locked > 0)
-        Q(s)->locked--;
     dcr_sql_store_ops.unlock_subject(&Q(s)->sql, token);
 }
 
@@ -324,7 +318,7 @@ static const dcr_store_ops dbd_ops = {
     .get = r_get,
     .update = r_update,
     .remove = r_remove,
-    .find_by_subject = r_find,
+    .find_clients = r_find,
     .expire = r_expire,
     .count = r_count,
     .lock_subject = r_lock,

@@ -1,7 +1,7 @@
 /* DCRStore socache:<provider>[:<args>]: registrations in a mod_socache provider (shmcb,
  * memcache, redis, ...). A cache, not a database: entries may be evicted and shmcb loses all on
  * every restart (docs/storage-socache.md). Keys are SHA-256 hashes, so the provider never sees
- * a client_id; a secondary entry per subject lists its client ids for find_by_subject. No
+ * a client_id; a secondary entry per subject lists its client ids for find_clients. No
  * iteration: expire and count are NULL. */
 #include "store_socache.h"
 
@@ -311,12 +311,12 @@ static apr_status_t op_remove(dcr_store *st, const char *id, apr_pool_t *p, dcr_
 }
 
 static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_pool_t *p,
-                            apr_array_header_t **ids, dcr_error *err)
+                            apr_array_header_t **clients, dcr_error *err)
 {
     handle *h = st->ctx;
     char *cur = NULL, *state = NULL, *id;
     apr_status_t rv;
-    *ids = apr_array_make(p, 4, sizeof(const char *));
+    *clients = apr_array_make(p, 4, sizeof(dcr_client *));
     if (!lock(h))
         return down(err, "lock", APR_EGENERAL);
     rv = fetch(h, "subject", skey, p, &cur, NULL);
@@ -329,10 +329,16 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
         apr_pool_create(&sub, p);
         for (id = apr_strtok(cur, "\n", &state); id; id = apr_strtok(NULL, "\n", &state)) {
             dcr_client *c;
-            dcr_error e;
+            char *rec;
+            unsigned int len;
             apr_pool_clear(sub);
-            if (get_locked(h, id, now, sub, &c, &e) == APR_SUCCESS) /* evicted ids are skipped */
-                APR_ARRAY_PUSH(*ids, const char *) = id;
+            /* evicted ids are skipped, corrupt records too (get reports those) */
+            if (fetch(h, "client", id, sub, &rec, &len) != APR_SUCCESS)
+                continue;
+            c = dcr_client_from_record(p, rec, len, err);
+            if (c && !(c->expires_at && c->expires_at <= now))
+                APR_ARRAY_PUSH(*clients, dcr_client *) = c;
+            dcr_error_clear(err);
         }
         apr_pool_destroy(sub);
     }
@@ -347,7 +353,7 @@ static const dcr_store_ops ops = {
     .get = op_get,
     .update = op_update,
     .remove = op_remove,
-    .find_by_subject = op_find,
+    .find_clients = op_find,
     .expire = NULL,
     .count = NULL,
 };

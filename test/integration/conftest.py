@@ -61,6 +61,8 @@ def httpd_factory(tmp_path_factory, request):
         bad += ["%s: %s" % (h.root, l) for l in h.unexpected_log_lines()]
     if bad and not request.node.rep_call_failed():
         pytest.fail("unexpected error log lines:\n" + "\n".join(bad), pytrace=False)
+    if bad:  # the test failed already: its report shows them as captured teardown output
+        print("unexpected error log lines:\n" + "\n".join(bad))
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ START_TEST(processes_admitting_one_subject_leave_one_row)
                 void *tok = NULL;
                 apr_array_header_t *found = NULL;
                 if (s->ops->lock_subject(s, key, cp, &tok, &err) != APR_SUCCESS ||
-                    s->ops->find_by_subject(s, key, 0, cp, &found, &err) != APR_SUCCESS)
+                    s->ops->find_clients(s, key, 0, cp, &found, &err) != APR_SUCCESS)
                     _exit(3);
                 if (found->nelts == 0) {
                     const char *id = apr_psprintf(cp, "p%d-%d", k, i);
@@ -152,7 +152,7 @@ START_TEST(processes_admitting_one_subject_leave_one_row)
         ck_assert_msg(why == APR_PROC_EXIT && code == 0, "process %d exited %d", k, code);
     }
     dcr_store *s = open_store(pool, file, m);
-    ck_assert_int_eq(s->ops->find_by_subject(s, key, 0, pool, &ids, &err), APR_SUCCESS);
+    ck_assert_int_eq(s->ops->find_clients(s, key, 0, pool, &ids, &err), APR_SUCCESS);
     ck_assert_int_eq(ids->nelts, 1);
 }
 END_TEST

@@ -2,6 +2,7 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct memstore {
@@ -69,21 +70,30 @@ static apr_status_t remove_(dcr_store *s, const char *id, apr_pool_t *p, dcr_err
     return APR_SUCCESS;
 }
 
-/* Linear scans: a handful of records in a unit test. */
-static apr_status_t find_by_subject(dcr_store *s, const char *key, long long now, apr_pool_t *p,
-                                    apr_array_header_t **ids, dcr_error *err)
+/* Linear scans: a handful of records in a unit test. Oldest first, as store.h asks. */
+static int oldest_first(const void *a, const void *b)
+{
+    const dcr_client *x = *(dcr_client *const *)a, *y = *(dcr_client *const *)b;
+    if (x->issued_at != y->issued_at)
+        return x->issued_at < y->issued_at ? -1 : 1;
+    return strcmp(x->client_id, y->client_id);
+}
+
+static apr_status_t find_clients(dcr_store *s, const char *key, long long now, apr_pool_t *p,
+                                 apr_array_header_t **clients, dcr_error *err)
 {
     memstore *m = s->ctx;
     if (unavailable(m, err))
         return APR_EGENERAL;
-    *ids = apr_array_make(p, 4, sizeof(const char *));
+    *clients = apr_array_make(p, 4, sizeof(dcr_client *));
     for (apr_hash_index_t *hi = apr_hash_first(p, m->records); hi; hi = apr_hash_next(hi)) {
-        const char *id = apr_hash_this_key(hi), *rec = apr_hash_this_val(hi);
+        const char *rec = apr_hash_this_val(hi);
         dcr_client *c = dcr_client_from_record(p, rec, strlen(rec), err);
         const char *k = c ? dcr_client_subject_key(p, c) : NULL;
-        if (k && strcmp(k, key) == 0 && !(c->expires_at && c->expires_at <= now))
-            APR_ARRAY_PUSH(*ids, const char *) = id;
+        if (k && key && strcmp(k, key) == 0 && !(c->expires_at && c->expires_at <= now))
+            APR_ARRAY_PUSH(*clients, dcr_client *) = c;
     }
+    qsort((*clients)->elts, (*clients)->nelts, sizeof(dcr_client *), oldest_first);
     return APR_SUCCESS;
 }
 
@@ -97,7 +107,7 @@ static apr_status_t count(dcr_store *s, long long now, long long *n, apr_pool_t 
 }
 
 static const dcr_store_ops memstore_ops = {"memory", DCR_STORE_CAN_ITERATE, put,  get,  update,
-                                           remove_,  find_by_subject,       NULL, count};
+                                           remove_,  find_clients,          NULL, count};
 
 dcr_store *memstore_create(apr_pool_t *pool)
 {
