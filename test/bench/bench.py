@@ -294,8 +294,8 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
              "rows": st.rig_check(good), "mem": (before, after), "runs": runs,
              "rig_errors": rig.error_log_lines()[errors_before:][:3]}
     finally:
-        rig.stop()
-        mod.stop()
+        rig.cleanup()
+        mod.cleanup()
     for name in runs:
         r[name] = statistics.median(x[0] for x in runs[name])
         r[name + "_p99"] = statistics.median(x[1] for x in runs[name])
@@ -325,7 +325,7 @@ def calibrate(work, seconds):
         h.start()
         return wrk(h.url + "/noop", write_lua(work, "/noop"), os.path.join(work, "none"), seconds)
     finally:
-        h.stop()
+        h.cleanup()
 
 
 def run(args):

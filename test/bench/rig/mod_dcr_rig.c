@@ -40,7 +40,8 @@ module AP_MODULE_DECLARE_DATA dcr_rig_module;
 /* One table shape for both drivers, like the module's dcr_clients: text primary key, the
  * record, issued_at, an index on the subject (test/bench/rig/schema.sql). */
 #define INSERT_SQL                                                                                 \
-    "INSERT INTO rig_clients (client_id, record, issued_at, subject_key) VALUES (%s, %s, %lld, %s)"
+    "INSERT INTO rig_clients (client_id, record, issued_at, subject_key)"                          \
+    " VALUES (%s, %s, %lld, %s)"
 #define INSERT_LABEL "rig_insert"
 
 typedef enum { STORE_NONE, STORE_SHMCB, STORE_SQLITE, STORE_DBD } store_kind;
@@ -48,7 +49,7 @@ typedef enum { STORE_NONE, STORE_SHMCB, STORE_SQLITE, STORE_DBD } store_kind;
 typedef struct rig_conf {
     store_kind kind;
     const char *jwks_file, *audience;
-    cjose_jwk_t *key; /* imported in post_config, inherited by the children */
+    cjose_jwk_t *key;          /* imported in post_config, inherited by the children */
     apr_global_mutex_t *mutex; /* shmcb and sqlite: not MP-safe / one writer at a time */
     /* shmcb */
     const ap_socache_provider_t *socache;
@@ -92,8 +93,8 @@ static const char *set_store(cmd_parms *cmd, void *dc, const char *arg)
     if (!strncmp(arg, "shmcb:", 6) || !strcmp(arg, "shmcb")) {
         const char *err;
         c->kind = STORE_SHMCB;
-        c->socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
-                                        AP_SOCACHE_PROVIDER_VERSION);
+        c->socache =
+            ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
         if (!c->socache)
             return "RigStore shmcb: load mod_socache_shmcb first";
         err = c->socache->create(&c->cache, arg[5] ? arg + 6 : NULL, cmd->temp_pool, cmd->pool);
@@ -283,8 +284,8 @@ static void child_init(apr_pool_t *pchild, server_rec *base)
         const char *why = NULL;
         if (!c->mutex)
             continue;
-        if (apr_global_mutex_child_init(&c->mutex, apr_global_mutex_lockfile(c->mutex),
-                                        pchild) != APR_SUCCESS) {
+        if (apr_global_mutex_child_init(&c->mutex, apr_global_mutex_lockfile(c->mutex), pchild) !=
+            APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "rig: cannot attach the mutex");
             c->mutex = NULL;
             continue;
@@ -341,8 +342,11 @@ static int has_audience(json_t *aud, const char *want)
     json_t *v;
     if (json_is_string(aud))
         return !strcmp(json_string_value(aud), want);
-    json_array_foreach(aud, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), want))
-        return 1;
+    json_array_foreach(aud, i, v)
+    {
+        if (json_is_string(v) && !strcmp(json_string_value(v), want))
+            return 1;
+    }
     return 0;
 }
 
@@ -404,8 +408,8 @@ static const char *insert(request_rec *r, rig_conf *c, const char *id, const cha
         if (lock(c->mutex) != APR_SUCCESS)
             return "cannot lock";
         st = c->socache->store(c->cache, r->server, key, sizeof(key),
-                               r->request_time + apr_time_from_sec(86400),
-                               (unsigned char *)body, (unsigned int)len, r->pool);
+                               r->request_time + apr_time_from_sec(86400), (unsigned char *)body,
+                               (unsigned int)len, r->pool);
         apr_global_mutex_unlock(c->mutex);
         return st == APR_SUCCESS ? NULL : "shmcb store failed";
     }
@@ -417,7 +421,8 @@ static const char *insert(request_rec *r, rig_conf *c, const char *id, const cha
         rv = apr_dbd_pbquery(c->driver, r->pool, c->handle, &nrows, c->insert, args);
         apr_global_mutex_unlock(c->mutex);
         if (rv)
-            return apr_psprintf(r->pool, "sqlite insert: %s", apr_dbd_error(c->driver, c->handle, rv));
+            return apr_psprintf(r->pool, "sqlite insert: %s",
+                                apr_dbd_error(c->driver, c->handle, rv));
         return nrows == 1 ? NULL : "sqlite insert changed no row";
     }
     if (c->kind == STORE_DBD) {
