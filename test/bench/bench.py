@@ -203,19 +203,28 @@ class Store:
     def __init__(self, kind, work, pg):
         self.kind, self.work, self.pg = kind, work, pg
         self.mods = ("dbd",) if kind == "pgsql" else ()
+        self.dirs = []  # SQLite directories, removed after the run
+
+    def sqlite_dir(self):
+        self.dirs.append(child_writable_dir())
+        return self.dirs[-1]
+
+    def cleanup(self):
+        for d in self.dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
     def module_conf(self):
         if self.kind == "shmcb":
             return ["DCRStore socache:shmcb:%s/shm(%d)" % (self.work, SHMCB_SIZE)]
         if self.kind == "sqlite":
-            return ["DCRStore sqlite:%s/clients.db" % child_writable_dir()]
+            return ["DCRStore sqlite:%s/clients.db" % self.sqlite_dir()]
         return self.dbd_lines(self.pg.createdb(self.db_name("mod"))) + ["DCRStore dbd"]
 
     def rig_conf(self):
         if self.kind == "shmcb":
             return ["RigStore shmcb:%s/rig-shm(%d)" % (self.work, SHMCB_SIZE)]
         if self.kind == "sqlite":
-            self.file = os.path.join(child_writable_dir(), "rig.db")
+            self.file = os.path.join(self.sqlite_dir(), "rig.db")
             with sqlite3.connect(self.file) as db:
                 db.executescript(open(RIG_SCHEMA).read())
             db.close()
@@ -296,6 +305,7 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
     finally:
         rig.cleanup()
         mod.cleanup()
+        st.cleanup()
     for name in runs:
         r[name] = statistics.median(x[0] for x in runs[name])
         r[name + "_p99"] = statistics.median(x[1] for x in runs[name])
