@@ -301,7 +301,8 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
         after = rss_kib(mod)
         r = {"kind": kind, "rig_st": statuses(rig, skip), "mod_st": statuses(mod),
              "rows": st.rig_check(good), "mem": (before, after), "runs": runs,
-             "rig_errors": rig.error_log_lines()[errors_before:][:3]}
+             "rig_errors": [l for l in rig.error_log_lines()[errors_before:]
+                            if "[dcr_rig:" in l][:3]}
     finally:
         rig.cleanup()
         mod.cleanup()
