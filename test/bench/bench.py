@@ -198,7 +198,7 @@ def preflight(rig, key):
 # ---- the two servers of one store --------------------------------------------------------
 
 class Store:
-    """Store settings for the module and for the rig, and the rig's row count."""
+    """Store settings for the module and for the rig, and the checks of the rig's table."""
 
     def __init__(self, kind, work, pg):
         self.kind, self.work, self.pg = kind, work, pg
@@ -268,15 +268,16 @@ class Store:
 
 
 def servers(kind, work, pg, bundle, rig_so):
+    """The store, then an httpd with the module and one with the rig, alike but for that."""
     st = Store(kind, work, pg)
+    mod_conf = st.module_conf() + ["DCRTrustDomain bench.test %s" % bundle,
+                                   "DCRAudience " + AUDIENCE]
+    rig_conf = st.rig_conf() + ["RigJWKS " + bundle, "RigAudience " + AUDIENCE,
+                                "<Location /register>", "    SetHandler dcr-rig", "</Location>"]
     mod = Httpd(os.path.join(work, kind + "-module"), log_level="warn", modules=st.mods,
-                vhosts=[Vhost(name="bench.test", conf=st.module_conf() + [
-                    "DCRTrustDomain bench.test %s" % bundle, "DCRAudience " + AUDIENCE])])
+                vhosts=[Vhost(name="bench.test", conf=mod_conf)])
     rig = RigHttpd(os.path.join(work, kind + "-rig"), log_level="warn", modules=st.mods,
-                   module=rig_so, vhosts=[Vhost(name="bench.test", location=None,
-                                                conf=st.rig_conf() + [
-        "RigJWKS " + bundle, "RigAudience " + AUDIENCE,
-        "<Location /register>", "    SetHandler dcr-rig", "</Location>"])])
+                   module=rig_so, vhosts=[Vhost(name="bench.test", conf=rig_conf, location=None)])
     return st, rig, mod
 
 
