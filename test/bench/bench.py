@@ -171,11 +171,12 @@ def statement(key, **over):
     return tok.serialize()
 
 
-def preflight(rig, key):
+def preflight(rig, key, kind):
     """The rig must really check: one good statement gets 201 and a client_id, a forged
-    signature, a wrong audience, an expired statement and a non-SPIFFE sub get 500. Returns
-    how many access log entries this left (the load statuses are counted after them) and
-    (client_id, body) of the good one."""
+    signature, a wrong audience, an expired statement and a non-SPIFFE sub get 500; on shmcb
+    the good body can be read back under its client_id (SQL tables are read after the run).
+    Returns how many access log entries this left (the load statuses are counted after them)
+    and (client_id, body) of the good one."""
     other = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
     cases = [(statement(key), 201), (statement(other), 500),
              (statement(key, aud="https://elsewhere.test/register"), 500),
@@ -192,7 +193,15 @@ def preflight(rig, key):
                                                                     r.text[:200]))
         if want == 201:
             good = (r.json()["client_id"], body)
-    return len(rig.wait_access_log(len(cases))), good
+    n = len(cases)
+    if kind == "shmcb":
+        for client_id, want in ((good[0], 200), ("0" * 32, 404)):
+            r = s.get(rig.url + "/register/" + client_id)
+            if r.status_code != want or (want == 200 and r.text != good[1]):
+                sys.exit("bench: rig preflight: reading back %s: %d %s" % (
+                    client_id, r.status_code, r.text[:200]))
+        n += 2
+    return len(rig.wait_access_log(n)), good
 
 
 # ---- the two servers of one store --------------------------------------------------------
@@ -291,7 +300,7 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
     try:
         rig.start()
         mod.start()
-        skip, good = preflight(rig, key)
+        skip, good = preflight(rig, key, kind)
         errors_before = len(rig.error_log_lines())
         for h in (rig, mod):
             wrk(h.url + "/register", lua, bodies, 2)  # warm-up: children, pools, TLS

@@ -390,6 +390,34 @@ static const char *verify(request_rec *r, rig_conf *c, const char *compact, cons
     return why;
 }
 
+/* shmcb picks its subcache from the key's first byte: a hash spreads the ids evenly. */
+static int shmcb_key(const char *id, unsigned char key[32])
+{
+    return EVP_Digest(id, strlen(id), key, NULL, EVP_sha256(), NULL);
+}
+
+/* GET .../<client_id> on shmcb: the stored body, so bench.py can see the one insert
+ * really happened there (the SQL tables it reads itself). Not on the measured path. */
+static int read_back(request_rec *r, rig_conf *c)
+{
+    unsigned char key[32], *data = apr_palloc(r->pool, MAX_BODY);
+    unsigned int len = MAX_BODY;
+    const char *id = strrchr(r->uri, '/');
+    apr_status_t st;
+
+    if (c->kind != STORE_SHMCB || !id)
+        return HTTP_NOT_FOUND;
+    if (!shmcb_key(id + 1, key) || lock(c->mutex) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    st = c->socache->retrieve(c->cache, r->server, key, sizeof(key), data, &len, r->pool);
+    apr_global_mutex_unlock(c->mutex);
+    if (st != APR_SUCCESS)
+        return HTTP_NOT_FOUND;
+    ap_set_content_type(r, "application/json");
+    ap_rwrite(data, (int)len, r);
+    return OK;
+}
+
 static const char *insert(request_rec *r, rig_conf *c, const char *id, const char *body,
                           apr_size_t len, const char *sub)
 {
@@ -403,7 +431,7 @@ static const char *insert(request_rec *r, rig_conf *c, const char *id, const cha
     if (c->kind == STORE_SHMCB) {
         unsigned char key[32];
         apr_status_t st;
-        if (!EVP_Digest(id, strlen(id), key, NULL, EVP_sha256(), NULL))
+        if (!shmcb_key(id, key))
             return "sha256 failed";
         if (lock(c->mutex) != APR_SUCCESS)
             return "cannot lock";
@@ -450,6 +478,8 @@ static int handler(request_rec *r)
 
     if (!r->handler || strcmp(r->handler, "dcr-rig"))
         return DECLINED;
+    if (r->method_number == M_GET)
+        return read_back(r, c);
     if (r->method_number != M_POST)
         return HTTP_METHOD_NOT_ALLOWED;
     if (!c->key)
