@@ -15,18 +15,11 @@ INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_sc
 -- The subject lock of a registration (docs/storage.md, "race-free lifecycle"): a session
 -- advisory lock, then the subject's live clients read under it, in one round trip. VOLATILE:
 -- the read takes its snapshot after the lock, so it sees what the previous holder committed.
-CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, wait_ms INTEGER, subject TEXT,
-    now_s BIGINT) RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql
+-- The write that ends the registration moves the lock to its own transaction (store_sql.c).
+CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, subject TEXT, now_s BIGINT)
+    RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql
 AS $$ BEGIN
-    PERFORM set_config('lock_timeout', wait_ms::TEXT, true);
     PERFORM pg_advisory_lock(lock_key);
     RETURN QUERY SELECT c.client_id, c.record FROM dcr_clients c WHERE c.subject_key = subject
         AND (c.expires_at IS NULL OR c.expires_at > now_s) ORDER BY c.issued_at, c.client_id;
-END $$;
--- Called by the write that ends a registration: the lock moves from the session to the
--- write's transaction, which releases it at commit, once the row is visible to the next holder.
-CREATE OR REPLACE FUNCTION dcr_hand_over(lock_key BIGINT) RETURNS BOOLEAN VOLATILE
-    LANGUAGE plpgsql AS $$ BEGIN
-    PERFORM pg_advisory_xact_lock(lock_key);
-    RETURN pg_advisory_unlock(lock_key);
 END $$;

@@ -1,4 +1,5 @@
 #include "store_sql.h"
+#include "global_mutex.h"
 
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -35,16 +36,12 @@ static const char *const schema_pgsql[] = {
     " WHERE expires_at IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",
     "INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",
-    "CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, wait_ms INTEGER, subject TEXT,"
-    " now_s BIGINT) RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql"
-    " AS $$ BEGIN PERFORM set_config('lock_timeout', wait_ms::TEXT, true);"
-    " PERFORM pg_advisory_lock(lock_key);"
+    "CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, subject TEXT, now_s BIGINT)"
+    " RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql"
+    " AS $$ BEGIN PERFORM pg_advisory_lock(lock_key);"
     " RETURN QUERY SELECT c.client_id, c.record FROM dcr_clients c WHERE c.subject_key = subject"
     " AND (c.expires_at IS NULL OR c.expires_at > now_s) ORDER BY c.issued_at, c.client_id;"
     " END $$",
-    "CREATE OR REPLACE FUNCTION dcr_hand_over(lock_key BIGINT) RETURNS BOOLEAN VOLATILE"
-    " LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(lock_key);"
-    " RETURN pg_advisory_unlock(lock_key); END $$",
     NULL};
 
 /* Portable: ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL >= 9.5) makes a taken id an
@@ -71,20 +68,25 @@ static const struct {
                         " dcr_clients WHERE expires_at <= %lld ORDER BY expires_at LIMIT %d)"},
     [DCR_SQL_COUNT] = {"dcr_count", "SELECT COUNT(*) FROM dcr_clients"
                                     " WHERE expires_at IS NULL OR expires_at > %lld"},
-    /* PostgreSQL: the functions of sql/pgsql.sql. A write under a subject lock reports one
-     * row when it changed one, and only then hands the lock over to its own transaction. */
+    /* PostgreSQL only. dcr_lock_find is sql/pgsql.sql's. A write under a subject lock hands
+     * the lock over to its own transaction only when it changed a row: the materialised
+     * CTE takes the transaction lock for that row before the outer select drops the
+     * session's, so the lock is never free before the commit. */
     [DCR_SQL_LOCK_FIND] = {"dcr_lock_find",
-                           "SELECT client_id, record FROM dcr_lock_find(%lld, %d, %s, %lld)"},
+                           "SELECT client_id, record FROM dcr_lock_find(%lld, %s, %lld)"},
     [DCR_SQL_INSERT_HANDOVER] = {"dcr_insert_handover",
                                  "WITH w AS (INSERT INTO dcr_clients (client_id, record,"
                                  " issued_at, expires_at, subject_key, rat_hash) VALUES (%s, %s,"
                                  " %lld, %lld, %s, %s) ON CONFLICT (client_id) DO NOTHING"
-                                 " RETURNING 1) SELECT dcr_hand_over(%lld) FROM w"},
+                                 " RETURNING 1), x AS MATERIALIZED (SELECT"
+                                 " pg_advisory_xact_lock(%lld) FROM w)"
+                                 " SELECT pg_advisory_unlock(%lld) FROM x"},
     [DCR_SQL_UPDATE_HANDOVER] = {"dcr_update_handover",
                                  "WITH w AS (UPDATE dcr_clients SET record = %s, issued_at = %lld,"
                                  " expires_at = %lld, subject_key = %s, rat_hash = %s"
-                                 " WHERE client_id = %s RETURNING 1)"
-                                 " SELECT dcr_hand_over(%lld) FROM w"},
+                                 " WHERE client_id = %s RETURNING 1), x AS MATERIALIZED (SELECT"
+                                 " pg_advisory_xact_lock(%lld) FROM w)"
+                                 " SELECT pg_advisory_unlock(%lld) FROM x"},
 };
 
 static int is_pgsql(const apr_dbd_driver_t *d)
@@ -162,12 +164,30 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
     return APR_SUCCESS;
 }
 
+apr_status_t dcr_sql_session_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err)
+{
+    /* a select: both answer with a row, which apr_dbd_query counts as an error */
+    const char *sql = is_pgsql(driver)
+                          ? apr_psprintf(p, "SELECT set_config('lock_timeout', '%d', false)",
+                                         DCR_SQL_LOCK_TIMEOUT_MS)
+                          : apr_psprintf(p, "PRAGMA busy_timeout = %d", DCR_SQL_BUSY_TIMEOUT_MS);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
+    if (rv)
+        return db_fail(driver, handle, rv, err, sql);
+    while ((rv = apr_dbd_get_row(driver, p, res, &row, -1)) == 0)
+        ;
+    return rv == -1 ? APR_SUCCESS : db_fail(driver, handle, rv, err, sql);
+}
+
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
 {
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
         const char *text = dcr_sql_text(c->driver, i);
-        int rv = text ? apr_dbd_prepare(c->driver, p, c->handle, text, stmts[i].label, &c->stmt[i])
-                      : 0;
+        int rv =
+            text ? apr_dbd_prepare(c->driver, p, c->handle, text, stmts[i].label, &c->stmt[i]) : 0;
         if (rv)
             return db_fail(c->driver, c->handle, rv, err, stmts[i].label);
     }
@@ -189,7 +209,7 @@ static apr_status_t lock(dcr_sql_conn *c, dcr_error *err)
     apr_status_t rv;
     if (!c->writers || c->writers_held)
         return APR_SUCCESS;
-    if ((rv = apr_global_mutex_lock(c->writers)) != APR_SUCCESS)
+    if ((rv = dcr_global_mutex_lock(c->writers)) != APR_SUCCESS)
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                  "store: cannot take the writer lock (%d)", rv);
     return rv;
@@ -278,14 +298,14 @@ int dcr_sql_lock_held(const dcr_sql_conn *c)
 static apr_status_t take_lock(dcr_sql_conn *c, const char *subject_key, long long now,
                               apr_pool_t *p, row_fn *fn, void *baton, dcr_error *err)
 {
-    int wait = DCR_SQL_LOCK_TIMEOUT_MS, ignored = 0;
-    const void *args[] = {&c->lock_key, &wait, subject_key, &now};
+    int ignored = 0;
+    const void *args[] = {&c->lock_key, subject_key, &now};
     apr_time_t start = apr_time_now();
     apr_status_t rv;
 
     c->lock_sent = 1;
-    rv = select_rows(c, DCR_SQL_LOCK_FIND, p, args, 2, fn ? fn : count_row,
-                     fn ? baton : &ignored, err);
+    rv = select_rows(c, DCR_SQL_LOCK_FIND, p, args, 2, fn ? fn : count_row, fn ? baton : &ignored,
+                     err);
     if (rv == APR_SUCCESS) {
         c->lock_state = DCR_SQL_LOCK_HELD;
         return rv;
@@ -345,10 +365,10 @@ static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS || (rv = settle(c, p, err)))
         return rv;
     const void *expires = v.expires_at ? &v.expires_at : NULL;
-    const void *insert[] = {cl->client_id, v.record,      &v.issued_at,  expires,
-                            v.subject_key, cl->rat_hash,  &c->lock_key};
-    const void *update[] = {v.record,      &v.issued_at,   expires,     v.subject_key,
-                            cl->rat_hash,  cl->client_id, &c->lock_key};
+    const void *insert[] = {cl->client_id, v.record,     &v.issued_at, expires,
+                            v.subject_key, cl->rat_hash, &c->lock_key, &c->lock_key};
+    const void *update[] = {v.record,     &v.issued_at,  expires,      v.subject_key,
+                            cl->rat_hash, cl->client_id, &c->lock_key, &c->lock_key};
     const void **args = is_new ? insert : update;
     if (c->lock_state == DCR_SQL_LOCK_HELD) {
         rv = select_rows(c, is_new ? DCR_SQL_INSERT_HANDOVER : DCR_SQL_UPDATE_HANDOVER, p, args, 0,

@@ -31,13 +31,17 @@ typedef enum dcr_sql_stmt {
 
 /* A PostgreSQL subject lock: asked for (not yet taken: the next statement takes it), held by
  * the session, or none (released, or handed to a write's transaction, which ends it at commit). */
-typedef enum dcr_sql_lock_state { DCR_SQL_UNLOCKED, DCR_SQL_LOCK_ASKED, DCR_SQL_LOCK_HELD } dcr_sql_lock_state;
+typedef enum dcr_sql_lock_state {
+    DCR_SQL_UNLOCKED,
+    DCR_SQL_LOCK_ASKED,
+    DCR_SQL_LOCK_HELD
+} dcr_sql_lock_state;
 
 typedef struct dcr_sql_conn {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    apr_global_mutex_t *writers; /* serialises writers across processes (SQLite); NULL = none */
-    int writers_held;            /* a subject lock holds writers: writes must not take it again */
+    apr_global_mutex_t *writers;   /* serialises writers across processes (SQLite); NULL = none */
+    int writers_held;              /* a subject lock holds writers: writes must not take it again */
     dcr_sql_lock_state lock_state; /* PostgreSQL */
     int lock_sent;                 /* a statement that takes the asked lock was sent */
     long long lock_key;
@@ -57,6 +61,11 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
 const char *dcr_sql_text(const apr_dbd_driver_t *driver, dcr_sql_stmt which);
 const char *dcr_sql_label(dcr_sql_stmt which);
 
+/* Settings of a new session, before its first statement: PostgreSQL's lock_timeout (what
+ * bounds the wait for a subject lock), SQLite's busy timeout. */
+apr_status_t dcr_sql_session_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err);
+
 /* Prepares every statement on c->handle (labelled, so they live as long as the connection;
  * allocations in p, which must live as long too). */
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err);
@@ -64,8 +73,10 @@ apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
 /* A store on c; c must stay valid and unshared (one thread) while the store is used. */
 dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c);
 
-/* How long a subject lock waits on PostgreSQL before the request gets a 503. */
+/* How long a subject lock waits on PostgreSQL before the request gets a 503 (the session's
+ * lock_timeout), and how long a SQLite connection of mod_dbd waits for the file. */
 #define DCR_SQL_LOCK_TIMEOUT_MS 10000
+#define DCR_SQL_BUSY_TIMEOUT_MS 5000
 
 /* The PostgreSQL advisory lock key of a subject key (64-bit FNV-1a, as a signed bigint). */
 long long dcr_sql_lock_key(const char *key);

@@ -1,4 +1,5 @@
 #include "store_sqlite.h"
+#include "global_mutex.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -66,7 +67,7 @@ static apr_status_t setup(dcr_sql_conn *c, apr_pool_t *pool, const char *file,
         return APR_EGENERAL;
     }
     /* The schema is a write like any other: take the writer lock for it. */
-    if (c->writers && (rv = apr_global_mutex_lock(c->writers)) != APR_SUCCESS) {
+    if (c->writers && (rv = dcr_global_mutex_lock(c->writers)) != APR_SUCCESS) {
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                  "sqlite store %s: cannot take the writer lock (%d)", file, rv);
         return rv;

@@ -1,4 +1,5 @@
 #include "cache_socache.h"
+#include "global_mutex.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"
@@ -84,7 +85,7 @@ static bool sc_store(void *baton, const char *key, const unsigned char *val, siz
     if (len > CACHE_MAX_RECORD || !attach(c))
         return false;
     apr_pool_create(&p, NULL);
-    if (c->mutex && apr_global_mutex_lock(c->mutex) != APR_SUCCESS) {
+    if (c->mutex && dcr_global_mutex_lock(c->mutex) != APR_SUCCESS) {
         apr_pool_destroy(p);
         return false;
     }
@@ -107,7 +108,7 @@ static bool sc_retrieve(void *baton, apr_pool_t *pool, const char *key, unsigned
     if (!attach(c))
         return false;
     buf = apr_palloc(pool, CACHE_MAX_RECORD);
-    if (c->mutex && apr_global_mutex_lock(c->mutex) != APR_SUCCESS)
+    if (c->mutex && dcr_global_mutex_lock(c->mutex) != APR_SUCCESS)
         return false;
     rv = c->provider->retrieve(c->instance, c->s, (const unsigned char *)key,
                                (unsigned int)strlen(key), buf, &n, pool);

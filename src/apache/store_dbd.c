@@ -135,18 +135,13 @@ static apr_status_t prepare(ap_dbd_t *dbd, dcr_sql_conn *c, dcr_error *err)
         c->stmt[i] = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
         if (c->stmt[i] || !dcr_sql_text(dbd->driver, i))
             continue;
-        if (!fresh && !strcmp(apr_dbd_name(dbd->driver), "sqlite3")) {
-            /* apr_dbd_sqlite3 has no busy timeout; select, as the pragma returns a row */
-            apr_dbd_results_t *res = NULL;
-            apr_dbd_row_t *row = NULL;
-            if (!apr_dbd_select(dbd->driver, dbd->pool, dbd->handle, &res,
-                                "PRAGMA busy_timeout = 5000", 0))
-                while (apr_dbd_get_row(dbd->driver, dbd->pool, res, &row, -1) == 0)
-                    ;
-        }
+        /* a connection new to us: apr_dbd_sqlite3 has no busy timeout, PostgreSQL needs the
+         * lock_timeout of the subject locks */
+        if (!fresh && dcr_sql_session_setup(dbd->driver, dbd->handle, dbd->pool, err))
+            return APR_EGENERAL;
         fresh = 1;
-        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle,
-                                 dcr_sql_text(dbd->driver, i), label, &c->stmt[i]);
+        int rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, dcr_sql_text(dbd->driver, i),
+                                 label, &c->stmt[i]);
         if (rv) {
             dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                      "DCRStore dbd: prepare %s: %s", label,
@@ -187,6 +182,8 @@ static apr_status_t use(dbd_req *q, ap_dbd_t *dbd, dcr_error *err)
 static apr_status_t reprepare(dbd_req *q, dcr_error *err)
 {
     ap_dbd_t *dbd = q->dbd;
+    if (dcr_sql_session_setup(dbd->driver, dbd->handle, dbd->pool, err))
+        return APR_EGENERAL;
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
         const char *text = dcr_sql_text(dbd->driver, i), *name;
         apr_dbd_prepared_t *st = NULL;

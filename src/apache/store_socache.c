@@ -4,6 +4,7 @@
  * a client_id; a secondary entry per subject lists its client ids for find_clients. No
  * iteration: expire and count are NULL. */
 #include "store_socache.h"
+#include "global_mutex.h"
 
 #include "store_backend.h"
 
@@ -123,7 +124,7 @@ static void hash_key(const char *tag, const char *name, unsigned char out[32])
 
 static int lock(handle *h)
 {
-    return !h->cfg->mutex || apr_global_mutex_lock(h->cfg->mutex) == APR_SUCCESS;
+    return !h->cfg->mutex || dcr_global_mutex_lock(h->cfg->mutex) == APR_SUCCESS;
 }
 
 static void unlock(handle *h)

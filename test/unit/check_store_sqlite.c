@@ -134,9 +134,8 @@ START_TEST(reopen_finds_everything)
     }
     apr_array_header_t *ids;
     dcr_client *k = store_contract_client(p2, "k", "spiffe://example.org/odd", 0, 0, "k", "k");
-    ck_assert_int_eq(
-        s->ops->find_clients(s, dcr_client_subject_key(p2, k), 1000, p2, &ids, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(s->ops->find_clients(s, dcr_client_subject_key(p2, k), 1000, p2, &ids, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(ids->nelts, 25);
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, dcr_client *)->client_id, "re01");
     apr_pool_destroy(p2);
