@@ -19,6 +19,17 @@ static bool too_many(dcr_error *err, const char *what, long long limit)
                     "%s ceiling of %lld reached", what, limit);
 }
 
+/* The earlier registration of the same software among a subject's clients, if any. */
+static dcr_client *same_client(const apr_array_header_t *clients, const dcr_client *incoming)
+{
+    for (int i = 0; i < clients->nelts; i++) {
+        dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
+        if (same_software(c, incoming))
+            return c;
+    }
+    return NULL;
+}
+
 bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr_client **existing,
                          dcr_error *err)
 {
@@ -34,13 +45,9 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
         (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0)) {
         if (ops->find_clients(req->store, key, req->now, req->pool, &clients, err) != APR_SUCCESS)
             return false;
-        for (int i = 0; policy->reregister != DCR_REREGISTER_NEW && i < clients->nelts; i++) {
-            dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
-            if (same_software(c, incoming)) {
-                *existing = c;
-                return true; /* replacing or reusing never grows the store */
-            }
-        }
+        if (policy->reregister != DCR_REREGISTER_NEW &&
+            (*existing = same_client(clients, incoming)))
+            return true; /* replacing or reusing never grows the store */
         if (policy->max_per_subject > 0 && clients->nelts >= policy->max_per_subject)
             return too_many(err, "DCRMaxRegistrationsPerSubject", policy->max_per_subject);
     }
@@ -93,4 +100,106 @@ void dcr_lifecycle_unlock(const dcr_request *req, void *token)
 {
     if (token)
         req->store->ops->unlock_subject(req->store, token);
+}
+
+/* ---- the write ------------------------------------------------------------------------- */
+
+/* A fresh client_id colliding with a stored one is astronomically unlikely; retry a little. */
+#define DCR_PUT_ATTEMPTS 3
+
+/* Stores a new client; a taken client_id gets a new one. */
+static bool store_new(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
+    for (int i = 0; i < DCR_PUT_ATTEMPTS; i++) {
+        apr_status_t rv = req->store->ops->put(req->store, c, req->pool, err);
+        if (rv == APR_SUCCESS)
+            return true;
+        if (rv != APR_EEXIST)
+            return false;
+        if (!(c->client_id = dcr_client_new_id(req->pool)))
+            break;
+    }
+    return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not allocate a client_id",
+                    "%d client_id collisions in a row", DCR_PUT_ATTEMPTS);
+}
+
+/* A returning subject: replace keeps the client_id and takes the new metadata; reuse keeps
+ * everything but the token. Either way the old token stops working. APR_NOTFOUND (deleted
+ * meanwhile) leaves c as it came. */
+static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *existing,
+                            dcr_error *err)
+{
+    dcr_client *target = c;
+    const char *id = c->client_id;
+    long long issued_at = c->issued_at;
+    apr_status_t rv;
+    if (req->policy->reregister == DCR_REREGISTER_REUSE) {
+        target = existing;
+        memcpy(target->rat_hash, c->rat_hash, sizeof(c->rat_hash));
+        target->expires_at = c->expires_at;
+    } else {
+        c->client_id = existing->client_id;
+        c->issued_at = existing->issued_at;
+    }
+    if (target->secret_hash[0])
+        json_object_set_new(target->metadata, "client_secret_expires_at",
+                            json_integer(target->expires_at));
+    rv = req->store->ops->update(req->store, target, req->pool, err);
+    if (rv == APR_NOTFOUND) {
+        c->client_id = id;
+        c->issued_at = issued_at;
+        dcr_error_clear(err);
+    } else if (rv == APR_SUCCESS && target != c) {
+        *c = *target;
+    }
+    return rv;
+}
+
+/* A returning subject under replace or reuse is looked up and rewritten without the lock:
+ * rewrites of one registration are the store's to order (the last one wins, as one after the
+ * other), and a returning subject passes every ceiling. What the lock must order is the first
+ * registration of a subject, so that two of them do not both insert. APR_NOTFOUND: no
+ * registration to rewrite (or it went meanwhile), the locked path decides. */
+static apr_status_t try_returning(const dcr_request *req, dcr_client *c, dcr_client **existing,
+                                  dcr_error *err)
+{
+    const dcr_store_ops *ops = req->store->ops;
+    const char *key = dcr_client_subject_key(req->pool, c);
+    apr_array_header_t *clients;
+    dcr_client *found;
+    apr_status_t rv;
+
+    if (!key || !ops->find_clients || req->policy->reregister == DCR_REREGISTER_NEW)
+        return APR_NOTFOUND;
+    if ((rv = ops->find_clients(req->store, key, req->now, req->pool, &clients, err)))
+        return rv;
+    if (!(found = same_client(clients, c)) || (rv = rewrite(req, c, found, err)))
+        return rv ? rv : APR_NOTFOUND;
+    *existing = found;
+    return APR_SUCCESS;
+}
+
+bool dcr_lifecycle_store(const dcr_request *req, dcr_client *c, dcr_client **existing,
+                         dcr_error *err)
+{
+    void *lock = NULL;
+    bool stored;
+    apr_status_t rv = try_returning(req, c, existing, err);
+
+    if (rv != APR_NOTFOUND)
+        return rv == APR_SUCCESS;
+    *existing = NULL;
+    if (!dcr_lifecycle_lock(req, c, &lock, err))
+        return false;
+    stored = dcr_lifecycle_admit(req, c, existing, err);
+    if (stored && *existing) {
+        rv = rewrite(req, c, *existing, err);
+        if (rv == APR_NOTFOUND) /* deleted by its client meanwhile: register afresh */
+            *existing = NULL;
+        stored = rv == APR_SUCCESS || (rv == APR_NOTFOUND && store_new(req, c, err));
+    } else if (stored) {
+        stored = store_new(req, c, err);
+    }
+    dcr_lifecycle_unlock(req, lock);
+    return stored;
 }

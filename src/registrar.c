@@ -9,9 +9,6 @@
 #include <apr_strings.h>
 #include <string.h>
 
-/* A fresh client_id colliding with a stored one is astronomically unlikely; retry a little. */
-#define DCR_PUT_ATTEMPTS 3
-
 void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *res)
 {
     /* RFC 6750 3.1 keeps the error out of the challenge of a request without a token; the
@@ -122,48 +119,6 @@ void dcr_bind_statement(const dcr_request *req, dcr_client *c, const json_t *bod
         json_object_update(c->metadata, id->extensions);
 }
 
-/* Stores a new client; a taken client_id gets a new one. */
-static bool store_new(const dcr_request *req, dcr_client *c, dcr_error *err)
-{
-    for (int i = 0; i < DCR_PUT_ATTEMPTS; i++) {
-        apr_status_t rv = req->store->ops->put(req->store, c, req->pool, err);
-        if (rv == APR_SUCCESS)
-            return true;
-        if (rv != APR_EEXIST)
-            return false;
-        if (!(c->client_id = dcr_client_new_id(req->pool)))
-            break;
-    }
-    return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not allocate a client_id",
-                    "%d client_id collisions in a row", DCR_PUT_ATTEMPTS);
-}
-
-/* A returning subject: replace keeps the client_id and takes the new metadata; reuse keeps
- * everything but the token. Either way the old token stops working. */
-static bool store_returning(const dcr_request *req, dcr_client *c, dcr_client *existing,
-                            dcr_error *err)
-{
-    dcr_client *target = c;
-    apr_status_t rv;
-    if (req->policy->reregister == DCR_REREGISTER_REUSE) {
-        target = existing;
-        memcpy(target->rat_hash, c->rat_hash, sizeof(c->rat_hash));
-    } else {
-        c->client_id = existing->client_id;
-        c->issued_at = existing->issued_at;
-    }
-    target->expires_at = c->expires_at;
-    if (target->secret_hash[0])
-        json_object_set_new(target->metadata, "client_secret_expires_at",
-                            json_integer(target->expires_at));
-    rv = req->store->ops->update(req->store, target, req->pool, err);
-    if (rv == APR_NOTFOUND) /* deleted meanwhile: register afresh */
-        return store_new(req, c, err);
-    if (target != c)
-        *c = *target;
-    return rv == APR_SUCCESS;
-}
-
 static bool limit_refusals(const dcr_request *req)
 {
     return req->policy->refusal_limit > 0 && req->cache && req->client_addr;
@@ -193,8 +148,6 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     const char *token, *secret;
     json_t *body, *metadata;
     dcr_client *c, *existing = NULL;
-    void *lock = NULL;
-    bool stored;
 
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
@@ -237,14 +190,8 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     if (!dcr_issue_secret(req, c, id.kind == DCR_IDENTITY_VC ? id.auth_method : NULL, &secret,
                           &err))
         goto refused;
-    /* 6. the store: a returning subject per DCRReregister, ceilings first, admission and
-     * write under one lock where the store has one */
-    if (!dcr_lifecycle_lock(req, c, &lock, &err))
-        goto refused;
-    stored = dcr_lifecycle_admit(req, c, &existing, &err) &&
-             (existing ? store_returning(req, c, existing, &err) : store_new(req, c, &err));
-    dcr_lifecycle_unlock(req, lock);
-    if (!stored)
+    /* 6. the store: a returning subject per DCRReregister, the ceilings (lifecycle.c) */
+    if (!dcr_lifecycle_store(req, c, &existing, &err))
         goto refused;
     /* 7. the response */
     /* a reused registration keeps its old secret, which only its client knows */

@@ -53,4 +53,10 @@ bool dcr_lifecycle_lock(const dcr_request *req, const dcr_client *incoming, void
                         dcr_error *err);
 void dcr_lifecycle_unlock(const dcr_request *req, void *token);
 
+/* Step 6 of a registration: stores c as policy says for its subject (a new client, or the
+ * earlier registration replaced or reused, then *existing is that one and c what was stored),
+ * the lock taken where admission must be exact. false with err (ceiling, store down). */
+bool dcr_lifecycle_store(const dcr_request *req, dcr_client *c, dcr_client **existing,
+                         dcr_error *err);
+
 #endif

@@ -263,31 +263,44 @@ def advisory_key(subject_key):
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
+def hold_lock(postgres, db, sub, seconds):
+    """Another session takes a subject's lock and ends, after `seconds`, without unlocking."""
+    t = threading.Thread(target=postgres.psql, kwargs=dict(
+        db=db, sql="SELECT pg_advisory_lock(%d); SELECT pg_sleep(%d)" % (
+            advisory_key("spiffe " + sub), seconds)))
+    t.start()
+    time.sleep(0.5)
+    return t
+
+
+NEWCOMER = "spiffe://example.org/ns/prod/newcomer"
+
+
 def test_pgsql_subject_lock_is_an_advisory_lock_that_dies_with_its_session(
         httpd_factory, domain, postgres, request):
+    """The lock orders the first registration of a subject (two must not both insert); a
+    returning subject is rewritten without it."""
     be = Backend("pgsql", httpd_factory, domain, request)
     db = be.db
-    h, _ = be.nodes()  # DCRReregister replace (the default) locks the subject
-    register(h, domain)  # the schema exists and the subject has its client
-    # another session takes the subject's lock and ends without unlocking it
-    hold = threading.Thread(target=postgres.psql, kwargs=dict(
-        db=db, sql="SELECT pg_advisory_lock(%d); SELECT pg_sleep(3)" % advisory_key(
-            "spiffe " + SUB)))
-    hold.start()
-    time.sleep(1)
+    h, _ = be.nodes()  # DCRReregister replace (the default)
+    register(h, domain)  # the schema exists and SUB has its client
+    hold = hold_lock(postgres, db, NEWCOMER, 3)
     t0 = time.time()
-    r = register(h, domain)
+    r = register(h, domain, sub=NEWCOMER)
     waited = time.time() - t0
     hold.join()
     assert r.status_code == 201, r.text
     assert waited >= 1.5, waited  # it waited for the other session ...
     assert waited < 8, waited  # ... and got the lock when that session ended
-    # another subject never waits for this one
-    other = register(h, domain, sub="spiffe://example.org/ns/prod/other")
-    assert other.status_code == 201
+    # a returning subject does not wait, not even for its own lock
+    hold = hold_lock(postgres, db, SUB, 3)
+    t0 = time.time()
+    again = register(h, domain)
+    assert again.status_code == 201 and time.time() - t0 < 1.5
+    hold.join()
+    assert be.rows(SUB) == 1 and be.rows(NEWCOMER) == 1
     # no lock is left behind on the server once the requests are done
-    rows = postgres.psql("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'", db=db)
-    assert int(rows[0][0]) == 0
+    be.assert_no_lock_left()
 
 
 def test_pgsql_subject_lock_wait_is_bounded(httpd_factory, domain, postgres, request):
@@ -297,18 +310,15 @@ def test_pgsql_subject_lock_wait_is_bounded(httpd_factory, domain, postgres, req
     h, _ = be.nodes()
     h.allow_errors(r"canceling statement due to lock timeout")
     register(h, domain)
-    hold = threading.Thread(target=postgres.psql, kwargs=dict(
-        db=be.db, sql="SELECT pg_advisory_lock(%d); SELECT pg_sleep(13)" % advisory_key(
-            "spiffe " + SUB)))
-    hold.start()
-    time.sleep(0.5)
+    hold = hold_lock(postgres, be.db, NEWCOMER, 13)
     t0 = time.time()
-    r = register(h, domain)
+    r = register(h, domain, sub=NEWCOMER)
     waited = time.time() - t0
     assert r.status_code == 503, r.text
     assert r.json()["error"] == "temporarily_unavailable"
     assert int(r.headers["Retry-After"]) > 0
     assert 9 <= waited < 13, waited
     hold.join()
-    assert register(h, domain).status_code == 201  # free again once that session ended
-    assert be.rows(SUB) == 1
+    assert register(h, domain, sub=NEWCOMER).status_code == 201  # free once that session ended
+    assert be.rows(NEWCOMER) == 1
+    be.assert_no_lock_left()

@@ -3,11 +3,13 @@
  * cannot lock (APR_ENOTIMPL) still registers; a lock that fails is a 503 and stores nothing.
  * The store is memstore wrapped with a lock that records what ran while it was held. */
 #include "registrar_fixture.h"
+#include "registrar_int.h"
 
 typedef struct spy {
     const dcr_store_ops *inner_ops;
     void *inner_ctx;
     int held, taken, writes_locked, writes_unlocked;
+    bool vanish; /* the next update finds its client deleted (by its owner, meanwhile) */
     apr_status_t lock_rv;
     const char *last_key;
 } spy;
@@ -41,6 +43,10 @@ static apr_status_t s_update(dcr_store *s, const dcr_client *c, apr_pool_t *p, d
 {
     dcr_store in = inner();
     note_write();
+    if (the_spy.vanish) {
+        the_spy.vanish = false;
+        in.ops->remove(&in, c->client_id, p, err);
+    }
     return in.ops->update(&in, c, p, err);
 }
 
@@ -49,6 +55,13 @@ static apr_status_t s_get(dcr_store *s, const char *id, long long now, apr_pool_
 {
     dcr_store in = inner();
     return in.ops->get(&in, id, now, p, out, err);
+}
+
+static apr_status_t s_find(dcr_store *s, const char *key, long long now, apr_pool_t *p,
+                           apr_array_header_t **clients, dcr_error *err)
+{
+    dcr_store in = inner();
+    return in.ops->find_clients(&in, key, now, p, clients, err);
 }
 
 static apr_status_t s_count(dcr_store *s, long long now, long long *n, apr_pool_t *p,
@@ -91,6 +104,7 @@ static void spy_setup(void)
     spy_ops.put = s_put;
     spy_ops.update = s_update;
     spy_ops.get = s_get;
+    spy_ops.find_clients = s_find;
     spy_ops.count = s_count;
     spy_ops.lock_subject = s_lock;
     spy_ops.unlock_subject = s_unlock;
@@ -167,6 +181,81 @@ START_TEST(no_ceiling_and_no_subject_takes_no_lock)
 }
 END_TEST
 
+/* ---- returning subjects: the lock orders first registrations only --------------------- */
+
+static int serial;
+
+/* A client of subject `who` about to be registered (as the registrar builds one). */
+static dcr_client *incoming(const char *who)
+{
+    dcr_client *c = apr_pcalloc(pool, sizeof(*c));
+    c->client_id = apr_psprintf(pool, "fresh-%d", ++serial);
+    c->issued_at = NOW + serial;
+    c->subject_kind = "spiffe";
+    c->subject = who;
+    c->issuer = "td";
+    c->metadata = dcr_json_own(pool, json_pack("{s:s}", "software_id", "sw"));
+    dcr_token_hash(apr_psprintf(pool, "token-%d", serial), c->rat_hash);
+    return c;
+}
+
+static dcr_client *store_one(const char *who, dcr_client **existing)
+{
+    dcr_client *c = incoming(who);
+    dcr_error err;
+    ck_assert_msg(dcr_lifecycle_store(&req, c, existing, &err), "%s", err.detail);
+    ck_assert_int_eq(the_spy.held, 0);
+    return c;
+}
+
+START_TEST(first_registration_of_a_subject_is_written_under_its_lock)
+{
+    dcr_client *existing = (dcr_client *)1;
+    policy.max_registrations = 0;
+    dcr_client *c = store_one("spiffe://td/a", &existing);
+    ck_assert_ptr_null(existing);
+    ck_assert_int_eq(the_spy.taken, 1);
+    ck_assert_str_eq(the_spy.last_key, dcr_client_subject_key(pool, c));
+    ck_assert_int_eq(the_spy.writes_locked, 1);
+    ck_assert_int_eq(the_spy.writes_unlocked, 0);
+}
+END_TEST
+
+START_TEST(returning_subject_is_rewritten_without_the_lock)
+{
+    dcr_client *existing = NULL;
+    policy.max_registrations = 0;
+    dcr_client *first = store_one("spiffe://td/a", &existing);
+    dcr_client *again = store_one("spiffe://td/a", &existing);
+    ck_assert_ptr_nonnull(existing);
+    ck_assert_str_eq(again->client_id, first->client_id); /* replace keeps the client_id */
+    ck_assert_int_eq(the_spy.taken, 1);                   /* only the first one locked */
+    ck_assert_int_eq(the_spy.writes_unlocked, 1);
+    ck_assert_uint_eq(memstore_count(store), 1);
+    /* the global ceiling does not stop it either: a returning subject never grows the store */
+    policy.max_registrations = 1;
+    store_one("spiffe://td/a", &existing);
+    ck_assert_int_eq(the_spy.taken, 1);
+    ck_assert_uint_eq(memstore_count(store), 1);
+}
+END_TEST
+
+START_TEST(registration_deleted_meanwhile_is_registered_afresh_under_the_lock)
+{
+    dcr_client *existing = NULL;
+    policy.max_registrations = 0;
+    dcr_client *first = store_one("spiffe://td/a", &existing);
+    const char *first_id = first->client_id;
+    the_spy.vanish = true;
+    dcr_client *again = store_one("spiffe://td/a", &existing);
+    ck_assert_ptr_null(existing);                 /* a new registration ... */
+    ck_assert_str_ne(again->client_id, first_id); /* ... under its own fresh client_id */
+    ck_assert_str_eq(again->client_id, "fresh-2");
+    ck_assert_int_eq(the_spy.taken, 2); /* decided under the lock */
+    ck_assert_uint_eq(memstore_count(store), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("lifecycle_lock");
@@ -177,6 +266,9 @@ static Suite *suite(void)
     tcase_add_test(tc, lock_failure_is_503_and_stores_nothing);
     tcase_add_test(tc, a_store_that_cannot_lock_still_registers);
     tcase_add_test(tc, no_ceiling_and_no_subject_takes_no_lock);
+    tcase_add_test(tc, first_registration_of_a_subject_is_written_under_its_lock);
+    tcase_add_test(tc, returning_subject_is_rewritten_without_the_lock);
+    tcase_add_test(tc, registration_deleted_meanwhile_is_registered_afresh_under_the_lock);
     suite_add_tcase(s, tc);
     return s;
 }
