@@ -68,17 +68,6 @@ json_t *dcr_json_parse(apr_pool_t *pool, const char *buf, size_t len, int max_de
     return dcr_json_own(pool, j);
 }
 
-char *dcr_json_dump(apr_pool_t *pool, const json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    char *r;
-    if (!s)
-        return NULL;
-    r = apr_pstrdup(pool, s);
-    free(s);
-    return r;
-}
-
 const char *dcr_json_string(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);

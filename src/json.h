@@ -18,7 +18,8 @@ json_t *dcr_json_parse(apr_pool_t *pool, const char *buf, size_t len, int max_de
 /* Ties one reference of j to pool: json_decref runs when the pool is cleared. Returns j. */
 json_t *dcr_json_own(apr_pool_t *pool, json_t *j);
 
-/* Serialises compactly into pool memory (NULL on failure). */
+/* Serialises compactly into pool memory, as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) would
+ * (json_writer.c); NULL on failure. */
 char *dcr_json_dump(apr_pool_t *pool, const json_t *j);
 
 /* The string value of obj[key], or NULL when absent or not a string. */

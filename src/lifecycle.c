@@ -169,7 +169,9 @@ static apr_status_t try_returning(const dcr_request *req, dcr_client *c, dcr_cli
     dcr_client *found;
     apr_status_t rv;
 
-    if (!key || !ops->find_clients || req->policy->reregister == DCR_REREGISTER_NEW)
+    /* without a lock, admission does the same lookup: once is enough */
+    if (!key || !ops->find_clients || !ops->lock_subject ||
+        req->policy->reregister == DCR_REREGISTER_NEW)
         return APR_NOTFOUND;
     if ((rv = ops->find_clients(req->store, key, req->now, req->pool, &clients, err)))
         return rv;
