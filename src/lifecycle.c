@@ -169,6 +169,23 @@ static apr_status_t try_returning(const dcr_request *req, dcr_client *c, dcr_cli
     dcr_client *found;
     apr_status_t rv;
 
+    if (key && req->policy->reregister == DCR_REREGISTER_REPLACE && ops->replace_returning) {
+        const char *id;
+        long long issued_at;
+        /* as rewrite does for c: a secret lives as long as the registration */
+        if (c->secret_hash[0])
+            json_object_set_new(c->metadata, "client_secret_expires_at",
+                                json_integer(c->expires_at));
+        rv = ops->replace_returning(req->store, c, req->now, req->pool, &id, &issued_at, err);
+        if (rv == APR_SUCCESS) {
+            c->client_id = id;
+            c->issued_at = issued_at;
+            *existing = c;
+        }
+        if (rv != APR_ENOTIMPL)
+            return rv;
+        dcr_error_clear(err);
+    }
     /* without a lock, admission does the same lookup: once is enough */
     if (!key || !ops->find_clients || !ops->lock_subject ||
         req->policy->reregister == DCR_REREGISTER_NEW)

@@ -34,6 +34,14 @@ typedef struct dcr_store_ops {
      * records included: admission reads them in one op, not one get per client. */
     apr_status_t (*find_clients)(dcr_store *s, const char *subject_key, long long now,
                                  apr_pool_t *p, apr_array_header_t **clients, dcr_error *err);
+    /* DCRReregister replace in one step: rewrites the oldest live registration of c's subject
+     * key whose software_id is c's (both absent counts as the same) with c, keeping that
+     * registration's client_id and client_id_issued_at, which come back in *client_id and
+     * *issued_at. APR_NOTFOUND when there is none; NULL or APR_ENOTIMPL where the store
+     * cannot (lifecycle then finds and updates). */
+    apr_status_t (*replace_returning)(dcr_store *s, const dcr_client *c, long long now,
+                                      apr_pool_t *p, const char **client_id, long long *issued_at,
+                                      dcr_error *err);
     /* Deletes at most batch expired records; NULL where the store cannot iterate. */
     apr_status_t (*expire)(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
                            dcr_error *err);

@@ -1,5 +1,6 @@
 #include "store_sql.h"
 #include "global_mutex.h"
+#include "json.h"
 
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -87,6 +88,20 @@ static const struct {
                                  " WHERE client_id = %s RETURNING 1), x AS MATERIALIZED (SELECT"
                                  " pg_advisory_xact_lock(%lld) FROM w)"
                                  " SELECT pg_advisory_unlock(%lld) FROM x"},
+    /* A returning subject under replace in one round trip: the record comes written for a
+     * fresh client_id and issue time; the row keeps its own, patched into the record text
+     * (compact JSON from dcr_json_dump: exact patterns). A row updated meanwhile is
+     * re-checked by PostgreSQL; one deleted meanwhile makes it 0 rows. */
+    [DCR_SQL_REPLACE_RETURNING] = {"dcr_replace_returning",
+                                   "UPDATE dcr_clients d SET record = replace(replace(%s, %s,"
+                                   " d.client_id), %s, '\"client_id_issued_at\":' ||"
+                                   " d.issued_at), expires_at = %lld, rat_hash = %s"
+                                   " WHERE d.client_id = (SELECT o.client_id FROM dcr_clients o"
+                                   " WHERE o.subject_key = %s AND (o.expires_at IS NULL OR"
+                                   " o.expires_at > %lld) AND (o.record::json #>>"
+                                   " '{metadata,software_id}') IS NOT DISTINCT FROM %s"
+                                   " ORDER BY o.issued_at, o.client_id LIMIT 1)"
+                                   " RETURNING d.client_id, d.issued_at"},
 };
 
 static int is_pgsql(const apr_dbd_driver_t *d)
@@ -499,6 +514,46 @@ static apr_status_t sql_find_clients(dcr_store *s, const char *subject_key, long
     return APR_SUCCESS;
 }
 
+static void keep_id_and_issued_at(void *baton, const char **cols)
+{
+    const char **out = baton;
+    if (!out[0]) {
+        out[0] = cols[0];
+        out[1] = cols[1];
+    }
+}
+
+static apr_status_t sql_replace_returning(dcr_store *s, const dcr_client *cl, long long now,
+                                          apr_pool_t *p, const char **client_id,
+                                          long long *issued_at, dcr_error *err)
+{
+    dcr_sql_conn *c = s->ctx;
+    const char *row[2] = {NULL, NULL}, *software_id;
+    row_values v;
+    apr_status_t rv;
+
+    if (!is_pg(c) || c->lock_state != DCR_SQL_UNLOCKED)
+        return APR_ENOTIMPL;
+    if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
+        return rv;
+    if (!v.subject_key)
+        return APR_NOTFOUND;
+    software_id = dcr_json_string(cl->metadata, "software_id");
+    const char *issued =
+        apr_psprintf(p, "\"client_id_issued_at\":%" APR_INT64_T_FMT, (apr_int64_t)cl->issued_at);
+    const void *expires = v.expires_at ? &v.expires_at : NULL;
+    const void *args[] = {v.record,     cl->client_id, issued, expires,
+                          cl->rat_hash, v.subject_key, &now,   software_id};
+    rv = select_rows(c, DCR_SQL_REPLACE_RETURNING, p, args, 2, keep_id_and_issued_at, row, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (!row[0] || !row[1])
+        return APR_NOTFOUND;
+    *client_id = row[0];
+    *issued_at = apr_atoi64(row[1]);
+    return APR_SUCCESS;
+}
+
 static void parse_count(void *baton, const char **cols)
 {
     long long *n = baton;
@@ -622,6 +677,7 @@ const dcr_store_ops dcr_sql_store_ops = {
     .update = sql_update,
     .remove = sql_remove,
     .find_clients = sql_find_clients,
+    .replace_returning = sql_replace_returning,
     .expire = sql_expire,
     .count = sql_count,
     .lock_subject = sql_lock_subject,

@@ -26,6 +26,7 @@ typedef enum dcr_sql_stmt {
     DCR_SQL_LOCK_FIND,
     DCR_SQL_INSERT_HANDOVER,
     DCR_SQL_UPDATE_HANDOVER,
+    DCR_SQL_REPLACE_RETURNING,
     DCR_SQL_NSTMT
 } dcr_sql_stmt;
 

@@ -285,6 +285,12 @@ static apr_status_t r_find(dcr_store *s, const char *key, long long now, apr_poo
     RETRYING(dcr_sql_store_ops.find_clients(&Q(s)->sql, key, now, p, clients, err));
 }
 
+static apr_status_t r_replace(dcr_store *s, const dcr_client *c, long long now, apr_pool_t *p,
+                              const char **client_id, long long *issued_at, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.replace_returning(&Q(s)->sql, c, now, p, client_id, issued_at, err));
+}
+
 static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
                              dcr_error *err)
 {
@@ -316,6 +322,7 @@ static const dcr_store_ops dbd_ops = {
     .update = r_update,
     .remove = r_remove,
     .find_clients = r_find,
+    .replace_returning = r_replace,
     .expire = r_expire,
     .count = r_count,
     .lock_subject = r_lock,

@@ -6,6 +6,7 @@ PostgreSQL that lock as the database sees it. Subjects come from real JWT-SVIDs
 (test_spiffe.TrustDomain)."""
 
 import itertools
+import json
 import os
 import shutil
 import threading
@@ -65,6 +66,17 @@ class Backend:
         if self.kind == "sqlite":
             return sqlite_rows(self.db, sql)[0][0]
         return int(self.pg.psql(sql, db=self.db)[0][0])
+
+    def assert_record_matches_row(self, client_id):
+        """The record names the row it is stored in: client_id and issue time agree with the
+        columns (replace rewrites a registration under its own id)."""
+        sql = "SELECT record, issued_at FROM dcr_clients WHERE client_id = '%s'" % client_id
+        rows = sqlite_rows(self.db, sql) if self.kind == "sqlite" else self.pg.psql(sql, db=self.db)
+        assert len(rows) == 1
+        record = json.loads(rows[0][0])
+        assert record["client_id"] == client_id
+        assert record["client_id_issued_at"] == int(rows[0][1])
+        return record
 
     def assert_no_lock_left(self):
         """PostgreSQL: once the answers are in, no subject lock is held by any session, neither
@@ -157,7 +169,11 @@ def test_reregister_keeps_the_client_and_rotates_the_token(backend, domain, poli
     assert r.status_code == 201, r.text
     second = r.json()
     assert second["client_id"] == first["client_id"]
+    assert second["client_id_issued_at"] == first["client_id_issued_at"]
     assert second["registration_access_token"] != first["registration_access_token"]
+    record = backend.assert_record_matches_row(first["client_id"])
+    assert record["client_id_issued_at"] == first["client_id_issued_at"]
+    assert record["metadata"]["client_name"] == ("second" if policy == "replace" else "first")
     now = read(a, second)
     assert now.status_code == 200
     # replace takes the new metadata; reuse returns the registration as it was

@@ -106,8 +106,14 @@ static apr_status_t count(dcr_store *s, long long now, long long *n, apr_pool_t 
     return APR_SUCCESS;
 }
 
-static const dcr_store_ops memstore_ops = {"memory", DCR_STORE_CAN_ITERATE, put,  get,  update,
-                                           remove_,  find_clients,          NULL, count};
+static const dcr_store_ops memstore_ops = {.name = "memory",
+                                           .caps = DCR_STORE_CAN_ITERATE,
+                                           .put = put,
+                                           .get = get,
+                                           .update = update,
+                                           .remove = remove_,
+                                           .find_clients = find_clients,
+                                           .count = count};
 
 dcr_store *memstore_create(apr_pool_t *pool)
 {
