@@ -187,6 +187,23 @@ def test_reregister_keeps_the_client_and_rotates_the_token(backend, domain, poli
     assert backend.rows() == 2
 
 
+def test_replace_matches_the_software_id(backend, domain):
+    """One workload with several pieces of software: replace rewrites the registration of the
+    same software_id (none counts as one), never another one."""
+    a, *rest = backend.nodes()  # DCRReregister replace (the default)
+    b = rest[0] if rest else a
+    ids = {sw: register(a, domain, **({"software_id": sw} if sw else {})).json()["client_id"]
+           for sw in ("x", "y", None)}
+    assert len(set(ids.values())) == 3 and backend.rows(SUB) == 3
+    for sw in ("y", None, "x"):
+        r = register(b, domain, client_name="again", **({"software_id": sw} if sw else {}))
+        assert r.status_code == 201, r.text
+        assert r.json()["client_id"] == ids[sw]
+        assert r.json().get("software_id") == sw
+        assert backend.assert_record_matches_row(ids[sw])["metadata"]["client_name"] == "again"
+    assert backend.rows(SUB) == 3
+
+
 def test_per_subject_ceiling(backend, domain):
     a, *rest = backend.nodes("DCRReregister new", "DCRMaxRegistrationsPerSubject 2")
     b = rest[0] if rest else a
