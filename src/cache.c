@@ -1,4 +1,5 @@
 #include "cache.h"
+#include "sha256.h"
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -9,10 +10,9 @@
 /* Keys are hashed: socache providers have small key limits, and URLs are long. */
 static const char *hashed_key(apr_pool_t *pool, const char *key)
 {
-    unsigned char md[32];
-    unsigned int n = 0;
+    unsigned char md[DCR_SHA256_LEN];
+    unsigned int n = dcr_sha256_1(md, key, strlen(key)) ? DCR_SHA256_LEN : 0;
     char *hex = apr_palloc(pool, 2 * sizeof md + 5);
-    EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL);
     memcpy(hex, "dcr:", 4);
     for (unsigned i = 0; i < n; i++)
         apr_snprintf(hex + 4 + 2 * i, 3, "%02x", md[i]);

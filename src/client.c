@@ -1,4 +1,5 @@
 #include "client.h"
+#include "sha256.h"
 
 #include "json.h"
 
@@ -59,11 +60,10 @@ char *dcr_client_new_token(apr_pool_t *pool)
 void dcr_token_hash(const char *token, char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
+    unsigned char md[DCR_SHA256_LEN];
+    unsigned int len = DCR_SHA256_LEN;
     out[0] = '\0';
-    if (!token || EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) != 1 ||
-        len * 2 != DCR_TOKEN_HASH_HEX)
+    if (!token || !dcr_sha256_1(md, token, strlen(token)) || len * 2 != DCR_TOKEN_HASH_HEX)
         return;
     for (unsigned int i = 0; i < len; i++) {
         out[2 * i] = hex[md[i] >> 4];

@@ -5,6 +5,7 @@
  * iteration: expire and count are NULL. */
 #include "store_socache.h"
 #include "global_mutex.h"
+#include "sha256.h"
 
 #include "store_backend.h"
 
@@ -111,15 +112,11 @@ typedef struct handle {
     server_rec *s;
 } handle;
 
-static void hash_key(const char *tag, const char *name, unsigned char out[32])
+static bool hash_key(const char *tag, const char *name, unsigned char out[32])
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int n = 32;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, tag, strlen(tag) + 1);
-    EVP_DigestUpdate(md, name, strlen(name));
-    EVP_DigestFinal_ex(md, out, &n);
-    EVP_MD_CTX_free(md);
+    const void *parts[] = {tag, name};
+    const size_t lens[] = {strlen(tag) + 1, strlen(name)};
+    return dcr_sha256(out, 2, parts, lens);
 }
 
 static int lock(handle *h)
@@ -148,7 +145,8 @@ static apr_status_t fetch(handle *h, const char *tag, const char *name, apr_pool
     unsigned char *buf = apr_palloc(p, MAX_RECORD + 1);
     unsigned int n = MAX_RECORD;
     apr_status_t rv;
-    hash_key(tag, name, key);
+    if (!hash_key(tag, name, key))
+        return APR_ENOMEM;
     rv = h->cfg->provider->retrieve(h->cfg->instance, h->s, key, sizeof(key), buf, &n, p);
     if (rv != APR_SUCCESS)
         return APR_STATUS_IS_NOTFOUND(rv) ? APR_NOTFOUND : rv;
@@ -180,7 +178,8 @@ static apr_status_t save(handle *h, const char *tag, const char *name, const cha
                  MAX_RECORD);
         return APR_ENOSPC;
     }
-    hash_key(tag, name, key);
+    if (!hash_key(tag, name, key))
+        return down(err, "key hash", APR_ENOMEM);
     rv = h->cfg->provider->store(h->cfg->instance, h->s, key, sizeof(key), expiry_of(h, expires_at),
                                  (unsigned char *)val, (unsigned int)n, p);
     if (rv != APR_SUCCESS) {
@@ -196,7 +195,8 @@ static apr_status_t save(handle *h, const char *tag, const char *name, const cha
 static apr_status_t drop(handle *h, const char *tag, const char *name, apr_pool_t *p)
 {
     unsigned char key[32];
-    hash_key(tag, name, key);
+    if (!hash_key(tag, name, key))
+        return APR_ENOMEM;
     return h->cfg->provider->remove(h->cfg->instance, h->s, key, sizeof(key), p);
 }
 
