@@ -1,11 +1,12 @@
 /* DCRStore socache:<provider>[:<args>]: registrations in a mod_socache provider (shmcb,
  * memcache, redis, ...). A cache, not a database: entries may be evicted and shmcb loses all on
  * every restart (docs/storage-socache.md). Keys are SHA-256 hashes, so the provider never sees
- * a client_id; a secondary entry per subject lists its client ids for find_clients. No
+ * a client_id; a secondary entry per subject lists its clients (subject_index.h). No
  * iteration: expire and count are NULL. */
 #include "store_socache.h"
 #include "global_mutex.h"
 #include "sha256.h"
+#include "subject_index.h"
 
 #include "store_backend.h"
 
@@ -200,30 +201,41 @@ static apr_status_t drop(handle *h, const char *tag, const char *name, apr_pool_
     return h->cfg->provider->remove(h->cfg->instance, h->s, key, sizeof(key), p);
 }
 
-/* The subject index: client ids, one per line, oldest first. */
-static apr_status_t index_edit(handle *h, const char *skey, const char *add, const char *del,
+/* The subject index (subject_index.h): lines joined once, ending in a newline (no quadratic
+ * copying), the newest kept when it grows too long; empty, it goes. */
+static apr_status_t index_save(handle *h, const char *skey, apr_array_header_t *lines,
                                apr_pool_t *p, dcr_error *err)
 {
-    char *cur = NULL, *state = NULL, *id;
-    apr_status_t rv = fetch(h, "subject", skey, p, &cur, NULL);
-    apr_array_header_t *ids = apr_array_make(p, 16, sizeof(char *));
     const char *out;
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
-        return down(err, "index read", rv);
-    for (id = cur ? apr_strtok(cur, "\n", &state) : NULL; id; id = apr_strtok(NULL, "\n", &state))
-        if (!(del && !strcmp(id, del)) && !(add && !strcmp(id, add)))
-            APR_ARRAY_PUSH(ids, char *) = id;
-    if (add)
-        APR_ARRAY_PUSH(ids, char *) = (char *)add;
-    APR_ARRAY_PUSH(ids, char *) = ""; /* one join, ending in a newline: no quadratic copying */
-    out = ids->nelts > 1 ? apr_array_pstrcat(p, ids, '\n') : "";
-    if (strlen(out) > INDEX_MAX) /* keep the newest ids */
+    APR_ARRAY_PUSH(lines, const char *) = "";
+    out = lines->nelts > 1 ? apr_array_pstrcat(p, lines, '\n') : "";
+    if (strlen(out) > INDEX_MAX)
         out = strchr(out + strlen(out) - INDEX_MAX, '\n') + 1;
     if (!*out) {
         drop(h, "subject", skey, p);
         return APR_SUCCESS;
     }
     return save(h, "subject", skey, out, 0, p, err);
+}
+
+/* The index without the line of del (a client_id) or of add's client, then add's line. */
+static apr_status_t index_edit(handle *h, const char *skey, const dcr_client *add, const char *del,
+                               apr_pool_t *p, dcr_error *err)
+{
+    char *cur = NULL, *state = NULL, *line;
+    apr_status_t rv = fetch(h, "subject", skey, p, &cur, NULL);
+    apr_array_header_t *lines = apr_array_make(p, 16, sizeof(const char *));
+    dcr_index_line l;
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        return down(err, "index read", rv);
+    for (line = cur ? apr_strtok(cur, "\n", &state) : NULL; line;
+         line = apr_strtok(NULL, "\n", &state))
+        if (dcr_index_line_parse(p, line, &l) && !(del && !strcmp(l.client_id, del)) &&
+            !(add && !strcmp(l.client_id, add->client_id)))
+            APR_ARRAY_PUSH(lines, const char *) = line;
+    if (add)
+        APR_ARRAY_PUSH(lines, const char *) = dcr_index_line_of(p, add);
+    return index_save(h, skey, lines, p, err);
 }
 
 static apr_status_t get_locked(handle *h, const char *id, long long now, apr_pool_t *p,
@@ -263,7 +275,7 @@ static apr_status_t write_client(dcr_store *st, const dcr_client *c, bool is_new
     else
         rv = down(err, "read", rv);
     if (rv == APR_SUCCESS && skey)
-        rv = index_edit(h, skey, c->client_id, NULL, p, err);
+        rv = index_edit(h, skey, c, NULL, p, err);
     unlock(h);
     return rv;
 }
@@ -315,7 +327,8 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
                             apr_array_header_t **clients, dcr_error *err)
 {
     handle *h = st->ctx;
-    char *cur = NULL, *state = NULL, *id;
+    char *cur = NULL, *state = NULL, *line;
+    const char *id;
     apr_status_t rv;
     *clients = apr_array_make(p, 4, sizeof(dcr_client *));
     if (!lock(h))
@@ -328,11 +341,15 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
     } else {
         apr_pool_t *sub; /* each read takes a record-sized buffer: reuse one pool */
         apr_pool_create(&sub, p);
-        for (id = apr_strtok(cur, "\n", &state); id; id = apr_strtok(NULL, "\n", &state)) {
+        for (line = apr_strtok(cur, "\n", &state); line; line = apr_strtok(NULL, "\n", &state)) {
             dcr_client *c;
+            dcr_index_line l;
             char *rec;
             unsigned int len;
             apr_pool_clear(sub);
+            if (!dcr_index_line_parse(p, line, &l))
+                continue;
+            id = l.client_id;
             /* evicted ids are skipped, corrupt records too (get reports those) */
             if (fetch(h, "client", id, sub, &rec, &len) != APR_SUCCESS)
                 continue;
@@ -347,6 +364,70 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
     return rv;
 }
 
+/* Replace from the index alone: the subject's first live line of the same software, whose
+ * record is still there, is rewritten as c under that line's client_id and issue time, and
+ * its line moves to the end (the newest, last to be evicted). Lines of an older module (the
+ * id alone) leave it to the generic lookup (APR_ENOTIMPL). */
+static apr_status_t op_replace(dcr_store *st, const dcr_client *c, long long now, apr_pool_t *p,
+                               const char **client_id, long long *issued_at, dcr_error *err)
+{
+    handle *h = st->ctx;
+    const char *skey = dcr_client_subject_key(p, c), *sw = dcr_index_software(p, c);
+    apr_array_header_t *lines = apr_array_make(p, 8, sizeof(const char *));
+    char *cur = NULL, *state = NULL, *line, *rec;
+    dcr_index_line l, found = {0};
+    dcr_client again;
+    apr_status_t rv;
+
+    if (!skey || !sw)
+        return !skey ? APR_NOTFOUND : APR_ENOTIMPL;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "subject", skey, p, &cur, NULL);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        rv = down(err, "index read", rv);
+    for (line = rv == APR_SUCCESS ? apr_strtok(cur, "\n", &state) : NULL; line;
+         line = apr_strtok(NULL, "\n", &state)) {
+        if (!dcr_index_line_parse(p, line, &l))
+            continue;
+        if (!l.software) {
+            rv = APR_ENOTIMPL;
+            break;
+        }
+        if (!found.client_id && !strcmp(l.software, sw) && !(l.expires_at && l.expires_at <= now)) {
+            apr_status_t got = fetch(h, "client", l.client_id, p, &rec, NULL);
+            if (got == APR_SUCCESS) {
+                found = l;
+                continue;
+            }
+            if (got == APR_NOTFOUND)
+                continue; /* evicted: its line goes too */
+            rv = down(err, "read", got);
+            break;
+        }
+        APR_ARRAY_PUSH(lines, const char *) = line;
+    }
+    if (rv == APR_SUCCESS && !found.client_id)
+        rv = APR_NOTFOUND;
+    if (rv == APR_SUCCESS) {
+        again = *c;
+        again.client_id = found.client_id;
+        again.issued_at = found.issued_at;
+        rv = save(h, "client", again.client_id, dcr_client_to_record(p, &again), again.expires_at,
+                  p, err);
+        if (rv == APR_SUCCESS) {
+            APR_ARRAY_PUSH(lines, const char *) = dcr_index_line_of(p, &again);
+            rv = index_save(h, skey, lines, p, err);
+        }
+    }
+    unlock(h);
+    if (rv == APR_SUCCESS) {
+        *client_id = found.client_id;
+        *issued_at = found.issued_at;
+    }
+    return rv;
+}
+
 static const dcr_store_ops ops = {
     .name = "socache",
     .caps = 0,
@@ -355,6 +436,7 @@ static const dcr_store_ops ops = {
     .update = op_update,
     .remove = op_remove,
     .find_clients = op_find,
+    .replace_returning = op_replace,
     .expire = NULL,
     .count = NULL,
 };
