@@ -39,6 +39,9 @@ from dcr_httpd import Httpd, Vhost  # noqa: E402
 from services import CHILD_USER, Postgres, child_writable_dir  # noqa: E402
 
 GOAL = 0.75  # issue 6: a full registration within 25 % of the minimal insert rig
+# Issue 6 sets the goal for the SQLite recipe and PostgreSQL; socache stores (volatile, no
+# exact lifecycle) are measured the same way, as information.
+GOAL_STORES = ("sqlite", "pgsql")
 # performance.md's rigs on its machine (information only: scaled by the static calibration).
 PERF_MD_RIG = {"shmcb": 10000, "sqlite": 5200, "pgsql": 4800}
 NOOP_REFERENCE = 22000
@@ -323,12 +326,14 @@ def measure(kind, work, pg, bundle, rig_so, key, args):
     r["ratio"] = r["module"] / r["rig"] if r["rig"] else 0.0
     # every 201 is one row, plus the preflight's one
     r["rows_ok"] = r["rows"] is None or r["rows"] == r["rig_st"].get(201, 0) + 1
-    r["met"] = (r["ratio"] >= GOAL and ok_statuses(r["rig_st"]) and ok_statuses(r["mod_st"])
+    r["goal"] = kind in GOAL_STORES
+    r["met"] = ((r["ratio"] >= GOAL or not r["goal"]) and ok_statuses(r["rig_st"])
+                and ok_statuses(r["mod_st"])
                 and r["rows_ok"])
     print("%-7s rig %6.0f req/s  module %6.0f req/s  ratio %.2f  rig %s rows %s  module %s  "
           "RSS %d -> %d KiB  %s" % (kind, r["rig"], r["module"], r["ratio"], r["rig_st"],
                                     r["rows"], r["mod_st"], before, after,
-                                    "met" if r["met"] else "MISSED"))
+                                    verdict(r)))
     for l in r["rig_errors"]:
         print("  rig error: " + l)
     return r
@@ -375,6 +380,12 @@ def run(args):
     return all(r["met"] for r in rows)
 
 
+def verdict(r):
+    if not r["met"]:
+        return "MISSED"
+    return "met" if r["goal"] else "checks passed (no goal: information)"
+
+
 def report(noop, rows, args):
     factor = noop[0] / NOOP_REFERENCE
     fmt_st = lambda st: " ".join("%s:%d" % kv for kv in sorted(st.items()))  # noqa: E731
@@ -386,9 +397,9 @@ def report(noop, rows, args):
         "wrk: one thread, 16 keep-alive TLS connections; httpd event MPM. Per store the rig "
         "(`rig/mod_dcr_rig.c`: parse, one ES256 verify, one insert) and the module (a full "
         "JWT-SVID registration) get the same bodies, each with a distinct SPIFFE ID, and take "
-        "turns: warm-up, then %d rounds of %d s each, rig first; medians below. Goal (issue 6): "
-        "module >= %d %% of the rig, every answer 201." % (args.rounds, args.seconds,
-                                                          GOAL * 100), "",
+        "turns: warm-up, then %d rounds of %d s each, rig first; medians below. Goal (issue 6, "
+        "for the SQLite recipe and PostgreSQL): module >= %d %% of the rig; for every store "
+        "every answer 201." % (args.rounds, args.seconds, GOAL * 100), "",
         "| store | rig req/s | rig p99 ms | module req/s | module p99 ms | module / rig | met "
         "| rig statuses | rig rows | module statuses | module private memory KiB after "
         "warm-up -> after run |",
@@ -396,7 +407,8 @@ def report(noop, rows, args):
     for r in rows:
         lines.append("| %s | %.0f | %.1f | %.0f | %.1f | %.2f | %s | %s | %s | %s | %d -> %d |" % (
             r["kind"], r["rig"], r["rig_p99"], r["module"], r["module_p99"], r["ratio"],
-            "yes" if r["met"] else "no", fmt_st(r["rig_st"]),
+            ("yes" if r["met"] else "no") if r["goal"] else
+            ("no goal" if r["met"] else "no (a check failed)"), fmt_st(r["rig_st"]),
             "-" if r["rows"] is None else "%d%s" % (r["rows"], "" if r["rows_ok"] else " (!)"),
             fmt_st(r["mod_st"]), r["mem"][0], r["mem"][1]))
     lines += ["", "Rounds (req/s, in the order run):", ""]
