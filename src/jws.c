@@ -68,8 +68,24 @@ static bool header_string(const json_t *header, const char *name, const char **o
     return true;
 }
 
+json_t *dcr_jws_peek_part(apr_pool_t *pool, const char *b64, size_t len)
+{
+    size_t n;
+    const char *why;
+    unsigned char *raw = dcr_b64url_decode(pool, b64, len, &n);
+    json_t *j = raw ? dcr_json_parse(pool, (const char *)raw, n, JWS_MAX_JSON_DEPTH, &why) : NULL;
+    return json_is_object(j) ? j : NULL;
+}
+
 bool dcr_jws_parse(apr_pool_t *pool, const char *compact, size_t len,
                    const char *const *allowed_algs, dcr_jws *out, dcr_error *err)
+{
+    return dcr_jws_parse_peeked(pool, compact, len, NULL, NULL, allowed_algs, out, err);
+}
+
+bool dcr_jws_parse_peeked(apr_pool_t *pool, const char *compact, size_t len, json_t *header,
+                          json_t *payload, const char *const *allowed_algs, dcr_jws *out,
+                          dcr_error *err)
 {
     const char *dot1, *dot2;
     const json_t *alg;
@@ -82,7 +98,8 @@ bool dcr_jws_parse(apr_pool_t *pool, const char *compact, size_t len,
                         "software_statement is not a compact JWS (three parts)", NULL);
 
     /* alg before anything else: nothing but the header is decoded until it passes. */
-    out->header = decode_object(pool, compact, (size_t)(dot1 - compact), "header", err);
+    out->header =
+        header ? header : decode_object(pool, compact, (size_t)(dot1 - compact), "header", err);
     if (!out->header)
         return false;
     alg = json_object_get(out->header, "alg");
@@ -102,7 +119,9 @@ bool dcr_jws_parse(apr_pool_t *pool, const char *compact, size_t len,
         !header_string(out->header, "typ", &out->typ, err))
         return false;
 
-    out->payload = decode_object(pool, dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", err);
+    out->payload = payload
+                       ? payload
+                       : decode_object(pool, dot1 + 1, (size_t)(dot2 - dot1 - 1), "payload", err);
     if (!out->payload)
         return false;
     out->sig = dcr_b64url_decode(pool, dot2 + 1, len - (size_t)(dot2 + 1 - compact), &out->sig_len);

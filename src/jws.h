@@ -70,6 +70,16 @@ typedef struct dcr_jws {
 bool dcr_jws_parse(apr_pool_t *pool, const char *compact, size_t len,
                    const char *const *allowed_algs, dcr_jws *out, dcr_error *err);
 
+/* The same, with the header and payload objects of compact already parsed (by
+ * dcr_jws_peek_part; NULL: decoded here): one decode and parse per part and request. */
+bool dcr_jws_parse_peeked(apr_pool_t *pool, const char *compact, size_t len, json_t *header,
+                          json_t *payload, const char *const *allowed_algs, dcr_jws *out,
+                          dcr_error *err);
+
+/* One part (header or payload) decoded and parsed as dcr_jws_parse does, NULL when it is not
+ * a base64url JSON object. */
+json_t *dcr_jws_peek_part(apr_pool_t *pool, const char *b64, size_t len);
+
 /* True when the header carries any of the NULL-terminated names (e.g. jku, x5u, jwk, x5c);
  * *which gets the first found. */
 bool dcr_jws_has_header(const dcr_jws *jws, const char *const *names, const char **which);

@@ -238,7 +238,8 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
     /* order of judgement (DESIGN.md): the alg allow-list (in the parse), then the trust domain
      * of sub, and only then the header rules: a foreign SVID is unapproved whatever its
      * header looks like */
-    if (!dcr_jws_parse(ctx->pool, jwt, len, dcr_jws_algs_svid, &jws, err))
+    if (!dcr_jws_parse_peeked(ctx->pool, jwt, len, DCR_PEEKED(ctx, jwt, header),
+                              DCR_PEEKED(ctx, jwt, payload), dcr_jws_algs_svid, &jws, err))
         return false;
     sub = json_object_get(jws.payload, "sub");
     if (!json_is_string(sub))

@@ -10,15 +10,6 @@
 
 typedef enum { PROFILE_UNKNOWN, PROFILE_SPIFFE, PROFILE_VC } profile;
 
-static json_t *peek_part(apr_pool_t *pool, const char *b64, size_t len)
-{
-    size_t n;
-    const char *why;
-    unsigned char *raw = dcr_b64url_decode(pool, b64, len, &n);
-    json_t *j = raw ? dcr_json_parse(pool, (const char *)raw, n, 8, &why) : NULL;
-    return json_is_object(j) ? j : NULL;
-}
-
 static bool is_vc_typ(const char *typ)
 {
     static const char *const vc_types[] = {"vc+jwt", "vc+ld+jwt", "vc+sd-jwt", "dc+sd-jwt", NULL};
@@ -40,9 +31,10 @@ static profile choose_profile(const json_t *header, const json_t *payload)
     return PROFILE_UNKNOWN;
 }
 
-bool dcr_statement_verify(const dcr_statement_ctx *ctx, const char *jwt, size_t len,
+bool dcr_statement_verify(const dcr_statement_ctx *in, const char *jwt, size_t len,
                           dcr_identity *out, dcr_error *err)
 {
+    dcr_statement_ctx peeked = *in, *ctx = &peeked;
     const dcr_policy *policy = ctx->policy;
     const char *dot1, *dot2;
     json_t *header, *payload;
@@ -74,12 +66,16 @@ bool dcr_statement_verify(const dcr_statement_ctx *ctx, const char *jwt, size_t 
 
     dot1 = memchr(jwt, '.', len);
     dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt));
-    header = peek_part(ctx->pool, jwt, (size_t)(dot1 - jwt));
-    payload = peek_part(ctx->pool, dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    header = dcr_jws_peek_part(ctx->pool, jwt, (size_t)(dot1 - jwt));
+    payload = dcr_jws_peek_part(ctx->pool, dot1 + 1, (size_t)(dot2 - dot1 - 1));
     if (!header || !payload)
         return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
                         "software_statement header or payload is not a base64url JSON object",
                         NULL);
+    /* the profile parses the JWS without decoding these two again */
+    peeked.peeked_jwt = jwt;
+    peeked.peeked_header = header;
+    peeked.peeked_payload = payload;
 
     switch (choose_profile(header, payload)) {
     case PROFILE_SPIFFE:

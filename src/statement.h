@@ -35,6 +35,10 @@ typedef struct dcr_statement_ctx {
     const dcr_policy *policy;
     const dcr_logger *log;
     struct dcr_cache *cache; /* may be NULL (no shared cache) */
+    /* Set by dcr_statement_verify for the profile it calls: the header and payload of
+     * peeked_jwt, already parsed to choose the profile (dcr_jws_parse_peeked) */
+    const char *peeked_jwt;
+    json_t *peeked_header, *peeked_payload;
 } dcr_statement_ctx;
 
 /* Verifies jwt (len bytes) against ctx->policy's anchors. On failure err carries
@@ -45,6 +49,7 @@ bool dcr_statement_verify(const dcr_statement_ctx *ctx, const char *jwt, size_t 
                           dcr_identity *out, dcr_error *err);
 
 /* The profiles, called by the dispatcher (src/spiffe.c, src/vc.c). */
+#define DCR_PEEKED(ctx, jwt, part) ((ctx)->peeked_jwt == (jwt) ? (ctx)->peeked_##part : NULL)
 bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size_t len,
                                  dcr_identity *out, dcr_error *err);
 bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size_t len,

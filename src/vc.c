@@ -165,7 +165,8 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     if (!trust)
         return dcr_fail(err, DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT,
                         "no verifiable credential issuer is trusted by this server", NULL);
-    if (!dcr_jws_parse(ctx->pool, jwt, len, dcr_jws_algs_vc, &jws, err))
+    if (!dcr_jws_parse_peeked(ctx->pool, jwt, len, DCR_PEEKED(ctx, jwt, header),
+                              DCR_PEEKED(ctx, jwt, payload), dcr_jws_algs_vc, &jws, err))
         return false;
 
     /* order of judgement: an issuer we do not know is unapproved, whatever else is wrong */

@@ -229,6 +229,37 @@ START_TEST(alg_rules)
 }
 END_TEST
 
+/* Parts parsed beforehand (to choose the profile) give the same JWS, under the same rules. */
+START_TEST(peeked_parts_parse_alike)
+{
+    const char *jwt = unsigned_jwt("{\"alg\":\"ES256\",\"kid\":\"k\"}", "{\"sub\":\"s\"}");
+    const char *dot1 = strchr(jwt, '.'), *dot2 = strchr(dot1 + 1, '.');
+    json_t *h = dcr_jws_peek_part(pool, jwt, (size_t)(dot1 - jwt));
+    json_t *p = dcr_jws_peek_part(pool, dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    dcr_jws a, b;
+    dcr_error err;
+    ck_assert(h && p);
+    ck_assert(dcr_jws_parse(pool, jwt, strlen(jwt), dcr_jws_algs_svid, &a, &err));
+    ck_assert(dcr_jws_parse_peeked(pool, jwt, strlen(jwt), h, p, dcr_jws_algs_svid, &b, &err));
+    ck_assert_ptr_eq(b.header, h); /* used as given, not decoded again */
+    ck_assert_ptr_eq(b.payload, p);
+    ck_assert_str_eq(a.alg, b.alg);
+    ck_assert_str_eq(a.kid, b.kid);
+    ck_assert(json_equal(a.header, b.header) && json_equal(a.payload, b.payload));
+    ck_assert_str_eq(a.signing_input, b.signing_input);
+    ck_assert_mem_eq(a.sig, b.sig, a.sig_len);
+    /* the allow-list still judges a peeked header */
+    jwt = unsigned_jwt("{\"alg\":\"none\"}", "{}");
+    dot1 = strchr(jwt, '.');
+    h = dcr_jws_peek_part(pool, jwt, (size_t)(dot1 - jwt));
+    ck_assert(!dcr_jws_parse_peeked(pool, jwt, strlen(jwt), h, NULL, dcr_jws_algs_svid, &b, &err));
+    ck_assert_ptr_nonnull(strstr(err.detail, "allow-list"));
+    /* not an object, not base64url: no part */
+    ck_assert_ptr_null(dcr_jws_peek_part(pool, "WzFd", 4)); /* [1] */
+    ck_assert_ptr_null(dcr_jws_peek_part(pool, "e30=", 4)); /* padded */
+}
+END_TEST
+
 START_TEST(header_rules)
 {
     dcr_error err;
@@ -508,6 +539,7 @@ static Suite *jws_suite(void)
     tcase_add_test(tc, alg_confusion_hs256_with_public_key_bytes);
     tcase_add_test(tc, alg_rules);
     tcase_add_test(tc, header_rules);
+    tcase_add_test(tc, peeked_parts_parse_alike);
     tcase_add_test(tc, duplicates_and_non_objects);
     tcase_add_test(tc, compact_form_and_base64url);
     tcase_add_test(tc, b64url_strict);
