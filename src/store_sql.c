@@ -88,9 +88,10 @@ static const struct {
                                  " WHERE client_id = %s RETURNING 1), x AS MATERIALIZED (SELECT"
                                  " pg_advisory_xact_lock(%lld) FROM w)"
                                  " SELECT pg_advisory_unlock(%lld) FROM x"},
-    /* A returning subject under replace in one round trip: the record comes written for a
+    /* A returning subject under replace in one statement: the record comes written for a
      * fresh client_id and issue time; the row keeps its own, patched into the record text
-     * (compact JSON from dcr_json_dump: exact patterns). A row updated meanwhile is
+     * (compact JSON from dcr_json_dump: exact patterns; the fresh id, 192 random bits made
+     * after the metadata, occurs nowhere else in it). A row updated meanwhile is
      * re-checked by PostgreSQL; one deleted meanwhile makes it 0 rows. */
     [DCR_SQL_REPLACE_RETURNING] = {"dcr_replace_returning",
                                    "UPDATE dcr_clients d SET record = replace(replace(%s, %s,"
@@ -103,6 +104,16 @@ static const struct {
                                    " ORDER BY o.issued_at, o.client_id LIMIT 1)"
                                    " RETURNING d.client_id, d.issued_at"},
 };
+
+/* SQLite's replace: the same step in its dialect (JSON1 and RETURNING: SQLite 3.38 or later);
+ * in SET, the bare names are the row's. */
+static const char replace_sqlite[] =
+    "UPDATE dcr_clients SET record = replace(replace(%s, %s, client_id), %s,"
+    " '\"client_id_issued_at\":' || issued_at), expires_at = %lld, rat_hash = %s"
+    " WHERE client_id = (SELECT o.client_id FROM dcr_clients o WHERE o.subject_key = %s AND"
+    " (o.expires_at IS NULL OR o.expires_at > %lld) AND json_extract(o.record,"
+    " '$.metadata.software_id') IS %s ORDER BY o.issued_at, o.client_id LIMIT 1)"
+    " RETURNING client_id, issued_at";
 
 static int is_pgsql(const apr_dbd_driver_t *d)
 {
@@ -122,6 +133,8 @@ const char *const *dcr_sql_schema(const char *driver_name)
 
 const char *dcr_sql_text(const apr_dbd_driver_t *driver, dcr_sql_stmt which)
 {
+    if (which == DCR_SQL_REPLACE_RETURNING && !is_pgsql(driver))
+        return replace_sqlite;
     if (which >= DCR_SQL_NSTMT || (which >= DCR_SQL_LOCK_FIND && !is_pgsql(driver)))
         return NULL;
     return stmts[which].text;
@@ -532,7 +545,7 @@ static apr_status_t sql_replace_returning(dcr_store *s, const dcr_client *cl, lo
     row_values v;
     apr_status_t rv;
 
-    if (!is_pg(c) || c->lock_state != DCR_SQL_UNLOCKED)
+    if (c->lock_state != DCR_SQL_UNLOCKED)
         return APR_ENOTIMPL;
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
         return rv;
@@ -544,7 +557,10 @@ static apr_status_t sql_replace_returning(dcr_store *s, const dcr_client *cl, lo
     const void *expires = v.expires_at ? &v.expires_at : NULL;
     const void *args[] = {v.record,     cl->client_id, issued, expires,
                           cl->rat_hash, v.subject_key, &now,   software_id};
+    if ((rv = lock(c, err)) != APR_SUCCESS) /* SQLite: a write like any other */
+        return rv;
     rv = select_rows(c, DCR_SQL_REPLACE_RETURNING, p, args, 2, keep_id_and_issued_at, row, err);
+    unlock(c);
     if (rv != APR_SUCCESS)
         return rv;
     if (!row[0] || !row[1])

@@ -4,6 +4,7 @@
 #include "unit.h"
 #include "temp_db.h"
 
+#include "json.h"
 #include "store_contract.h"
 #include "store_sqlite.h"
 #include "store_sweep.h"
@@ -345,6 +346,67 @@ static void check_schema_file(const char *driver, const char *name)
     ck_assert_int_ge(n, 4);
 }
 
+/* A client of subject who with software_id sw (NULL: none). */
+static dcr_client *of(const char *id, const char *who, const char *sw, long long iat, long long exp)
+{
+    static int n;
+    dcr_client *c =
+        store_contract_client(pool, id, who, iat, exp, apr_psprintf(pool, "app %d", ++n),
+                              apr_pstrcat(pool, "t-", id, NULL));
+    if (sw)
+        json_object_set_new(c->metadata, "software_id", json_string(sw));
+    return c;
+}
+
+/* DCRReregister replace in one statement: the row of the same subject and software keeps its
+ * client_id and issue time (in the record too) and takes everything else. */
+START_TEST(replace_returning_rewrites_the_same_software_in_place)
+{
+    dcr_store *s = dcr_sql_store(pool, open_ok(pool, temp_db(pool), NULL, NULL));
+    const char *a = "spiffe://example.org/a", *id = NULL;
+    long long iat = 0;
+    dcr_error err = {0};
+    dcr_client *g = NULL;
+    ck_assert_int_eq(s->ops->put(s, of("x-old", a, "x", 100, 0), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(s->ops->put(s, of("none-old", a, NULL, 200, 0), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(
+        s->ops->put(s, of("x-other", "spiffe://example.org/b", "x", 50, 0), pool, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(s->ops->put(s, of("y-gone", a, "y", 10, 400), pool, &err), APR_SUCCESS);
+
+    dcr_client *in = of("x-new", a, "x", 999, 5000);
+    ck_assert_int_eq(s->ops->replace_returning(s, in, 300, pool, &id, &iat, &err), APR_SUCCESS);
+    ck_assert_str_eq(id, "x-old");
+    ck_assert_int_eq(iat, 100);
+    ck_assert_int_eq(s->ops->get(s, "x-old", 300, pool, &g, &err), APR_SUCCESS);
+    ck_assert_str_eq(g->client_id, "x-old"); /* the record names its row */
+    ck_assert_int_eq(g->issued_at, 100);
+    ck_assert_int_eq(g->expires_at, 5000);
+    ck_assert(dcr_client_token_matches(g, "t-x-new"));
+    ck_assert_str_eq(dcr_json_string(g->metadata, "client_name"),
+                     dcr_json_string(in->metadata, "client_name"));
+    ck_assert_int_eq(s->ops->get(s, "x-new", 300, pool, &g, &err), APR_NOTFOUND);
+
+    /* no software_id matches no software_id */
+    ck_assert_int_eq(
+        s->ops->replace_returning(s, of("n-new", a, NULL, 999, 0), 300, pool, &id, &iat, &err),
+        APR_SUCCESS);
+    ck_assert_str_eq(id, "none-old");
+    /* other software, or only an expired registration of it: nothing to replace */
+    ck_assert_int_eq(
+        s->ops->replace_returning(s, of("z", a, "z", 999, 0), 300, pool, &id, &iat, &err),
+        APR_NOTFOUND);
+    ck_assert_int_eq(
+        s->ops->replace_returning(s, of("y", a, "y", 999, 0), 400, pool, &id, &iat, &err),
+        APR_NOTFOUND);
+    ck_assert_int_eq(s->ops->get(s, "x-other", 300, pool, &g, &err), APR_SUCCESS);
+    ck_assert(dcr_client_token_matches(g, "t-x-other")); /* another subject: untouched */
+    long long n = 0;
+    ck_assert_int_eq(s->ops->count(s, 0, &n, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(n, 4);
+}
+END_TEST
+
 START_TEST(schema_files_match_the_code)
 {
     check_schema_file("sqlite3", "sqlite.sql");
@@ -361,7 +423,7 @@ START_TEST(statements_are_labelled_and_distinct)
     ck_assert_int_eq(apr_dbd_get_driver(pool, "sqlite3", &sqlite), APR_SUCCESS);
     for (int i = 0; i < DCR_SQL_NSTMT; i++) {
         /* the lock-carrying statements call PostgreSQL functions: SQLite has none */
-        if (i < DCR_SQL_LOCK_FIND)
+        if (i < DCR_SQL_LOCK_FIND || i == DCR_SQL_REPLACE_RETURNING)
             ck_assert_ptr_nonnull(dcr_sql_text(sqlite, i));
         else
             ck_assert_ptr_null(dcr_sql_text(sqlite, i));
@@ -464,6 +526,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unopenable_file_fails_cleanly);
     tcase_add_test(tc, corrupt_record_is_server_error);
     tcase_add_test(tc, schema_files_match_the_code);
+    tcase_add_test(tc, replace_returning_rewrites_the_same_software_in_place);
     tcase_add_test(tc, statements_are_labelled_and_distinct);
     suite_add_tcase(s, tc);
     tc = unit_tcase("sweep");
