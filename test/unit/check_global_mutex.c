@@ -9,6 +9,7 @@
 #include <apr_thread_proc.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define HOLD_MS 600
@@ -19,13 +20,23 @@ static int fcntl_lock(int fd, short type)
     return fcntl(fd, F_SETLKW, &fl);
 }
 
-/* The holder's second thread: waits for the other process's lock. */
+/* The holder's second thread: waits for the other process's lock, says when it had it, and
+ * then never ends (a thread that exits trips a false report in GCC 12's ASan runtime,
+ * sigaltstack at thread exit; the test's process ends it). */
+typedef struct waiter_args {
+    int fd, done;
+} waiter_args;
+
 static void *APR_THREAD_FUNC wait_for_other(apr_thread_t *t, void *data)
 {
-    int fd = *(int *)data;
-    fcntl_lock(fd, F_WRLCK);
-    fcntl_lock(fd, F_UNLCK);
-    apr_thread_exit(t, APR_SUCCESS);
+    waiter_args a = *(waiter_args *)data;
+    (void)t;
+    fcntl_lock(a.fd, F_WRLCK);
+    fcntl_lock(a.fd, F_UNLCK);
+    if (write(a.done, "d", 1) != 1)
+        abort();
+    for (;;)
+        pause();
     return NULL;
 }
 
@@ -35,16 +46,16 @@ START_TEST(edeadlk_is_waited_out)
     apr_temp_dir_get(&dir, pool);
     const char *mfile = apr_psprintf(pool, "%s/dcr-gm-%ld.lock", dir, (long)getpid());
     const char *ofile = apr_psprintf(pool, "%s/dcr-gm-%ld.other", dir, (long)getpid());
-    int other = open(ofile, O_RDWR | O_CREAT, 0600), go[2], ready[2];
+    int other = open(ofile, O_RDWR | O_CREAT, 0600), go[2], ready[2], done[2];
     apr_global_mutex_t *m = NULL;
     apr_proc_t kid;
     apr_thread_t *waiter;
-    apr_status_t trv;
     char c;
 
     ck_assert_int_ge(other, 0);
     ck_assert_int_eq(pipe(go), 0);
     ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(done), 0);
     ck_assert_int_eq(apr_global_mutex_create(&m, mfile, APR_LOCK_FCNTL, pool), APR_SUCCESS);
     /* forked before the mutex is taken: a child must not inherit its locked thread mutex */
     apr_status_t rv = apr_proc_fork(&kid, pool);
@@ -72,7 +83,8 @@ START_TEST(edeadlk_is_waited_out)
     ck_assert_int_eq(rv, APR_INPARENT);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
     ck_assert_int_eq(apr_global_mutex_lock(m), APR_SUCCESS); /* this process holds the mutex */
-    ck_assert_int_eq(apr_thread_create(&waiter, NULL, wait_for_other, &other, pool), APR_SUCCESS);
+    waiter_args wa = {other, done[1]};
+    ck_assert_int_eq(apr_thread_create(&waiter, NULL, wait_for_other, &wa, pool), APR_SUCCESS);
     apr_sleep(apr_time_from_msec(200)); /* the thread is blocked on the child's lock */
     ck_assert_int_eq(write(go[1], "g", 1), 1);
     apr_sleep(apr_time_from_msec(HOLD_MS));
@@ -81,7 +93,7 @@ START_TEST(edeadlk_is_waited_out)
     int code = -1;
     apr_exit_why_e why;
     apr_proc_wait(&kid, &code, &why, APR_WAIT);
-    apr_thread_join(&trv, waiter);
+    ck_assert_int_eq(read(done[0], &c, 1), 1); /* the thread had the other lock, once free */
     close(other);
     unlink(ofile);
     apr_global_mutex_destroy(m);
