@@ -1,0 +1,220 @@
+/* The SQL stores' schema and statements: the tables per driver (kept equal to sql/<driver>.sql),
+ * the statement texts in apr_dbd's portable syntax, schema creation and session settings. */
+#include "store_sql_int.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+/* Keep these equal to sql/sqlite.sql and sql/pgsql.sql (check_store_sqlite compares them). */
+/* After the table, both drivers alike: the indexes and the schema version. */
+#define SCHEMA_COMMON                                                                              \
+    "CREATE INDEX IF NOT EXISTS dcr_clients_subject ON dcr_clients (subject_key, issued_at)",      \
+        "CREATE INDEX IF NOT EXISTS dcr_clients_expires ON dcr_clients (expires_at)"               \
+        " WHERE expires_at IS NOT NULL",                                                           \
+        "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",                        \
+        "INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)"
+
+static const char *const schema_sqlite[] = {"CREATE TABLE IF NOT EXISTS dcr_clients ("
+                                            " client_id TEXT NOT NULL PRIMARY KEY,"
+                                            " record TEXT NOT NULL,"
+                                            " issued_at INTEGER NOT NULL,"
+                                            " expires_at INTEGER,"
+                                            " subject_key TEXT,"
+                                            " rat_hash TEXT NOT NULL"
+                                            " )",
+                                            SCHEMA_COMMON, NULL};
+
+static const char *const schema_pgsql[] = {
+    "CREATE TABLE IF NOT EXISTS dcr_clients ("
+    " client_id VARCHAR(255) NOT NULL PRIMARY KEY,"
+    " record TEXT NOT NULL,"
+    " issued_at BIGINT NOT NULL,"
+    " expires_at BIGINT,"
+    " subject_key TEXT,"
+    " rat_hash CHAR(64) NOT NULL"
+    " )",
+    SCHEMA_COMMON,
+    "CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, subject TEXT, now_s BIGINT)"
+    " RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql"
+    " AS $$ BEGIN PERFORM pg_advisory_lock(lock_key);"
+    " RETURN QUERY SELECT c.client_id, c.record FROM dcr_clients c WHERE c.subject_key = subject"
+    " AND (c.expires_at IS NULL OR c.expires_at > now_s) ORDER BY c.issued_at, c.client_id;"
+    " END $$",
+    NULL};
+
+/* Portable: ON CONFLICT DO NOTHING (SQLite >= 3.24, PostgreSQL >= 9.5) makes a taken id an
+ * exact, race-free "0 rows", and LIMIT inside IN (...) works on both. */
+static const struct {
+    const char *label, *text;
+} stmts[DCR_SQL_NSTMT] = {
+    [DCR_SQL_INSERT] = {"dcr_insert",
+                        "INSERT INTO dcr_clients (client_id, record, issued_at, expires_at,"
+                        " subject_key, rat_hash) VALUES (%s, %s, %lld, %lld, %s, %s)"
+                        " ON CONFLICT (client_id) DO NOTHING"},
+    [DCR_SQL_GET] = {"dcr_get", "SELECT record FROM dcr_clients WHERE client_id = %s"
+                                " AND (expires_at IS NULL OR expires_at > %lld)"},
+    [DCR_SQL_UPDATE] = {"dcr_update",
+                        "UPDATE dcr_clients SET record = %s, issued_at = %lld, expires_at = %lld,"
+                        " subject_key = %s, rat_hash = %s WHERE client_id = %s"},
+    [DCR_SQL_DELETE] = {"dcr_delete", "DELETE FROM dcr_clients WHERE client_id = %s"},
+    [DCR_SQL_FIND] = {"dcr_find", "SELECT client_id, record FROM dcr_clients"
+                                  " WHERE subject_key = %s"
+                                  " AND (expires_at IS NULL OR expires_at > %lld)"
+                                  " ORDER BY issued_at, client_id"},
+    [DCR_SQL_EXPIRE] = {"dcr_expire",
+                        "DELETE FROM dcr_clients WHERE client_id IN (SELECT client_id FROM"
+                        " dcr_clients WHERE expires_at <= %lld ORDER BY expires_at LIMIT %d)"},
+    [DCR_SQL_COUNT] = {"dcr_count", "SELECT COUNT(*) FROM dcr_clients"
+                                    " WHERE expires_at IS NULL OR expires_at > %lld"},
+    /* PostgreSQL only. dcr_lock_find is sql/pgsql.sql's. A write under a subject lock hands
+     * the lock over to its own transaction only when it changed a row: the materialised
+     * CTE takes the transaction lock for that row before the outer select drops the
+     * session's, so the lock is never free before the commit. */
+    [DCR_SQL_LOCK_FIND] = {"dcr_lock_find",
+                           "SELECT client_id, record FROM dcr_lock_find(%lld, %s, %lld)"},
+    [DCR_SQL_INSERT_HANDOVER] = {"dcr_insert_handover",
+                                 "WITH w AS (INSERT INTO dcr_clients (client_id, record,"
+                                 " issued_at, expires_at, subject_key, rat_hash) VALUES (%s, %s,"
+                                 " %lld, %lld, %s, %s) ON CONFLICT (client_id) DO NOTHING"
+                                 " RETURNING 1), x AS MATERIALIZED (SELECT"
+                                 " pg_advisory_xact_lock(%lld) FROM w)"
+                                 " SELECT pg_advisory_unlock(%lld) FROM x"},
+    [DCR_SQL_UPDATE_HANDOVER] = {"dcr_update_handover",
+                                 "WITH w AS (UPDATE dcr_clients SET record = %s, issued_at = %lld,"
+                                 " expires_at = %lld, subject_key = %s, rat_hash = %s"
+                                 " WHERE client_id = %s RETURNING 1), x AS MATERIALIZED (SELECT"
+                                 " pg_advisory_xact_lock(%lld) FROM w)"
+                                 " SELECT pg_advisory_unlock(%lld) FROM x"},
+    /* A returning subject under replace in one statement: the record comes written for a
+     * fresh client_id and issue time; the row keeps its own, patched into the record text
+     * (compact JSON from dcr_json_dump: exact patterns; the fresh id, 192 random bits made
+     * after the metadata, occurs nowhere else in it). A row updated meanwhile is
+     * re-checked by PostgreSQL; one deleted meanwhile makes it 0 rows. */
+    [DCR_SQL_REPLACE_RETURNING] = {"dcr_replace_returning",
+                                   "UPDATE dcr_clients d SET record = replace(replace(%s, %s,"
+                                   " d.client_id), %s, '\"client_id_issued_at\":' ||"
+                                   " d.issued_at), expires_at = %lld, rat_hash = %s"
+                                   " WHERE d.client_id = (SELECT o.client_id FROM dcr_clients o"
+                                   " WHERE o.subject_key = %s AND (o.expires_at IS NULL OR"
+                                   " o.expires_at > %lld) AND (o.record::json #>>"
+                                   " '{metadata,software_id}') IS NOT DISTINCT FROM %s"
+                                   " ORDER BY o.issued_at, o.client_id LIMIT 1)"
+                                   " RETURNING d.client_id, d.issued_at"},
+};
+
+/* SQLite's replace: the same step in its dialect (JSON1 and RETURNING: SQLite 3.38 or later);
+ * in SET, the bare names are the row's. */
+static const char replace_sqlite[] =
+    "UPDATE dcr_clients SET record = replace(replace(%s, %s, client_id), %s,"
+    " '\"client_id_issued_at\":' || issued_at), expires_at = %lld, rat_hash = %s"
+    " WHERE client_id = (SELECT o.client_id FROM dcr_clients o WHERE o.subject_key = %s AND"
+    " (o.expires_at IS NULL OR o.expires_at > %lld) AND json_extract(o.record,"
+    " '$.metadata.software_id') IS %s ORDER BY o.issued_at, o.client_id LIMIT 1)"
+    " RETURNING client_id, issued_at";
+
+int dcr_sql_is_pg(const apr_dbd_driver_t *d)
+{
+    return !strcmp(apr_dbd_name(d), "pgsql");
+}
+
+const char *const *dcr_sql_schema(const char *driver_name)
+{
+    if (!driver_name)
+        return NULL;
+    if (!strcmp(driver_name, "sqlite3"))
+        return schema_sqlite;
+    if (!strcmp(driver_name, "pgsql"))
+        return schema_pgsql;
+    return NULL;
+}
+
+const char *dcr_sql_text(const apr_dbd_driver_t *driver, dcr_sql_stmt which)
+{
+    if (which == DCR_SQL_REPLACE_RETURNING && !dcr_sql_is_pg(driver))
+        return replace_sqlite;
+    if (which >= DCR_SQL_NSTMT || (which >= DCR_SQL_LOCK_FIND && !dcr_sql_is_pg(driver)))
+        return NULL;
+    return stmts[which].text;
+}
+
+const char *dcr_sql_label(dcr_sql_stmt which)
+{
+    return which < DCR_SQL_NSTMT ? stmts[which].label : NULL;
+}
+
+apr_status_t dcr_sql_fail(const apr_dbd_driver_t *d, apr_dbd_t *h, int rv, dcr_error *err,
+                          const char *what)
+{
+    dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+             "store (%s): %s: %s (%d)", apr_dbd_name(d), what,
+             h ? apr_dbd_error(d, h, rv) : "no connection", rv);
+    return APR_EGENERAL;
+}
+
+apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err)
+{
+    const char *const *sql = dcr_sql_schema(apr_dbd_name(driver));
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    long long version = 0;
+    int rv, nrows;
+
+    if (!sql) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
+                 "store: no schema for the apr_dbd driver %s (use sqlite3 or pgsql)",
+                 apr_dbd_name(driver));
+        return APR_ENOTIMPL;
+    }
+    /* Statement by statement, without apr_dbd transactions (see write1): each is idempotent,
+     * so a concurrent creator or a retry after a failure ends in the same schema. */
+    for (; *sql; sql++)
+        if ((rv = apr_dbd_query(driver, handle, &nrows, *sql)))
+            return dcr_sql_fail(driver, handle, rv, err, *sql);
+
+    /* A newer module may have migrated the table: refuse rather than misread it. */
+    if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1)))
+        return dcr_sql_fail(driver, handle, rv, err, "schema version");
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(driver, row, 0);
+        if (v)
+            version = apr_atoi64(v);
+    }
+    if (version != DCR_SQL_SCHEMA_VERSION) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
+                 "store: schema version %lld in the database, this module uses %d", version,
+                 DCR_SQL_SCHEMA_VERSION);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t dcr_sql_session_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err)
+{
+    /* a select: both answer with a row, which apr_dbd_query counts as an error */
+    const char *sql = dcr_sql_is_pg(driver)
+                          ? apr_psprintf(p, "SELECT set_config('lock_timeout', '%d', false)",
+                                         DCR_SQL_LOCK_TIMEOUT_MS)
+                          : apr_psprintf(p, "PRAGMA busy_timeout = %d", DCR_SQL_BUSY_TIMEOUT_MS);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
+    if (rv)
+        return dcr_sql_fail(driver, handle, rv, err, sql);
+    while ((rv = apr_dbd_get_row(driver, p, res, &row, -1)) == 0)
+        ;
+    return rv == -1 ? APR_SUCCESS : dcr_sql_fail(driver, handle, rv, err, sql);
+}
+
+apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
+{
+    for (int i = 0; i < DCR_SQL_NSTMT; i++) {
+        const char *text = dcr_sql_text(c->driver, i);
+        int rv =
+            text ? apr_dbd_prepare(c->driver, p, c->handle, text, stmts[i].label, &c->stmt[i]) : 0;
+        if (rv)
+            return dcr_sql_fail(c->driver, c->handle, rv, err, stmts[i].label);
+    }
+    return APR_SUCCESS;
+}
