@@ -79,6 +79,9 @@ dcr_store *dcr_sql_store(apr_pool_t *p, dcr_sql_conn *c);
 #define DCR_SQL_LOCK_TIMEOUT_MS 10000
 #define DCR_SQL_BUSY_TIMEOUT_MS 5000
 
+/* The lock key schema creation takes on PostgreSQL (nodes starting together take turns). */
+#define DCR_SQL_KEY_SCHEMA "dcr:schema"
+
 /* The PostgreSQL advisory lock key of a subject key (64-bit FNV-1a, as a signed bigint). */
 long long dcr_sql_lock_key(const char *key);
 

@@ -151,27 +151,33 @@ apr_status_t dcr_sql_fail(const apr_dbd_driver_t *d, apr_dbd_t *h, int rv, dcr_e
     return APR_EGENERAL;
 }
 
-apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
-                                   dcr_error *err)
+/* One statement that answers with rows (which apr_dbd_query counts as an error), drained. */
+static apr_status_t select_drain(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                 const char *sql, dcr_error *err)
 {
-    const char *const *sql = dcr_sql_schema(apr_dbd_name(driver));
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
+    if (rv)
+        return dcr_sql_fail(driver, handle, rv, err, sql);
+    while ((rv = apr_dbd_get_row(driver, p, res, &row, -1)) == 0)
+        ;
+    return rv == -1 ? APR_SUCCESS : dcr_sql_fail(driver, handle, rv, err, sql);
+}
+
+/* Statement by statement, without apr_dbd transactions (see write1 in store_sql.c): each is
+ * idempotent, so a retry after a failure ends in the same schema. */
+static apr_status_t run_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                               const char *const *sql, dcr_error *err)
+{
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     long long version = 0;
     int rv, nrows;
 
-    if (!sql) {
-        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
-                 "store: no schema for the apr_dbd driver %s (use sqlite3 or pgsql)",
-                 apr_dbd_name(driver));
-        return APR_ENOTIMPL;
-    }
-    /* Statement by statement, without apr_dbd transactions (see write1): each is idempotent,
-     * so a concurrent creator or a retry after a failure ends in the same schema. */
     for (; *sql; sql++)
         if ((rv = apr_dbd_query(driver, handle, &nrows, *sql)))
             return dcr_sql_fail(driver, handle, rv, err, *sql);
-
     /* A newer module may have migrated the table: refuse rather than misread it. */
     if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1)))
         return dcr_sql_fail(driver, handle, rv, err, "schema version");
@@ -189,22 +195,43 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
     return APR_SUCCESS;
 }
 
+apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                   dcr_error *err)
+{
+    const char *const *sql = dcr_sql_schema(apr_dbd_name(driver));
+    const char *lock, *unlock;
+    apr_status_t rv;
+    dcr_error ignored;
+
+    if (!sql) {
+        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
+                 "store: no schema for the apr_dbd driver %s (use sqlite3 or pgsql)",
+                 apr_dbd_name(driver));
+        return APR_ENOTIMPL;
+    }
+    if (!dcr_sql_is_pg(driver)) /* SQLite: the callers hold the writer mutex */
+        return run_schema(driver, handle, p, sql, err);
+    /* PostgreSQL refuses DDL racing on its catalogs ("tuple concurrently updated" for two
+     * CREATE OR REPLACE FUNCTION): nodes starting together take turns. */
+    lock = apr_psprintf(p, "SELECT pg_advisory_lock(%" APR_INT64_T_FMT ")",
+                        (apr_int64_t)dcr_sql_lock_key(DCR_SQL_KEY_SCHEMA));
+    unlock = apr_psprintf(p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
+                          (apr_int64_t)dcr_sql_lock_key(DCR_SQL_KEY_SCHEMA));
+    if ((rv = select_drain(driver, handle, p, lock, err)) != APR_SUCCESS)
+        return rv;
+    rv = run_schema(driver, handle, p, sql, err);
+    select_drain(driver, handle, p, unlock, &ignored); /* fails only with the session */
+    return rv;
+}
+
 apr_status_t dcr_sql_session_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                    dcr_error *err)
 {
-    /* a select: both answer with a row, which apr_dbd_query counts as an error */
     const char *sql = dcr_sql_is_pg(driver)
                           ? apr_psprintf(p, "SELECT set_config('lock_timeout', '%d', false)",
                                          DCR_SQL_LOCK_TIMEOUT_MS)
                           : apr_psprintf(p, "PRAGMA busy_timeout = %d", DCR_SQL_BUSY_TIMEOUT_MS);
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv = apr_dbd_select(driver, p, handle, &res, sql, 1);
-    if (rv)
-        return dcr_sql_fail(driver, handle, rv, err, sql);
-    while ((rv = apr_dbd_get_row(driver, p, res, &row, -1)) == 0)
-        ;
-    return rv == -1 ? APR_SUCCESS : dcr_sql_fail(driver, handle, rv, err, sql);
+    return select_drain(driver, handle, p, sql, err);
 }
 
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)

@@ -5,6 +5,7 @@ database outage behave as docs/storage.md says."""
 
 import itertools
 import os
+import threading
 import time
 
 import pytest
@@ -96,6 +97,32 @@ def test_schema_created_at_start_and_matches_the_file(httpd_factory, postgres, d
     # the shipped file is idempotent on top of what the module created
     postgres.psql_file(os.path.join(SQL_DIR, "pgsql.sql"), database)
     assert postgres.psql("SELECT COUNT(*) FROM dcr_schema", db=database) == [["1"]]
+
+
+def test_nodes_starting_together_create_the_schema_in_turn(httpd_factory, postgres, database):
+    """PostgreSQL refuses DDL racing on its catalogs (two CREATE OR REPLACE FUNCTION at once:
+    "tuple concurrently updated"); nodes started at the same moment on a new database must all
+    come up, with one schema."""
+    nodes = [node(httpd_factory, postgres, database, start=False) for _ in range(4)]
+    failures = []
+
+    def start(h):
+        try:
+            h.start()
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=start, args=(h,)) for h in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert postgres.psql("SELECT COUNT(*) FROM dcr_schema", db=database) == [["1"]]
+    assert postgres.psql("SELECT COUNT(*) FROM pg_proc WHERE proname = 'dcr_lock_find'",
+                         db=database) == [["1"]]
+    clients = [register(h, name="node %d" % i) for i, h in enumerate(nodes)]
+    assert_readable(nodes[0], clients)
 
 
 def test_create_schema_off_leaves_the_database_alone(httpd_factory, postgres, database):
