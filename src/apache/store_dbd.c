@@ -5,7 +5,7 @@
  * statements are prepared lazily, per pooled connection, into mod_dbd's own per-connection
  * `prepared` hash: a missing table then costs a 503, never a dropped pool. No process lock is
  * held across the network: the subject lock of a registration is a PostgreSQL advisory lock
- * of the request's session (store_sql.c). */
+ * of the request's session (store_sql_lock.c). */
 #include "store_dbd.h"
 
 #include "config.h"
