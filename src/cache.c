@@ -4,7 +4,6 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 /* Keys are hashed: socache providers have small key limits, and URLs are long. */

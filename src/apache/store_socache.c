@@ -16,7 +16,6 @@
 #include "util_mutex.h"
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 APLOG_USE_MODULE(dcr_trusted);
