@@ -123,6 +123,13 @@ static bool store_new(const dcr_request *req, dcr_client *c, dcr_error *err)
                     "%d client_id collisions in a row", DCR_PUT_ATTEMPTS);
 }
 
+/* A client secret lives as long as its registration (RFC 7591 client_secret_expires_at). */
+static void secret_expires_with(dcr_client *c)
+{
+    if (c->secret_hash[0])
+        json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
+}
+
 /* A returning subject: replace keeps the client_id and takes the new metadata; reuse keeps
  * everything but the token. Either way the old token stops working. APR_NOTFOUND (deleted
  * meanwhile) leaves c as it came. */
@@ -141,9 +148,7 @@ static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *e
         c->client_id = existing->client_id;
         c->issued_at = existing->issued_at;
     }
-    if (target->secret_hash[0])
-        json_object_set_new(target->metadata, "client_secret_expires_at",
-                            json_integer(target->expires_at));
+    secret_expires_with(target);
     rv = req->store->ops->update(req->store, target, req->pool, err);
     if (rv == APR_NOTFOUND) {
         c->client_id = id;
@@ -172,10 +177,7 @@ static apr_status_t try_returning(const dcr_request *req, dcr_client *c, dcr_cli
     if (key && req->policy->reregister == DCR_REREGISTER_REPLACE && ops->replace_returning) {
         const char *id;
         long long issued_at;
-        /* as rewrite does for c: a secret lives as long as the registration */
-        if (c->secret_hash[0])
-            json_object_set_new(c->metadata, "client_secret_expires_at",
-                                json_integer(c->expires_at));
+        secret_expires_with(c); /* as rewrite does */
         rv = ops->replace_returning(req->store, c, req->now, req->pool, &id, &issued_at, err);
         if (rv == APR_SUCCESS) {
             c->client_id = id;

@@ -17,6 +17,11 @@ apr_status_t dcr_sql_fail(const apr_dbd_driver_t *d, apr_dbd_t *h, int rv, dcr_e
 apr_status_t dcr_sql_writers_lock(dcr_sql_conn *c, dcr_error *err);
 void dcr_sql_writers_unlock(dcr_sql_conn *c);
 
+/* One statement text that answers with rows (which apr_dbd_query counts as an error), the
+ * rows drained. */
+apr_status_t dcr_sql_select_text(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                 const char *sql, dcr_error *err);
+
 /* Runs a prepared select and hands each row's first ncols (at most 2) columns, copied into p,
  * to fn; drains every row (pgsql needs it). dcr_sql_count_row counts rows into an int. */
 typedef void dcr_sql_row_fn(void *baton, const char **cols);

@@ -54,21 +54,6 @@ long long dcr_sql_lock_key(const char *key)
     return (long long)h;
 }
 
-/* One statement on the connection's session, rows drained; the text is built from integers
- * (apr_psprintf: APR_INT64_T_FMT, it knows no %lld). */
-static apr_status_t session_call(dcr_sql_conn *c, apr_pool_t *p, const char *sql, dcr_error *err)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int dbrv = apr_dbd_select(c->driver, p, c->handle, &res, sql, 1);
-
-    if (dbrv)
-        return dcr_sql_fail(c->driver, c->handle, dbrv, err, sql);
-    while ((dbrv = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0)
-        ;
-    return dbrv == -1 ? APR_SUCCESS : dcr_sql_fail(c->driver, c->handle, dbrv, err, sql);
-}
-
 typedef struct subject_lock {
     dcr_sql_conn *c;
     apr_pool_t *p;
@@ -89,10 +74,10 @@ static apr_status_t release(void *data)
      * failed): unlock. A failure means the session is gone, and the lock with it. */
     if (c->handle && (c->lock_state == DCR_SQL_LOCK_HELD ||
                       (c->lock_state == DCR_SQL_LOCK_ASKED && c->lock_sent)))
-        session_call(c, l->p,
-                     apr_psprintf(l->p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
-                                  (apr_int64_t)c->lock_key),
-                     &ignored);
+        dcr_sql_select_text(c->driver, c->handle, l->p,
+                            apr_psprintf(l->p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
+                                         (apr_int64_t)c->lock_key),
+                            &ignored);
     c->lock_state = DCR_SQL_UNLOCKED;
     return APR_SUCCESS;
 }

@@ -151,8 +151,7 @@ apr_status_t dcr_sql_fail(const apr_dbd_driver_t *d, apr_dbd_t *h, int rv, dcr_e
     return APR_EGENERAL;
 }
 
-/* One statement that answers with rows (which apr_dbd_query counts as an error), drained. */
-static apr_status_t select_drain(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+apr_status_t dcr_sql_select_text(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                  const char *sql, dcr_error *err)
 {
     apr_dbd_results_t *res = NULL;
@@ -217,10 +216,10 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
                         (apr_int64_t)dcr_sql_lock_key(DCR_SQL_KEY_SCHEMA));
     unlock = apr_psprintf(p, "SELECT pg_advisory_unlock(%" APR_INT64_T_FMT ")",
                           (apr_int64_t)dcr_sql_lock_key(DCR_SQL_KEY_SCHEMA));
-    if ((rv = select_drain(driver, handle, p, lock, err)) != APR_SUCCESS)
+    if ((rv = dcr_sql_select_text(driver, handle, p, lock, err)) != APR_SUCCESS)
         return rv;
     rv = run_schema(driver, handle, p, sql, err);
-    select_drain(driver, handle, p, unlock, &ignored); /* fails only with the session */
+    dcr_sql_select_text(driver, handle, p, unlock, &ignored); /* fails only with the session */
     return rv;
 }
 
@@ -231,7 +230,7 @@ apr_status_t dcr_sql_session_setup(const apr_dbd_driver_t *driver, apr_dbd_t *ha
                           ? apr_psprintf(p, "SELECT set_config('lock_timeout', '%d', false)",
                                          DCR_SQL_LOCK_TIMEOUT_MS)
                           : apr_psprintf(p, "PRAGMA busy_timeout = %d", DCR_SQL_BUSY_TIMEOUT_MS);
-    return select_drain(driver, handle, p, sql, err);
+    return dcr_sql_select_text(driver, handle, p, sql, err);
 }
 
 apr_status_t dcr_sql_prepare_all(dcr_sql_conn *c, apr_pool_t *p, dcr_error *err)
