@@ -11,15 +11,20 @@
 
 void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *res)
 {
-    /* RFC 6750 3.1 keeps the error out of the challenge of a request without a token; the
-     * JSON body still says what is wrong, as every other answer does. */
-    const char *name =
-        err->code == DCR_ERR_MISSING_TOKEN ? "invalid_request" : dcr_error_name(err->code);
-    json_t *j = json_pack("{s:s, s:s}", "error", name ? name : "server_error", "error_description",
-                          err->description[0] ? err->description : name);
+    /* RFC 6750 3.1: a request without a token gets no error code, in the challenge or the
+     * body; the body still says in words what is missing. */
+    bool missing = err->code == DCR_ERR_MISSING_TOKEN;
+    const char *name = dcr_error_name(err->code);
+    json_t *j = json_object();
+    if (!missing)
+        json_object_set_new(j, "error", json_string(name ? name : "server_error"));
+    json_object_set_new(j, "error_description",
+                        json_string(err->description[0] ? err->description
+                                    : name            ? name
+                                                      : "server_error"));
     res->status = err->status ? err->status : dcr_error_status(err->code);
     res->err = *err;
-    res->decision = err->code == DCR_ERR_MISSING_TOKEN ? "missing_token" : name;
+    res->decision = missing ? "missing_token" : name;
     res->body = dcr_json_dump(pool, j);
     json_decref(j);
 }

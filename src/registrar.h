@@ -48,7 +48,8 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
 /* DELETE on registration_client_uri (RFC 7592): 204 on success. */
 void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res);
 
-/* Turns err into res: status, {"error","error_description"} body (none for a missing token). */
+/* Turns err into res: status, {"error","error_description"} body; a missing token (RFC 6750
+ * 3.1) gets no "error" member, only the description. */
 void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *res);
 
 #endif

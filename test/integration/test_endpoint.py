@@ -263,7 +263,8 @@ def test_read_without_token(httpd, auth):
     assert r.status_code == 401
     check_common(r)
     assert r.headers["WWW-Authenticate"] == "Bearer"
-    assert r.json()["error"] == "invalid_request"
+    # RFC 6750 3.1: no error code when no token came, in the challenge or the body
+    assert "error" not in r.json()
     assert r.json()["error_description"]
 
 
@@ -449,6 +450,10 @@ def test_update_needs_token_and_json(httpd):
     new = {"client_id": reg["client_id"], "redirect_uris": ["https://client.example.org/x"]}
     r = s.put(client_path(httpd, reg), json=new)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    assert "error" not in r.json() and r.json()["error_description"]  # RFC 6750 3.1
+    r = s.delete(client_path(httpd, reg))
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    assert "error" not in r.json()
     r = s.put(client_path(httpd, reg), json=new, headers={"Authorization": "Bearer nope"})
     check_error(r, 401, "invalid_token")
     r = s.put(client_path(httpd, reg), data="x", headers={

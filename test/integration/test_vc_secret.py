@@ -3,8 +3,10 @@ then it comes once, with client_secret_expires_at, only its hash is stored, it i
 again, and an RFC 7592 update may carry it only as the current secret."""
 
 import hashlib
+import os
 import sqlite3
 
+from dcr_httpd import REPO
 from test_vc import env, post  # noqa: F401  (env is a fixture)
 
 
@@ -62,3 +64,12 @@ def test_no_secret_by_default_even_when_asked(env):  # noqa: F811
     assert "client_secret" not in r.json() and "client_secret_expires_at" not in r.json()
     assert "client_secret_sha256" not in record(db, r.json()["client_id"])
 
+
+
+def test_docs_say_when_a_secret_is_issued():
+    """docs/vc.md once said no secret is ever issued, while DCRVCAuthMethod issues one."""
+    with open(os.path.join(REPO, "docs", "vc.md")) as f:
+        text = " ".join(f.read().split())
+    assert "no client secret is ever issued" not in text.lower()
+    intro = text.split("## ")[0]
+    assert "DCRVCAuthMethod client_secret_basic" in intro and "client_secret_post" in intro

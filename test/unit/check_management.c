@@ -100,9 +100,14 @@ START_TEST(update_and_delete_need_the_token)
     register_one(&id, &token);
     j = call(dcr_update, id, "wrong", apr_psprintf(pool, "{\"client_id\":\"%s\"}", id), &res);
     assert_error(j, &res, 401, "invalid_token");
-    call(dcr_delete, id, NULL, NULL, &res);
+    j = call(dcr_delete, id, NULL, NULL, &res);
     ck_assert_int_eq(res.status, 401);
     ck_assert_int_eq(res.err.code, DCR_ERR_MISSING_TOKEN);
+    ck_assert_ptr_null(json_object_get(j, "error")); /* RFC 6750 3.1 */
+    ck_assert_ptr_nonnull(dcr_json_string(j, "error_description"));
+    j = call(dcr_update, id, NULL, apr_psprintf(pool, "{\"client_id\":\"%s\"}", id), &res);
+    ck_assert_int_eq(res.status, 401);
+    ck_assert_ptr_null(json_object_get(j, "error"));
     j = call(dcr_delete, id, "wrong", NULL, &res);
     assert_error(j, &res, 401, "invalid_token");
     ck_assert_uint_eq(memstore_count(store), 1);
