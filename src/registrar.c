@@ -15,13 +15,12 @@ void dcr_response_error(apr_pool_t *pool, const dcr_error *err, dcr_response *re
      * body; the body still says in words what is missing. */
     bool missing = err->code == DCR_ERR_MISSING_TOKEN;
     const char *name = dcr_error_name(err->code);
+    const char *shown = name ? name : "server_error";
     json_t *j = json_object();
     if (!missing)
-        json_object_set_new(j, "error", json_string(name ? name : "server_error"));
+        json_object_set_new(j, "error", json_string(shown));
     json_object_set_new(j, "error_description",
-                        json_string(err->description[0] ? err->description
-                                    : name            ? name
-                                                      : "server_error"));
+                        json_string(err->description[0] ? err->description : shown));
     res->status = err->status ? err->status : dcr_error_status(err->code);
     res->err = *err;
     res->decision = missing ? "missing_token" : name;
