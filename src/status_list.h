@@ -12,8 +12,9 @@
 
 /* Default bound on a decompressed list (bytes): 8 MiB = 64 Mi entries of one bit. */
 #define DCR_STATUS_MAX_BYTES (8u * 1024 * 1024)
-/* W3C minimum list length (herd privacy): 16 KiB = 131072 bits. */
-#define DCR_STATUS_W3C_MIN_BYTES (16u * 1024)
+/* W3C minimum list length (herd privacy): 131072 entries, of statusSize bits each (so 16 KiB
+ * for one-bit entries, 32 KiB for two-bit ones). */
+#define DCR_STATUS_W3C_MIN_ENTRIES 131072ULL
 
 /* W3C encodedList -> raw bitstring in pool memory. Refuses bad base64, bad gzip, trailing
  * data and output over max_bytes. *why says what was wrong. */

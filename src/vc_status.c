@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "fetch.h"
 #include "json.h"
+#include "status_cache.h"
 #include "status_list.h"
 
 #include <apr_strings.h>
@@ -43,7 +44,7 @@ static got get_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *tru
                             body, len);
     if (*cached)
         return GOT_LIST;
-    down_key = apr_pstrcat(ctx->pool, "status-list-down:", url, NULL);
+    down_key = dcr_status_down_key(ctx->pool, trust->fetch, url);
     if (dcr_cache_get(cache, ctx->pool, down_key, ctx->now, &mark, &mark_len)) {
         why = "failed moments ago; not retried yet"; /* spares workers a timeout per request */
         st = DCR_FETCH_FAILED;
@@ -96,22 +97,16 @@ static got get_list_jws(const dcr_statement_ctx *ctx, const struct dcr_vc_trust 
     return GOT_LIST;
 }
 
-/* Caches a verified list for ttl (or the HTTP max-age) within the configured bounds and never
- * past the list's own expiry. */
+/* Caches a verified list for as long as status_cache.c says: its own ttl as an upper bound
+ * (it outranks HTTP caching headers, Token Status List draft), never past its expiry. */
 static void cache_list(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *trust,
                        const char *url, const char *body, size_t len, long long ttl,
                        long long max_age, long long not_after)
 {
     dcr_cache *cache = ctx->cache ? ctx->cache : trust->cache;
-    long long life = ttl > 0 ? ttl : max_age >= 0 ? max_age : 300;
-    if (life < trust->status_ttl_min)
-        life = trust->status_ttl_min;
-    if (life > trust->status_ttl_max)
-        life = trust->status_ttl_max;
-    if (not_after > 0 && ctx->now + life > not_after)
-        life = not_after - ctx->now;
-    /* the list's own ttl outranks HTTP caching headers (Token Status List draft) */
-    if (cache && life > 0 && (ttl > 0 || max_age != 0) &&
+    long long life = dcr_status_cache_life(ttl, max_age, trust->status_ttl_min,
+                                           trust->status_ttl_max, ctx->now, not_after);
+    if (cache && life > 0 &&
         !dcr_cache_set(cache, ctx->pool, dcr_vc_status_cache_key(ctx->pool, url), body, len,
                        ctx->now + life))
         dcr_log(ctx->log, DCR_LOG_INFO, "status list %s not cached (too large?)", url);
@@ -212,15 +207,24 @@ static bool check_w3c(const dcr_statement_ctx *ctx, const struct dcr_vc_trust *t
     if (!enc ||
         !dcr_status_w3c_decode(ctx->pool, enc, trust->status_max_bytes, &bits, &bits_len, &why))
         return invalid(err, "the status list cannot be decoded", enc ? why : "no encodedList");
-    if (bits_len < DCR_STATUS_W3C_MIN_BYTES)
-        return invalid(err, "the status list is shorter than 131072 entries", url);
+    /* the minimum counts entries, not bits: herd privacy needs 131072 credentials per list */
+    if (bits_len * 8ULL / (unsigned long long)size < DCR_STATUS_W3C_MIN_ENTRIES)
+        return invalid(err, "the status list is shorter than 131072 entries",
+                       apr_psprintf(ctx->pool, "%s: %" APR_UINT64_T_FMT " entries of %d bits", url,
+                                    (apr_uint64_t)(bits_len * 8ULL / (unsigned long long)size),
+                                    (int)size));
     if (!dcr_status_w3c_get(bits, bits_len, idx, (unsigned)size, &value, &why))
         return invalid(err, "the credential's status index is outside its list", why);
 
     if (!cached) {
         ttl_j = json_object_get(lc.subject_claims, "ttl"); /* milliseconds */
-        if (json_is_integer(ttl_j) && json_integer_value(ttl_j) > 0)
-            ttl = json_integer_value(ttl_j) / 1000;
+        if (json_is_integer(ttl_j))
+            ttl = dcr_status_w3c_ttl_seconds(json_integer_value(ttl_j));
+        else if (json_is_real(ttl_j) && json_real_value(ttl_j) > 0 &&
+                 json_real_value(ttl_j) < 1e15) { /* a fraction of a millisecond counts */
+            long long ms = (long long)json_real_value(ttl_j);
+            ttl = dcr_status_w3c_ttl_seconds(ms + ((double)ms < json_real_value(ttl_j)));
+        }
         bool has_exp = false;
         dcr_jwt_numeric_date(jws.payload, "exp", &until, &has_exp, &why);
         if (json_object_get(lc.credential, "validUntil"))

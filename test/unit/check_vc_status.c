@@ -25,7 +25,8 @@ static dcr_policy policy;
 static dcr_statement_ctx ctx;
 static dcr_identity id;
 static dcr_error err;
-static unsigned char bits[16384];
+#define ONE_BIT_MIN 16384 /* bytes: the W3C minimum of 131072 entries at one bit each */
+static unsigned char bits[2 * ONE_BIT_MIN];
 
 static void setup(void)
 {
@@ -126,7 +127,7 @@ START_TEST(bitstring_revocation)
     bits[11820] = 0x01; /* index 94567, MSB-first */
     bits[0] = 0x80;     /* index 0 */
     bits[16383] = 0x01; /* last index 131071 */
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, ec_key, ISS);
     ck_assert_msg(
         verify(credential(entry("BitstringStatusListEntry", "revocation", "94566"), NULL)),
         "%s (%s)", err.description, err.detail);
@@ -159,6 +160,7 @@ START_TEST(bitstring_suspension_and_size)
     json_t *e;
     bits[1] = 0x04; /* index 13 */
     bits[2] = 0x40; /* 2-bit entry 8 = 0b01 (bits 16,17 -> 0,1) */
+    /* 2-bit entries: 131072 of them take 32 KiB */
     publish_w3c("BitstringStatusListCredential", "suspension", sizeof bits, true, ec_key, ISS);
     ck_refused(credential(entry("BitstringStatusListEntry", "suspension", "13"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "suspended");
@@ -175,10 +177,35 @@ START_TEST(bitstring_suspension_and_size)
 }
 END_TEST
 
+/* Issue 11: the W3C minimum is 131072 entries, so a 16 KiB list of 2-bit entries (65536 of
+ * them) is too short although it has 131072 bits. */
+START_TEST(bitstring_minimum_counts_entries)
+{
+    json_t *e;
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, ec_key, ISS);
+    ck_assert(verify(credential(entry("BitstringStatusListEntry", "revocation", "3"), NULL)));
+    e = entry("BitstringStatusListEntry", "revocation", "3");
+    json_object_set_new(e, "statusSize", json_integer(2));
+    ck_refused(credential(e, NULL), DCR_ERR_INVALID_SOFTWARE_STATEMENT, "shorter than 131072");
+    ck_assert_msg(strstr(err.detail, "65536 entries"), "%s", err.detail);
+    e = entry("BitstringStatusListEntry", "revocation", "3");
+    json_object_set_new(e, "statusSize", json_integer(8));
+    ck_refused(credential(e, NULL), DCR_ERR_INVALID_SOFTWARE_STATEMENT, "shorter than 131072");
+    /* 32 KiB holds 131072 two-bit entries */
+    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    e = entry("BitstringStatusListEntry", "revocation", "3");
+    json_object_set_new(e, "statusSize", json_integer(2));
+    ck_assert_msg(verify(credential(e, NULL)), "%s (%s)", err.description, err.detail);
+    e = entry("BitstringStatusListEntry", "revocation", "3");
+    json_object_set_new(e, "statusSize", json_integer(4));
+    ck_refused(credential(e, NULL), DCR_ERR_INVALID_SOFTWARE_STATEMENT, "shorter than 131072");
+}
+END_TEST
+
 START_TEST(statuslist2021_plain_base64)
 {
     bits[0] = 0x01; /* index 7 */
-    publish_w3c("StatusList2021Credential", "revocation", sizeof bits, false, ec_key, ISS);
+    publish_w3c("StatusList2021Credential", "revocation", ONE_BIT_MIN, false, ec_key, ISS);
     ck_refused(credential(entry("StatusList2021Entry", "revocation", "7"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "revoked");
     ck_assert(verify(credential(entry("StatusList2021Entry", "revocation", "6"), NULL)));
@@ -193,10 +220,10 @@ START_TEST(bad_lists_refused)
     publish_w3c("BitstringStatusListCredential", "revocation", 1024, true, ec_key, ISS);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "shorter");
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, other_key, ISS);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "signature");
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key,
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, other_key,
                 "https://rogue.example");
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not from the credential's issuer");
@@ -215,20 +242,20 @@ END_TEST
 START_TEST(list_of_other_issuer_refused)
 {
     bits[0] = 0x80; /* index 0 revoked in ISS's own list */
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, ec_key, ISS);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "revoked");
     memset(bits, 0, sizeof bits); /* ISS2's list says index 0 is fine */
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key, ISS2);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, other_key, ISS2);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "not from the credential's issuer");
     ck_assert_msg(strstr(err.detail, ISS2), "%s", err.detail);
     /* ISS2's key with ISS's name on it: the signature decides */
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, other_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, other_key, ISS);
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL),
                DCR_ERR_INVALID_SOFTWARE_STATEMENT, "signature");
     /* and ISS's own clear list passes */
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, ec_key, ISS);
     ck_assert_msg(verify(credential(entry("BitstringStatusListEntry", "revocation", "0"), NULL)),
                   "%s (%s)", err.description, err.detail);
 }
@@ -302,10 +329,37 @@ START_TEST(unavailable_list)
 }
 END_TEST
 
+/* Issue 11: a list that failed under one fetch configuration (vhost A, no CA file) is not
+ * "failed moments ago" for another (vhost B): B fetches for itself. */
+START_TEST(failure_mark_is_per_fetch_configuration)
+{
+    dcr_fetch_conf a, b;
+    const char *url = "https://127.0.0.1:9/status";
+    dcr_fetch_defaults(&a);
+    a.timeout_ms = 2000;
+    a.allow = dcr_words(pool, "127.0.0.1:9");
+    b = a;
+    b.ca_file = "/nonexistent/ca.pem";
+    trust.fetch = &a;
+    ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", url)),
+               DCR_ERR_TEMPORARILY_UNAVAILABLE, "cannot be retrieved");
+    ck_assert_msg(!strstr(err.detail, "moments ago"), "%s", err.detail);
+    /* the same configuration again: the mark spares the fetch */
+    ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", url)),
+               DCR_ERR_TEMPORARILY_UNAVAILABLE, "cannot be retrieved");
+    ck_assert_msg(strstr(err.detail, "moments ago"), "%s", err.detail);
+    /* another configuration, same shared cache: it fetches itself */
+    trust.fetch = &b;
+    ck_refused(credential(NULL, json_pack("{s:i, s:s}", "idx", 1, "uri", url)),
+               DCR_ERR_TEMPORARILY_UNAVAILABLE, "cannot be retrieved");
+    ck_assert_msg(!strstr(err.detail, "moments ago"), "%s", err.detail);
+}
+END_TEST
+
 START_TEST(cache_expiry_honoured)
 {
     bits[0] = 0x80;
-    publish_w3c("BitstringStatusListCredential", "revocation", sizeof bits, true, ec_key, ISS);
+    publish_w3c("BitstringStatusListCredential", "revocation", ONE_BIT_MIN, true, ec_key, ISS);
     ck_assert(verify(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL)));
     ctx.now = NOW + 301; /* primed for 300 s */
     ck_refused(credential(entry("BitstringStatusListEntry", "revocation", "1"), NULL),
@@ -321,12 +375,14 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, bitstring_revocation);
     tcase_add_test(tc, bitstring_suspension_and_size);
+    tcase_add_test(tc, bitstring_minimum_counts_entries);
     tcase_add_test(tc, statuslist2021_plain_base64);
     tcase_add_test(tc, bad_lists_refused);
     tcase_add_test(tc, list_of_other_issuer_refused);
     tcase_add_test(tc, token_status_list);
     tcase_add_test(tc, token_rules);
     tcase_add_test(tc, unavailable_list);
+    tcase_add_test(tc, failure_mark_is_per_fetch_configuration);
     tcase_add_test(tc, cache_expiry_honoured);
     suite_add_tcase(s, tc);
     return s;
