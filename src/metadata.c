@@ -120,12 +120,35 @@ bool dcr_metadata_is_known(const char *name)
 
 /* ---- merge ----------------------------------------------------------------------------- */
 
+/* null and "" count as absent, as clients serialise unset optionals that way. */
+static bool absent(const json_t *v)
+{
+    return json_is_null(v) || (json_is_string(v) && !*json_string_value(v));
+}
+
+/* The base names of the understood members the statement supplies: the request keeps no
+ * variant of these (a "client_name#en" of its own would sit next to the vouched-for name). */
+static json_t *supplied_bases(apr_pool_t *pool, const json_t *statement)
+{
+    json_t *bases = dcr_json_own(pool, json_object());
+    const char *key, *tag;
+    json_t *v;
+    bool bad;
+    json_object_foreach((json_t *)statement, key, v)
+    {
+        const member *m = classify(key, &tag, &bad);
+        if (m && !absent(v))
+            json_object_set_new(bases, m->name, json_true());
+    }
+    return bases;
+}
+
 /* Adds the understood members of src to merged (canonical key: base, or base#lowercase-tag)
  * and their given names to names, replacing what an earlier source set: the statement goes
- * last and so wins member by member. null and "" count as absent, as clients serialise unset
- * optionals that way. */
-static bool collect(apr_pool_t *pool, const json_t *src, json_t *merged, json_t *names,
-                    dcr_error *err)
+ * last and so wins member by member. Members whose base is in skip (may be NULL) are left
+ * out. */
+static bool collect(apr_pool_t *pool, const json_t *src, const json_t *skip, json_t *merged,
+                    json_t *names, dcr_error *err)
 {
     json_t *seen = dcr_json_own(pool, json_object());
     const char *key;
@@ -135,7 +158,7 @@ static bool collect(apr_pool_t *pool, const json_t *src, json_t *merged, json_t 
         const char *tag, *canon = key;
         bool bad;
         const member *m = classify(key, &tag, &bad);
-        if (!m || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+        if (!m || absent(v) || json_object_get(skip, m->name))
             continue;
         if (bad)
             return failf(err, DCR_ERR_INVALID_CLIENT_METADATA, NAME_FMT ": malformed language tag",
@@ -353,8 +376,9 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
         return failf(err, DCR_ERR_INVALID_CLIENT_METADATA,
                      "software statement claims must be a JSON object"),
                NULL;
-    if (!collect(pool, request, merged, names, err) ||
-        (statement && !collect(pool, statement, merged, names, err)))
+    if (!collect(pool, request, statement ? supplied_bases(pool, statement) : NULL, merged, names,
+                 err) ||
+        (statement && !collect(pool, statement, NULL, merged, names, err)))
         return NULL;
 
     json_object_foreach(merged, canon, v)

@@ -438,7 +438,7 @@ START_TEST(statement_wins_member_by_member)
     ck_assert_str_eq(str(m, "client_name"), "Vouched");
     ck_assert_str_eq(str(m, "client_name#FR"), "B");
     ck_assert_ptr_null(json_object_get(m, "client_name#fr"));
-    ck_assert_str_eq(str(m, "client_name#de"), "D");
+    ck_assert_ptr_null(json_object_get(m, "client_name#de")); /* the statement names it */
     ck_assert_str_eq(str(m, "scope"), "a");
     ck_assert_str_eq(str(m, "software_id"), "sw");
     ck_assert_str_eq(dump(json_object_get(m, "redirect_uris")), "[\"https://app.example/cb\"]");
@@ -463,6 +463,35 @@ START_TEST(statement_wins_member_by_member)
 }
 END_TEST
 
+/* Issue 11: a request's language variants of a member the statement supplies are dropped,
+ * whichever variant the statement supplies; members it does not supply keep theirs. */
+START_TEST(statement_drops_request_variants)
+{
+    json_t *m =
+        reg2("{" CB ",\"client_name#en\":\"Evil Corp Login\","
+             "\"client_name#EN-gb\":\"Evil\",\"tos_uri#de\":\"https://app.example/agb\","
+             "\"logo_uri\":\"https://app.example/l.png\","
+             "\"logo_uri#fr\":\"https://app.example/l-fr.png\"}",
+             "{\"client_name\":\"Vouched\",\"logo_uri#de\":\"https://app.example/d.png\"}", NULL);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(str(m, "client_name"), "Vouched");
+    ck_assert_ptr_null(json_object_get(m, "client_name#en"));
+    ck_assert_ptr_null(json_object_get(m, "client_name#EN-gb"));
+    /* the statement gives only a German logo: the request's plain and French ones go too */
+    ck_assert_str_eq(str(m, "logo_uri#de"), "https://app.example/d.png");
+    ck_assert_ptr_null(json_object_get(m, "logo_uri"));
+    ck_assert_ptr_null(json_object_get(m, "logo_uri#fr"));
+    ck_assert_str_eq(str(m, "tos_uri#de"), "https://app.example/agb");
+    /* a statement value that counts as absent (null, "") supplies nothing */
+    m = reg2("{" CB ",\"client_name#en\":\"Mine\"}", "{\"client_name\":\"\"}", NULL);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(str(m, "client_name#en"), "Mine");
+    /* without a statement, nothing changes */
+    m = reg2("{" CB ",\"client_name\":\"A\",\"client_name#en\":\"B\"}", NULL, NULL);
+    ck_assert_str_eq(str(m, "client_name#en"), "B");
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -484,6 +513,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, jwks_key_shapes);
     tcase_add_test(tc, language_tags);
     tcase_add_test(tc, statement_wins_member_by_member);
+    tcase_add_test(tc, statement_drops_request_variants);
     suite_add_tcase(s, tc);
     return s;
 }
