@@ -339,6 +339,30 @@ static bool check_uris(apr_pool_t *pool, const char *name, const json_t *uris, c
     return true;
 }
 
+/* OIDC Registration: loopback (and plain http) is refused for a web client only when it
+ * uses the implicit grant, so this runs once the grants are resolved. */
+static bool check_implicit_uris(apr_pool_t *pool, const json_t *uris, const char *app_type,
+                                const json_t *grants, dcr_error *err)
+{
+    size_t i;
+    const json_t *g, *u;
+    bool implicit = false;
+    json_array_foreach(grants, i, g) implicit |= strcmp(json_string_value(g), "implicit") == 0;
+    if (!implicit)
+        return true;
+    json_array_foreach(uris, i, u)
+    {
+        const char *why = dcr_redirect_uri_implicit_problem(json_string_value(u), app_type);
+        if (why) {
+            char d[256];
+            snprintf(d, sizeof(d), "redirect_uris[%zu]: %s", i, why);
+            return dcr_fail(err, DCR_ERR_INVALID_REDIRECT_URI, d, "redirect_uris[%zu] %s: %s", i,
+                            why, excerpt(pool, json_string_value(u)));
+        }
+    }
+    return true;
+}
+
 bool dcr_metadata_check_redirect_uri(const char *uri, const char *application_type,
                                      const dcr_policy *policy, dcr_error *err)
 {
@@ -413,6 +437,8 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
                      "redirect_uris is required for the authorization_code and implicit "
                      "grant types"),
                NULL;
+    if (!check_implicit_uris(pool, redirects, app_type, grants, err))
+        return NULL;
 
     json_object_foreach(merged, canon, v) if (!is_derived(canon))
         json_object_set(out, dcr_json_string(names, canon), v);

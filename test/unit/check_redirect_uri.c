@@ -59,19 +59,35 @@ static const uri_case uri_cases[] = {
     {"about:blank", NULL, false, false},
     {"ftp://app.example/cb", NULL, false, false},
     {"ftp://app.example/cb", NULL, true, true},
-    /* application_type web: https off loopback only */
+    /* application_type web: no private-use schemes; loopback only without the implicit grant
+       (issue 11; OIDC Registration restricts it for implicit only: implicit_web_clients) */
     {"https://app.example/cb", "web", false, true},
-    {"http://127.0.0.1:8080/cb", "web", false, false},
-    {"http://localhost/cb", "web", false, false},
-    {"https://localhost/cb", "web", false, false},
-    {"https://[::1]/cb", "web", false, false},
+    {"http://127.0.0.1:8080/cb", "web", false, true},
+    {"http://localhost/cb", "web", false, true},
+    {"https://localhost/cb", "web", false, true},
+    {"https://[::1]/cb", "web", false, true},
+    {"http://app.example/cb", "web", false, false},
     {"com.example.app:/cb", "web", true, false},
+    {"com.example.app:/cb", "web", false, false},
     /* application_type native: loopback http, listed private-use, claimed https */
     {"http://127.0.0.1:49152/cb", "native", false, true},
     {"http://[::1]:49152/cb", "native", false, true},
     {"http://localhost:3118/callback", "native", false, true},
     {"com.example.app:/cb", "native", true, true},
-    {"com.example.app:/cb", "native", false, false},
+    /* issue 11: reverse domain name schemes need no listing for native apps (RFC 8252 7.1) */
+    {"com.example.app:/cb", "native", false, true},
+    {"com.example.app:/oauth2redirect/example-provider", "native", false, true},
+    {"Com.Example.App:/cb", "native", false, true},
+    {"io.x-y.app2:/cb", "native", false, true},
+    {"com.example.app://cb", "native", false, true},
+    {"com.example.app:/cb", NULL, false, false}, /* only for native */
+    {"myapp:/cb", "native", false, false},       /* not a domain name */
+    {"com..app:/cb", "native", false, false},
+    {"com.example.:/cb", "native", false, false},
+    {"com+x.app:/cb", "native", false, false},
+    {"com.example.app:", "native", false, false},
+    {"com.example.app:/cb#f", "native", false, false},
+    {"java.script:/cb", "native", false, true}, /* a name like any other, not javascript: */
     {"https://app.example/cb", "native", false, true},
     {"https://127.0.0.1/cb", "native", false, false},
     {"http://app.example/cb", "native", false, false},
@@ -168,13 +184,67 @@ START_TEST(post_logout_redirect_uris)
     reg_fails("{" CB ",\"post_logout_redirect_uris\":[\"http://app.example/bye\"]}",
               DCR_ERR_INVALID_REDIRECT_URI);
     ck_assert_ptr_nonnull(strstr(err.description, "post_logout_redirect_uris[0]"));
+    reg_ok("{" CB ",\"application_type\":\"web\","
+           "\"post_logout_redirect_uris\":[\"http://127.0.0.1/bye\"]}");
     reg_fails("{" CB ",\"application_type\":\"web\","
-              "\"post_logout_redirect_uris\":[\"http://127.0.0.1/bye\"]}",
+              "\"post_logout_redirect_uris\":[\"http://app.example/bye\"]}",
               DCR_ERR_INVALID_REDIRECT_URI);
     reg_fails("{" CB ",\"post_logout_redirect_uris\":[\"https://app.example/#x\"]}",
               DCR_ERR_INVALID_REDIRECT_URI);
     reg_fails("{" CB ",\"post_logout_redirect_uris\":\"https://app.example/\"}",
               DCR_ERR_INVALID_CLIENT_METADATA);
+}
+END_TEST
+
+/* Issue 11: OIDC Registration keeps web clients off loopback (and plain http) only when they
+ * use the implicit grant. */
+static json_t *reg_implicit(const char *request)
+{
+    dcr_error_clear(&err);
+    dcr_policy_defaults(pool, &pol);
+    pol.grant_types = dcr_words(pool, "authorization_code implicit refresh_token");
+    pol.response_types = dcr_words(pool, "code token");
+    return dcr_metadata_register(pool, js(request), NULL, &pol, NULL, &err);
+}
+
+START_TEST(implicit_web_clients)
+{
+    static const char *const loopback[] = {"http://127.0.0.1:8080/cb", "https://localhost/cb",
+                                           "https://[::1]/cb", "http://localhost/cb"};
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(*loopback); i++) {
+        const char *with = apr_psprintf(pool,
+                                        "{\"application_type\":\"web\",\"redirect_uris\":"
+                                        "[\"https://app.example/cb\",\"%s\"],"
+                                        "\"grant_types\":[\"implicit\"]}",
+                                        loopback[i]);
+        ck_assert_msg(!reg_implicit(with), "accepted %s", with);
+        ck_assert_int_eq(err.code, DCR_ERR_INVALID_REDIRECT_URI);
+        ck_assert_ptr_nonnull(strstr(err.description, "redirect_uris[1]"));
+        ck_assert_ptr_nonnull(strstr(err.description, "implicit"));
+        /* the same URIs with the code grant: accepted */
+        ck_assert_msg(reg_implicit(apr_psprintf(pool,
+                                                "{\"application_type\":\"web\",\"redirect_uris\":"
+                                                "[\"https://app.example/cb\",\"%s\"]}",
+                                                loopback[i])),
+                      "%s", err.description);
+    }
+    /* implicit next to the code grant is still implicit */
+    ck_assert(!reg_implicit("{\"application_type\":\"web\",\"redirect_uris\":"
+                            "[\"https://localhost/cb\"],"
+                            "\"grant_types\":[\"authorization_code\",\"implicit\"],"
+                            "\"response_types\":[\"code\",\"token\"]}"));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_REDIRECT_URI);
+    /* https off loopback with implicit: fine */
+    ck_assert_msg(reg_implicit("{\"application_type\":\"web\",\"redirect_uris\":"
+                               "[\"https://app.example/cb\"],\"grant_types\":[\"implicit\"]}"),
+                  "%s", err.description);
+    /* the rule is the web type's: native and omitted types keep the base rules */
+    ck_assert_msg(reg_implicit("{\"application_type\":\"native\",\"redirect_uris\":"
+                               "[\"http://127.0.0.1:8080/cb\"],\"grant_types\":[\"implicit\"]}"),
+                  "%s", err.description);
+    ck_assert_msg(reg_implicit("{\"redirect_uris\":[\"http://127.0.0.1:8080/cb\"],"
+                               "\"grant_types\":[\"implicit\"]}"),
+                  "%s", err.description);
 }
 END_TEST
 
@@ -223,6 +293,7 @@ static Suite *redirect_uri_suite(void)
     tcase_add_test(tc, redirect_uris_shape);
     tcase_add_test(tc, redirect_required_for_redirect_grants);
     tcase_add_test(tc, post_logout_redirect_uris);
+    tcase_add_test(tc, implicit_web_clients);
     tcase_add_test(tc, mcp_clients_register);
     suite_add_tcase(s, tc);
     return s;
