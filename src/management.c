@@ -5,6 +5,7 @@
 #include "json.h"
 #include "metadata.h"
 #include "registrar_int.h"
+#include "update_compare.h"
 
 #include <string.h>
 
@@ -65,31 +66,6 @@ void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res
     dcr_log(req->log, DCR_LOG_INFO, "deleted client %s", c->client_id);
 }
 
-/* RFC 7592 2.2: members an update must not carry; a client_secret only as the current one. */
-static bool forbidden_members(const json_t *body, const dcr_client *c, dcr_error *err)
-{
-    static const char *const server_managed[] = {
-        "registration_access_token", "registration_client_uri", "client_secret_expires_at",
-        "client_id_issued_at", NULL};
-    const char *id = dcr_json_string(body, "client_id");
-    const char *client_id = c->client_id;
-    const json_t *secret = json_object_get(body, "client_secret");
-    if (secret &&
-        !(json_is_string(secret) && dcr_client_secret_matches(c, json_string_value(secret))))
-        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                        "client_secret may only be sent as the current secret",
-                        "update sent a client_secret that does not match");
-    for (const char *const *m = server_managed; *m; m++)
-        if (json_object_get(body, *m))
-            return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                            "an update must not carry server-managed members", "update sent %s",
-                            *m);
-    if (!id || strcmp(id, client_id) != 0)
-        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                        "client_id in the body must equal the client's client_id", NULL);
-    return true;
-}
-
 /* Rebinds a client registered with a statement: the same statement byte for byte (its fields
  * must stay as registered, even after it expired) or a fresh valid one for the same subject
  * (its claims win again). Anything else is invalid_client_metadata. */
@@ -99,8 +75,6 @@ static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t
     const json_t *sent = json_object_get(body, "software_statement");
     const json_t *stored = json_object_get(c->metadata, "software_statement");
     const json_t *claims = json_object_get(c->statement, "claims");
-    const char *key;
-    json_t *v, *want;
     dcr_error serr;
 
     memset(id, 0, sizeof(*id));
@@ -113,14 +87,8 @@ static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t
                         "this client was registered with a software_statement: send it again",
                         NULL);
     if (json_equal((json_t *)sent, (json_t *)stored)) {
-        json_object_foreach((json_t *)body, key, v)
-        {
-            want = json_object_get(claims, key);
-            if (want && !json_equal(v, want))
-                return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
-                                "a member fixed by the software_statement was changed",
-                                "update changed statement member %s", key);
-        }
+        if (!dcr_update_check_fixed(body, c, err))
+            return false;
         id->kind = strcmp(c->subject_kind, "spiffe") == 0 ? DCR_IDENTITY_SPIFFE : DCR_IDENTITY_VC;
         id->subject = c->subject;
         id->issuer = c->issuer;
@@ -152,13 +120,15 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
     if (!(c = dcr_authenticate(req, client_id, &err)) || !(body = dcr_parse_body(req, &err)) ||
-        !forbidden_members(body, c, &err) || !rebind_statement(req, c, body, &id, &err)) {
+        !dcr_update_check_managed(body, c, req->endpoint_url, &err) ||
+        !rebind_statement(req, c, body, &id, &err)) {
         dcr_refuse(req, "update", &err, res);
         return;
     }
     /* Full replacement: omitted members go; the statement's win as at registration. */
-    metadata =
-        dcr_metadata_register(req->pool, body, id.metadata, req->policy, id.auth_method, &err);
+    metadata = dcr_metadata_register(req->pool, body,
+                                     dcr_update_statement_values(req->pool, c, body, id.metadata),
+                                     req->policy, id.auth_method, &err);
     if (!metadata) {
         dcr_refuse(req, "update", &err, res);
         return;

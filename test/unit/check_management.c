@@ -190,6 +190,108 @@ START_TEST(statement_fields_stay_as_registered)
 }
 END_TEST
 
+static const char *dump_of(const json_t *j)
+{
+    return j ? dcr_json_dump(pool, j) : "(absent)";
+}
+
+/* Issue 11 (RFC 7592 2.2): a client PUTs back exactly what a read returned. */
+START_TEST(put_back_what_read_returned)
+{
+    const char *id, *token;
+    dcr_response res;
+    json_t *got, *j;
+    register_one(&id, &token);
+    got = call(dcr_read, id, token, NULL, &res);
+    ck_assert_int_eq(res.status, 200);
+    ck_assert_ptr_nonnull(json_object_get(got, "client_id_issued_at"));
+    ck_assert_ptr_nonnull(json_object_get(got, "registration_client_uri"));
+    j = call(dcr_update, id, token, dcr_json_dump(pool, got), &res);
+    ck_assert_msg(res.status == 200, "%s", res.body);
+    ck_assert(
+        json_equal(json_object_get(j, "redirect_uris"), json_object_get(got, "redirect_uris")));
+    /* with the token as well (as a read that echoes it would return) */
+    json_object_set_new(got, "registration_access_token", json_string(token));
+    call(dcr_update, id, token, dcr_json_dump(pool, got), &res);
+    ck_assert_msg(res.status == 200, "%s", res.body);
+    /* each managed member changed: refused, the store untouched */
+    {
+        static const char *const changed[][2] = {
+            {"client_id_issued_at", "1"},
+            {"registration_client_uri", "\"https://as.example.com/register/other\""},
+            {"registration_access_token", "\"not-the-token\""},
+            {"client_secret_expires_at", "0"},
+            {"client_secret", "\"guess\""},
+        };
+        for (size_t i = 0; i < sizeof(changed) / sizeof(*changed); i++) {
+            json_t *body = json_deep_copy(got);
+            const char *why;
+            json_object_set_new(
+                body, changed[i][0],
+                dcr_json_parse(pool, changed[i][1], strlen(changed[i][1]), 4, &why));
+            json_object_set_new(body, "client_name", json_string("Changed"));
+            j = call(dcr_update, id, token, dcr_json_dump(pool, body), &res);
+            json_decref(body);
+            assert_error(j, &res, 400, "invalid_client_metadata");
+        }
+        j = call(dcr_read, id, token, NULL, &res);
+        ck_assert_ptr_null(json_object_get(j, "client_name"));
+    }
+}
+END_TEST
+
+/* Issue 11: the statement's values as the server normalised them (a forced auth method, a
+ * dropped grant, a de-duplicated list) go back as they were read. */
+START_TEST(put_back_normalised_statement_values)
+{
+    dcr_client *c = apr_pcalloc(pool, sizeof(*c));
+    dcr_response res;
+    dcr_error err;
+    json_t *got, *j;
+    c->client_id = "normalised";
+    c->issued_at = NOW;
+    dcr_token_hash("tok", c->rat_hash);
+    c->subject_kind = "spiffe";
+    c->subject = "spiffe://td/w";
+    c->issuer = "td";
+    c->metadata = dcr_json_own(
+        pool,
+        json_pack("{s:s, s:[s], s:[s], s:[s], s:s, s:s, s:s}", "client_name", "Fixed",
+                  "redirect_uris", "https://app.example/cb", "grant_types", "authorization_code",
+                  "response_types", "code", "token_endpoint_auth_method", "spiffe_jwt",
+                  "software_statement", STATEMENT, "spiffe_id", "spiffe://td/w"));
+    c->statement = dcr_json_own(
+        pool, json_pack("{s:{s:s, s:[s,s], s:[s,s,s], s:s}, s:{s:s}, s:s}", "claims", "client_name",
+                        "Fixed", "redirect_uris", "https://app.example/cb",
+                        "https://app.example/cb", "grant_types", "authorization_code", "implicit",
+                        "authorization_code", "token_endpoint_auth_method", "private_key_jwt",
+                        "extensions", "spiffe_id", "spiffe://td/w", "auth_method", "spiffe_jwt"));
+    ck_assert_int_eq(store->ops->put(store, c, pool, &err), APR_SUCCESS);
+    got = call(dcr_read, "normalised", "tok", NULL, &res);
+    ck_assert_int_eq(res.status, 200);
+    j = call(dcr_update, "normalised", "tok", dcr_json_dump(pool, got), &res);
+    ck_assert_msg(res.status == 200, "%s", res.body);
+    ck_assert_str_eq(dcr_json_string(j, "token_endpoint_auth_method"), "spiffe_jwt");
+    ck_assert_str_eq(dump_of(json_object_get(j, "grant_types")), "[\"authorization_code\"]");
+    ck_assert_str_eq(dump_of(json_object_get(j, "redirect_uris")), "[\"https://app.example/cb\"]");
+    /* the statement's raw values are still accepted */
+    json_object_set_new(
+        got, "grant_types",
+        json_pack("[s,s,s]", "authorization_code", "implicit", "authorization_code"));
+    call(dcr_update, "normalised", "tok", dcr_json_dump(pool, got), &res);
+    ck_assert_msg(res.status == 200, "%s", res.body);
+    /* a third value is a change */
+    json_object_set_new(got, "grant_types", json_pack("[s]", "client_credentials"));
+    j = call(dcr_update, "normalised", "tok", dcr_json_dump(pool, got), &res);
+    assert_error(j, &res, 400, "invalid_client_metadata");
+    ck_assert_ptr_nonnull(strstr(res.err.detail, "grant_types"));
+    json_object_set_new(got, "grant_types", json_pack("[s]", "authorization_code"));
+    json_object_set_new(got, "token_endpoint_auth_method", json_string("none"));
+    j = call(dcr_update, "normalised", "tok", dcr_json_dump(pool, got), &res);
+    assert_error(j, &res, 400, "invalid_client_metadata");
+}
+END_TEST
+
 START_TEST(fresh_statement_must_verify)
 {
     const char *id = store_statement_client("tok");
@@ -214,6 +316,8 @@ static Suite *management_suite(void)
     tcase_add_test(tc, delete_then_nothing_works);
     tcase_add_test(tc, statement_fields_stay_as_registered);
     tcase_add_test(tc, fresh_statement_must_verify);
+    tcase_add_test(tc, put_back_what_read_returned);
+    tcase_add_test(tc, put_back_normalised_statement_values);
     suite_add_tcase(s, tc);
     return s;
 }
