@@ -19,12 +19,14 @@ static bool too_many(dcr_error *err, const char *what, long long limit)
                     "%s ceiling of %lld reached", what, limit);
 }
 
-/* The earlier registration of the same software among a subject's clients, if any. */
+/* The earlier registration of the same software among a subject's clients that the incoming
+ * one may rewrite (dcr_client_may_rewrite: same endpoint, a newer statement never seen on it),
+ * if any. A copy of an old statement finds none and registers a client of its own. */
 static dcr_client *same_client(const apr_array_header_t *clients, const dcr_client *incoming)
 {
     for (int i = 0; i < clients->nelts; i++) {
         dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
-        if (same_software(c, incoming))
+        if (same_software(c, incoming) && dcr_client_may_rewrite(c, incoming))
             return c;
     }
     return NULL;
@@ -131,7 +133,9 @@ static void secret_expires_with(dcr_client *c)
 }
 
 /* A returning subject: replace keeps the client_id and takes the new metadata; reuse keeps
- * everything but the token. Either way the old token stops working. APR_NOTFOUND (deleted
+ * everything but the token (and records the statement that wrote it). Either way the old token
+ * stops working. The write is a compare-and-set on the token hash the lookup saw, so of two
+ * rewrites racing for one registration only one lands. APR_NOTFOUND (deleted or rewritten
  * meanwhile) leaves c as it came. */
 static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *existing,
                             dcr_error *err)
@@ -139,17 +143,21 @@ static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *e
     dcr_client *target = c;
     const char *id = c->client_id;
     long long issued_at = c->issued_at;
+    char seen[DCR_TOKEN_HASH_HEX + 1];
     apr_status_t rv;
+    memcpy(seen, existing->rat_hash, sizeof(seen));
     if (req->policy->reregister == DCR_REREGISTER_REUSE) {
         target = existing;
         memcpy(target->rat_hash, c->rat_hash, sizeof(c->rat_hash));
+        memcpy(target->statement_hash, c->statement_hash, sizeof(c->statement_hash));
+        target->statement_iat = c->statement_iat;
         target->expires_at = c->expires_at;
     } else {
         c->client_id = existing->client_id;
         c->issued_at = existing->issued_at;
     }
     secret_expires_with(target);
-    rv = req->store->ops->update(req->store, target, req->pool, err);
+    rv = req->store->ops->update(req->store, target, seen, req->pool, err);
     if (rv == APR_NOTFOUND) {
         c->client_id = id;
         c->issued_at = issued_at;
