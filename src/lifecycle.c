@@ -39,19 +39,19 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
     const dcr_store_ops *ops = req->store->ops;
     const char *key = dcr_client_subject_key(req->pool, incoming);
     apr_array_header_t *clients = NULL;
-    long long n;
+    long long n, ceiling = dcr_policy_subject_ceiling(policy);
 
     *existing = NULL;
     /* earlier registrations only matter to replace/reuse and to the per-subject ceiling */
     if (key && ops->find_clients &&
-        (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0)) {
+        (policy->reregister != DCR_REREGISTER_NEW || ceiling > 0)) {
         if (ops->find_clients(req->store, key, req->now, req->pool, &clients, err) != APR_SUCCESS)
             return false;
         if (policy->reregister != DCR_REREGISTER_NEW &&
             (*existing = same_client(clients, incoming)))
             return true; /* replacing or reusing never grows the store */
-        if (policy->max_per_subject > 0 && clients->nelts >= policy->max_per_subject)
-            return too_many(err, "DCRMaxRegistrationsPerSubject", policy->max_per_subject);
+        if (ceiling > 0 && clients->nelts >= ceiling)
+            return too_many(err, "DCRMaxRegistrationsPerSubject", ceiling);
     }
     /* Exact only where the store can count (SQL); socache stores document the gap. */
     if (policy->max_registrations > 0 && ops->count) {
@@ -74,7 +74,7 @@ static const char *lock_key(const dcr_request *req, const dcr_client *incoming)
     if (policy->max_registrations > 0 && req->store->ops->count)
         return DCR_STORE_KEY_ALL;
     key = dcr_client_subject_key(req->pool, incoming);
-    if (key && (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0))
+    if (key && (policy->reregister != DCR_REREGISTER_NEW || dcr_policy_subject_ceiling(policy) > 0))
         return key;
     return NULL;
 }
