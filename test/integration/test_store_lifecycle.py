@@ -16,7 +16,7 @@ import pytest
 
 from dcr_httpd import Vhost
 from services import child_writable_dir
-from store_util import sqlite_rows
+from store_util import NODES_URL, sqlite_rows
 from test_spiffe import TrustDomain
 
 META = {"grant_types": ["client_credentials"], "client_name": "workload"}
@@ -57,8 +57,9 @@ class Backend:
         conf = self.store_lines() + ["DCRTrustDomain example.org %s" % self.domain.path]
         mods = [] if self.kind == "sqlite" else ["dbd"]
         n = 1 if self.kind == "sqlite" else 2
-        return [self.factory(vhosts=[Vhost(conf=conf + list(lines))], modules=mods,
-                             server_conf=ROOMY) for _ in range(n)]
+        # the nodes share one public endpoint URL, as nodes behind one name do
+        return [self.factory(vhosts=[Vhost(conf=conf + list(lines), public_url=NODES_URL)],
+                             modules=mods, server_conf=ROOMY) for _ in range(n)]
 
     def rows(self, sub=None):
         where = " WHERE subject_key LIKE '%%%s'" % sub if sub else ""

@@ -5,8 +5,11 @@ read and update answers carry the registration access token; an update never bri
 token back. Subjects come from real JWT-SVIDs (test_spiffe.TrustDomain)."""
 
 import itertools
+import json
 import os
 import shutil
+import sqlite3
+import time
 
 import pytest
 
@@ -24,18 +27,43 @@ def domain(tmp_path):
     return TrustDomain("example.org", str(tmp_path / "bundle.json"), kinds=(("ec1", "EC"),))
 
 
+class Store(tuple):
+    """(main-server lines, per-vhost lines, modules), and a way to run SQL on a SQL store."""
+    sql = None
+
+
 @pytest.fixture(params=["sqlite", "pgsql", "shmcb"])
 def store(request):
-    """(main-server lines, per-vhost lines, modules): every vhost shares one store."""
+    """Every vhost shares one store."""
     if request.param == "sqlite":
         d = child_writable_dir()
         request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
-        return ["DCRStore sqlite:%s" % os.path.join(d, "clients.db")], [], []
+        path = os.path.join(d, "clients.db")
+        st = Store((["DCRStore sqlite:%s" % path], [], []))
+
+        def run(q, args=()):
+            con = sqlite3.connect(path, timeout=10)
+            try:
+                rows = con.execute(q, args).fetchall()
+                con.commit()
+                return rows
+            finally:
+                con.close()
+        st.sql = run
+        return st
     if request.param == "shmcb":
-        return ["DCRStore socache:shmcb"], [], []
+        return Store((["DCRStore socache:shmcb"], [], []))
     pg = request.getfixturevalue("postgres")
     db = pg.createdb("dcr_takeover_%d_%d" % (os.getpid(), next(_dbs)))
-    return [], ["DBDriver pgsql", 'DBDParams "%s"' % pg.dbd_params(db), "DCRStore dbd"], ["dbd"]
+    st = Store(([], ["DBDriver pgsql", 'DBDParams "%s"' % pg.dbd_params(db), "DCRStore dbd"],
+                ["dbd"]))
+
+    def run_pg(q, args=()):
+        for a in args:  # test values only: no quotes inside
+            q = q.replace("?", "'%s'" % a, 1)
+        return pg.psql(q, db=db)
+    st.sql = run_pg
+    return st
 
 
 def start(httpd_factory, domain, store, *lines, names=("as.example.test",)):
@@ -73,7 +101,9 @@ def test_a_copied_statement_never_takes_a_registration_over(httpd_factory, domai
     owner = post(h, v, svid, client_name="owner", jwks=jwks("owner"))
     assert owner.status_code == 201, owner.text
     owner = owner.json()
-    # the replayer posts the very same statement with keys of its own
+    # the replayer posts the very same statement with keys of its own (a second later, so the
+    # owner's registration is the oldest: of several that qualify, the oldest is rewritten)
+    time.sleep(1.1)
     thief = post(h, v, svid, client_name="thief", jwks=jwks("thief"))
     assert thief.status_code == 201, thief.text
     thief = thief.json()
@@ -145,3 +175,39 @@ def test_read_and_update_answers_carry_the_token(httpd_factory, domain, store, r
         late = s.put(uri(v, reg), headers=auth(old), json=dict(body, client_name="late"))
         assert late.status_code == 401
         assert s.get(uri(v, reg), headers=auth(new)).json()["client_name"] == "renamed"
+
+
+def test_version1_records_are_read_bound_to_their_first_endpoint_and_written_as_version2(
+        httpd_factory, domain, store):
+    """Records written by the previous release (version 1: no endpoint, no statement hash)."""
+    if store.sql is None:
+        pytest.skip("shmcb is wiped by every restart: it never holds an older release's records")
+    h = start(httpd_factory, domain, store, names=("a.example.test", "b.example.test"))
+    a, b = h.vhosts
+    regs = [post(h, a, domain.svid(a.public_base + "/register", sub=SUB)).json()
+            for _ in range(2)]  # two clients: the second rewrites the first (replace)
+    assert regs[0]["client_id"] == regs[1]["client_id"]
+    reg = regs[1]
+    record = json.loads(store.sql("SELECT record FROM dcr_clients WHERE client_id = ?",
+                                  (reg["client_id"],))[0][0])
+    assert record["version"] == 2 and record["endpoint"] == a.public_base + "/register"
+    for k in ("endpoint", "statement_sha256", "statement_iat"):
+        del record[k]
+    record["version"] = 1
+    v1 = json.dumps(record, separators=(",", ":"))
+    assert "'" not in v1
+    store.sql("UPDATE dcr_clients SET record = ? WHERE client_id = ?", (v1, reg["client_id"]))
+    token = auth(reg["registration_access_token"])
+    s = h.session()
+    # a fresh statement does not rewrite a version 1 record: nothing to compare it with
+    fresh = post(h, a, domain.svid(a.public_base + "/register", sub=SUB)).json()
+    assert fresh["client_id"] != reg["client_id"]
+    # readable, and the first endpoint to read it (B here) binds it and writes version 2
+    r = s.get(b.url + "/register/" + reg["client_id"], headers=token)
+    assert r.status_code == 200, r.text
+    record = json.loads(store.sql("SELECT record FROM dcr_clients WHERE client_id = ?",
+                                  (reg["client_id"],))[0][0])
+    assert record["version"] == 2 and record["endpoint"] == b.public_base + "/register"
+    assert s.get(uri(a, reg), headers=token).status_code == 401
+    # deletable where it is bound
+    assert s.delete(b.url + "/register/" + reg["client_id"], headers=token).status_code == 204
