@@ -312,9 +312,9 @@ START_TEST(put_back_what_read_returned)
         for (size_t i = 0; i < sizeof(changed) / sizeof(*changed); i++) {
             json_t *body = json_deep_copy(got);
             const char *why;
-            json_object_set_new(
-                body, changed[i][0],
-                dcr_json_parse(pool, changed[i][1], strlen(changed[i][1]), 4, &why));
+            /* json_object_set: the parsed value stays the pool's */
+            json_object_set(body, changed[i][0],
+                            dcr_json_parse(pool, changed[i][1], strlen(changed[i][1]), 4, &why));
             json_object_set_new(body, "client_name", json_string("Changed"));
             j = call(dcr_update, id, token, dcr_json_dump(pool, body), &res);
             json_decref(body);
