@@ -5,6 +5,7 @@
 #include "metadata.h"
 #include "refusals.h"
 #include "registrar_int.h"
+#include "statement_memory.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -169,6 +170,11 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     /* 4. statement claims win over the request; both validated and policed alike */
     metadata = dcr_metadata_register(req->pool, body, id.metadata, policy, id.auth_method, &err);
     if (!metadata)
+        goto refused;
+    /* a single-use VC is spent here: after the metadata passed, so a bad request costs none */
+    if (id.single_use_until &&
+        !dcr_statement_first_use(req, dcr_json_string(body, "software_statement"),
+                                 id.single_use_until, &err))
         goto refused;
     /* 5. the client, bound to its identity; its access token is only kept as a hash */
     token = dcr_client_new_token(req->pool);

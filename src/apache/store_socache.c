@@ -427,6 +427,31 @@ static apr_status_t op_replace(dcr_store *st, const dcr_client *c, long long now
     return rv;
 }
 
+/* A single-use statement: an entry per hash that lives until the statement expires. Exact
+ * where the store has its mutex (shmcb, one node): read and write happen under it. memcache
+ * and redis are MP-safe and so run without one: two nodes (or processes) presenting the same
+ * copy in the same instant may both read "unseen" (docs/vc.md). shmcb forgets on restart, as
+ * it forgets the registrations; an eviction forgets early. */
+static apr_status_t op_remember(dcr_store *st, const char *hash, long long expires_at,
+                                long long now, apr_pool_t *p, dcr_error *err)
+{
+    handle *h = st->ctx;
+    char *val = NULL;
+    apr_status_t rv;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "used", hash, p, &val, NULL);
+    if (rv == APR_SUCCESS && apr_atoi64(val) > now)
+        rv = APR_EEXIST;
+    else if (rv == APR_SUCCESS || rv == APR_NOTFOUND)
+        rv = save(h, "used", hash, apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)expires_at),
+                  expires_at > now ? expires_at : now + 1, p, err);
+    else
+        rv = down(err, "read", rv);
+    unlock(h);
+    return rv;
+}
+
 static const dcr_store_ops ops = {
     .name = "socache",
     .caps = 0,
@@ -438,6 +463,7 @@ static const dcr_store_ops ops = {
     .replace_returning = op_replace,
     .expire = NULL,
     .count = NULL,
+    .remember_statement = op_remember,
 };
 
 static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)

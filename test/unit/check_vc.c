@@ -41,9 +41,9 @@ static void setup(void)
 /* VCDM 2.0 payload of the digest's example, valid around NOW. */
 static json_t *vc2(void)
 {
-    return json_pack("{s:[s,s], s:[s,s], s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:[s], s:[s,s], "
-                     "s:s, s:s}}",
-                     "@context", "https://www.w3.org/ns/credentials/v2",
+    return json_pack("{s:s, s:[s,s], s:[s,s], s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:[s], "
+                     "s:[s,s], s:s, s:s}}",
+                     "aud", KIT_AUD, "@context", "https://www.w3.org/ns/credentials/v2",
                      "https://www.w3.org/ns/credentials/undefined-terms/v2", "type",
                      "VerifiableCredential", "OAuthClientCredential", "id",
                      "urn:uuid:8b1e6c2a-0000-4000-8000-000000000001", "issuer", ISS, "validFrom",
@@ -57,8 +57,8 @@ static json_t *vc2(void)
 /* VCDM 1.1 JWT: the credential in `vc`, registered claims outside. */
 static json_t *vc1(void)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:{s:[s], s:[s,s], s:{s:s, s:[s]}}}", "iss", ISS,
-                     "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp", (json_int_t)(NOW + 3600),
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:{s:[s], s:[s,s], s:{s:s, s:[s]}}}", "aud",
+                     KIT_AUD, "iss", ISS, "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp", (json_int_t)(NOW + 3600),
                      "jti", "urn:uuid:1", "vc", "@context",
                      "https://www.w3.org/2018/credentials/v1", "type", "VerifiableCredential",
                      "OAuthClientCredential", "credentialSubject", "client_name", "Agent One",
@@ -112,7 +112,7 @@ END_TEST
 
 START_TEST(v2_typ_variants)
 {
-    ck_assert(verify(sign(vc2(), "application/vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_msg(verify(sign(vc2(), "application/vc+jwt", "k1", ec_key, "ES256")), "%s (%s)", err.description, err.detail);
     ck_assert(verify(sign(vc2(), "vc+ld+jwt", "k1", ec_key, "ES256")));
     ck_assert(verify(sign(vc2(), NULL, "k1", ec_key, "ES256")));
     ck_refused(sign(vc2(), "vc+sd-jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);

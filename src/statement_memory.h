@@ -1,0 +1,17 @@
+/* Statements that register once (a VC bound to this endpoint by aud alone, src/vc_binding.h):
+ * their hash is remembered in the registration store until they expire, so a copy presented
+ * again, on any process or node sharing the store, is refused. */
+#ifndef DCR_STATEMENT_MEMORY_H
+#define DCR_STATEMENT_MEMORY_H
+
+#include "registrar.h"
+
+#include <stdbool.h>
+
+/* True the first time statement (the compact JWS text) is presented while it is valid
+ * (until: seconds since the epoch); false with invalid_software_statement ("already used")
+ * after that, or with the store's error (temporarily_unavailable) when it cannot tell. */
+bool dcr_statement_first_use(const dcr_request *req, const char *statement, long long until,
+                             dcr_error *err);
+
+#endif
