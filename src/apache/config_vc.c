@@ -178,10 +178,10 @@ const char *dcr_vc_cmd_binding(cmd_parms *cmd, void *dconf, const char *args)
     if (err)
         return err;
     c->binding = dcr_vc_binding_parse(cmd->temp_pool, args);
-    return c->binding ? NULL
-                      : apr_psprintf(cmd->pool,
-                                     "DCRVCBinding: '%s': give aud, cnf or both, or any alone",
-                                     args);
+    return c->binding
+               ? NULL
+               : apr_psprintf(cmd->pool, "DCRVCBinding: '%s': give aud, cnf or both, or any alone",
+                              args);
 }
 
 const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const char *b)

@@ -1,7 +1,7 @@
 /* VC directives: DCRVCIssuer, DCRVCRequireType, DCRVCMetadataFrom, DCRVCStatusUnavailable,
- * DCRVCAuthMethod, DCRVCBinding, DCRVCMaxLifetime, DCRVCStatusCacheTime, DCRFetchCAFile, DCRFetchTimeout, DCRFetchMaxSize,
- * DCRFetchAllow, DCRCache (docs/vc.md). The glue's config.c calls create/merge for every
- * server and apply in post_config. */
+ * DCRVCAuthMethod, DCRVCBinding, DCRVCMaxLifetime, DCRVCStatusCacheTime, DCRFetchCAFile,
+ * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRCache (docs/vc.md). The glue's config.c calls
+ * create/merge for every server and apply in post_config. */
 #ifndef DCR_AP_CONFIG_VC_H
 #define DCR_AP_CONFIG_VC_H
 
@@ -30,7 +30,7 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
         AP_INIT_TAKE1("DCRVCAuthMethod", dcr_vc_cmd_take1, (void *)"auth", RSRC_CONF,              \
                       "token_endpoint_auth_method for VC clients (default: by the metadata)"),     \
         AP_INIT_RAW_ARGS("DCRVCBinding", dcr_vc_cmd_binding, NULL, RSRC_CONF,                      \
-                         "what binds a VC here: aud, cnf, both (either suffices), or any alone "  \
+                         "what binds a VC here: aud, cnf, both (either suffices), or any alone "   \
                          "(aud cnf)"),                                                             \
         AP_INIT_TAKE1("DCRVCMaxLifetime", dcr_vc_cmd_take1, (void *)"lifetime", RSRC_CONF,         \
                       "longest VC validity accepted, seconds (no limit)"),                         \

@@ -342,8 +342,8 @@ static apr_status_t r_lock(dcr_store *s, const char *key, apr_pool_t *p, void **
     RETRYING(dcr_sql_store_ops.lock_subject(&Q(s)->sql, key, p, token, err));
 }
 
-static apr_status_t r_remember(dcr_store *s, const char *hash, long long expires_at,
-                               long long now, apr_pool_t *p, dcr_error *err)
+static apr_status_t r_remember(dcr_store *s, const char *hash, long long expires_at, long long now,
+                               apr_pool_t *p, dcr_error *err)
 {
     RETRYING(dcr_sql_store_ops.remember_statement(&Q(s)->sql, hash, expires_at, now, p, err));
 }

@@ -305,7 +305,8 @@ START_TEST(check_schema_names_an_old_version)
     ck_assert_int_eq(apr_dbd_get_driver(pool, "sqlite3", &d), APR_SUCCESS);
     ck_assert_int_eq(apr_dbd_open(d, pool, file, &h), APR_SUCCESS);
     ck_assert_int_ne(dcr_sql_check_schema(d, h, pool, &err), APR_SUCCESS);
-    ck_assert_msg(strstr(err.detail, "schema version 1") && strstr(err.detail, "DCRDBDCreateSchema"),
+    ck_assert_msg(strstr(err.detail, "schema version 1") &&
+                      strstr(err.detail, "DCRDBDCreateSchema"),
                   "%s", err.detail);
     apr_dbd_close(d, h);
     /* no schema at all: said so, not a prepare failure */

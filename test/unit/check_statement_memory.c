@@ -1,0 +1,158 @@
+/* Single-use VCs through the whole registration (dcr_register): a VC bound to this endpoint
+ * by aud alone registers once while it is valid; a refusal before it is spent (metadata) does
+ * not spend it; a VC bound to a holder key (cnf.jwk) is not single use and pins the client to
+ * that key. The store is the memstore (its op has its own contract tests in store_contract). */
+#include "registrar_fixture.h"
+
+#include "vc.h"
+#include "vc_kit.h"
+#include "vc_payload.h"
+
+#define ISS "https://issuer.example.org"
+
+static EVP_PKEY *issuer_key, *holder_key;
+static struct dcr_vc_trust trust;
+
+static void setup(void)
+{
+    json_t *jwks;
+    char *s;
+    apr_array_header_t *issuers = apr_array_make(pool, 1, sizeof(dcr_vc_issuer *));
+    issuer_key = kit_key(pool, "EC");
+    holder_key = kit_key(pool, "EC");
+    jwks = json_pack("{s:[o]}", "keys", kit_jwk(issuer_key, "k1"));
+    s = json_dumps(jwks, 0);
+    APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = kit_issuer(pool, ISS, DCR_VC_KEYS_JWKS, s);
+    free(s);
+    json_decref(jwks);
+    dcr_vc_trust_defaults(&trust);
+    trust.issuers = issuers;
+    policy.vc = &trust;
+    policy.audiences = dcr_words(pool, ENDPOINT);
+}
+
+/* A VCDM 2.0 credential valid [NOW-60, NOW+600] for the subject, with aud and/or cnf. */
+static const char *credential(const char *aud, bool cnf)
+{
+    json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "vc+jwt", "kid", "k1");
+    json_t *p =
+        json_pack("{s:[s], s:[s], s:s, s:I, s:I, s:{s:s, s:s}}", "@context", DCR_VC_CONTEXT_V2,
+                  "type", "VerifiableCredential", "issuer", ISS, "iat", (json_int_t)(NOW - 60),
+                  "exp", (json_int_t)(NOW + 600), "credentialSubject", "id",
+                  "https://agent.example.com", "client_name", "Agent");
+    char *jwt;
+    if (aud)
+        json_object_set_new(p, "aud", json_string(aud));
+    if (cnf)
+        json_object_set_new(p, "cnf", json_pack("{s:o}", "jwk", kit_jwk(holder_key, "h")));
+    jwt = kit_sign(pool, h, p, issuer_key, "ES256");
+    json_decref(h);
+    json_decref(p);
+    return jwt;
+}
+
+static const char *body_with(const char *statement, const char *extra)
+{
+    return apr_psprintf(pool,
+                        "{\"grant_types\":[\"client_credentials\"],\"software_statement\":\"%s\""
+                        "%s%s}",
+                        statement, extra ? "," : "", extra ? extra : "");
+}
+
+START_TEST(aud_bound_vc_registers_once)
+{
+    dcr_response res;
+    const char *vc = credential(ENDPOINT, false);
+    json_t *j = post(body_with(vc, NULL), &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+    ck_assert_uint_eq(memstore_count(store), 1);
+    ck_assert_uint_eq(memstore_used_count(store), 1);
+    /* the copy, with other metadata: refused, and the store is as it was */
+    j = post(body_with(vc, "\"client_name\":\"Thief\",\"jwks_uri\":\"https://evil.example/k\""),
+             &res);
+    assert_error(j, &res, 400, "invalid_software_statement");
+    ck_assert_msg(strstr(dcr_json_string(j, "error_description"), "already used"), "%s", res.body);
+    ck_assert_uint_eq(memstore_count(store), 1);
+    ck_assert_uint_eq(memstore_used_count(store), 1);
+    /* another credential of the same subject is its own statement */
+    req.now = NOW + 1;
+    j = post(body_with(credential(ENDPOINT, false), NULL), &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+    ck_assert_uint_eq(memstore_used_count(store), 2);
+}
+END_TEST
+
+START_TEST(refused_metadata_does_not_spend_it)
+{
+    dcr_response res;
+    const char *vc = credential(ENDPOINT, false);
+    json_t *j = post(body_with(vc, "\"redirect_uris\":[\"ftp://agent.example.com/cb\"]"), &res);
+    assert_error(j, &res, 400, "invalid_redirect_uri");
+    ck_assert_uint_eq(memstore_used_count(store), 0);
+    ck_assert_uint_eq(memstore_count(store), 0);
+    j = post(body_with(vc, NULL), &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+}
+END_TEST
+
+START_TEST(unbound_vc_stores_nothing)
+{
+    dcr_response res;
+    json_t *j = post(body_with(credential(NULL, false), NULL), &res);
+    assert_error(j, &res, 400, "invalid_software_statement");
+    j = post(body_with(credential("https://other.example/register", false), NULL), &res);
+    assert_error(j, &res, 400, "invalid_software_statement");
+    ck_assert_uint_eq(memstore_count(store), 0);
+    ck_assert_uint_eq(memstore_used_count(store), 0);
+}
+END_TEST
+
+START_TEST(store_down_when_remembering_is_503)
+{
+    dcr_response res;
+    json_t *j;
+    memstore_set_down(store, true);
+    j = post(body_with(credential(ENDPOINT, false), NULL), &res);
+    assert_error(j, &res, 503, "temporarily_unavailable");
+}
+END_TEST
+
+START_TEST(cnf_bound_vc_pins_the_key_and_is_reusable)
+{
+    dcr_response res;
+    const char *vc = credential(NULL, true);
+    json_t *want = json_pack("{s:[o]}", "keys", kit_jwk(holder_key, "h"));
+    /* the request asks for its own keys and a secret: the holder key wins */
+    trust.auth_method = "client_secret_basic";
+    json_t *j = post(body_with(vc, "\"jwks_uri\":\"https://evil.example/jwks\","
+                                   "\"token_endpoint_auth_method\":\"client_secret_post\""),
+                     &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+    ck_assert_str_eq(dcr_json_string(j, "token_endpoint_auth_method"), "private_key_jwt");
+    ck_assert_msg(json_equal(json_object_get(j, "jwks"), want), "%s", res.body);
+    ck_assert_ptr_null(json_object_get(j, "jwks_uri"));
+    ck_assert_ptr_null(json_object_get(j, "client_secret"));
+    ck_assert_uint_eq(memstore_used_count(store), 0);
+    /* a request jwks is replaced the same way, and presenting it again is fine */
+    j = post(body_with(vc, "\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}"), &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+    ck_assert_msg(json_equal(json_object_get(j, "jwks"), want), "%s", res.body);
+    json_decref(want);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("statement_memory");
+    TCase *tc = fixture_tcase("single use");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, aud_bound_vc_registers_once);
+    tcase_add_test(tc, refused_metadata_does_not_spend_it);
+    tcase_add_test(tc, unbound_vc_stores_nothing);
+    tcase_add_test(tc, store_down_when_remembering_is_503);
+    tcase_add_test(tc, cnf_bound_vc_pins_the_key_and_is_reusable);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DCR_UNIT_MAIN(suite)
