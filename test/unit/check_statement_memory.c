@@ -4,9 +4,12 @@
  * that key. The store is the memstore (its op has its own contract tests in store_contract). */
 #include "registrar_fixture.h"
 
+#include "b64.h"
 #include "vc.h"
 #include "vc_kit.h"
 #include "vc_payload.h"
+
+#include <openssl/bn.h>
 
 #define ISS "https://issuer.example.org"
 
@@ -31,7 +34,8 @@ static void setup(void)
     policy.audiences = dcr_words(pool, ENDPOINT);
 }
 
-/* A VCDM 2.0 credential valid [NOW-60, NOW+600] for the subject, with aud and/or cnf. */
+/* A new VCDM 2.0 credential (its own id) valid [NOW-60, NOW+600] for the subject, with aud
+ * and/or cnf. */
 static const char *credential(const char *aud, bool cnf)
 {
     json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "vc+jwt", "kid", "k1");
@@ -41,6 +45,8 @@ static const char *credential(const char *aud, bool cnf)
                   "exp", (json_int_t)(NOW + 600), "credentialSubject", "id",
                   "https://agent.example.com", "client_name", "Agent");
     char *jwt;
+    static int serial;
+    json_object_set_new(p, "id", json_string(apr_psprintf(pool, "urn:uuid:vc-%d", ++serial)));
     if (aud)
         json_object_set_new(p, "aud", json_string(aud));
     if (cnf)
@@ -79,6 +85,40 @@ START_TEST(aud_bound_vc_registers_once)
     j = post(body_with(credential(ENDPOINT, false), NULL), &res);
     ck_assert_msg(res.status == 201, "%s", res.body);
     ck_assert_uint_eq(memstore_used_count(store), 2);
+}
+END_TEST
+
+/* The same credential with its ES256 signature's s replaced by n - s: still valid (ECDSA is
+ * malleable), a different text. */
+static const char *malleated(const char *jws)
+{
+    static const char *n_hex = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+    const char *dot = strrchr(jws, '.');
+    size_t len = 0;
+    unsigned char *sig = dcr_b64url_decode(pool, dot + 1, strlen(dot + 1), &len);
+    BIGNUM *n = NULL, *sv = BN_bin2bn(sig + 32, 32, NULL);
+    ck_assert_uint_eq(len, 64);
+    ck_assert(BN_hex2bn(&n, n_hex) > 0);
+    ck_assert(BN_sub(sv, n, sv));
+    ck_assert_int_eq(BN_bn2binpad(sv, sig + 32, 32), 32);
+    BN_free(n);
+    BN_free(sv);
+    return apr_pstrcat(pool, apr_pstrndup(pool, jws, (apr_size_t)(dot - jws + 1)),
+                       kit_b64url(pool, sig, 64), NULL);
+}
+
+START_TEST(a_re_encoded_signature_is_the_same_statement)
+{
+    dcr_response res;
+    const char *vc = credential(ENDPOINT, false), *copy = malleated(vc);
+    json_t *j;
+    ck_assert_str_ne(vc, copy);
+    j = post(body_with(vc, NULL), &res);
+    ck_assert_msg(res.status == 201, "%s", res.body);
+    j = post(body_with(copy, NULL), &res);
+    assert_error(j, &res, 400, "invalid_software_statement");
+    ck_assert_msg(strstr(dcr_json_string(j, "error_description"), "already used"), "%s", res.body);
+    ck_assert_uint_eq(memstore_count(store), 1);
 }
 END_TEST
 
@@ -147,6 +187,7 @@ static Suite *suite(void)
     TCase *tc = fixture_tcase("single use");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, aud_bound_vc_registers_once);
+    tcase_add_test(tc, a_re_encoded_signature_is_the_same_statement);
     tcase_add_test(tc, refused_metadata_does_not_spend_it);
     tcase_add_test(tc, unbound_vc_stores_nothing);
     tcase_add_test(tc, store_down_when_remembering_is_503);
