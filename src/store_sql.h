@@ -61,7 +61,8 @@ apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *ha
                                    dcr_error *err);
 
 /* Only checks that the database holds this module's schema version (DCRDBDCreateSchema Off):
- * err names the version found and what to do. */
+ * APR_NOTFOUND when it holds no schema at all (yet), another error when its version is not
+ * ours; err names what was found and what to do. */
 apr_status_t dcr_sql_check_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                   dcr_error *err);
 

@@ -213,11 +213,11 @@ apr_status_t dcr_sql_check_schema(const apr_dbd_driver_t *driver, apr_dbd_t *han
     /* A newer module may have migrated the table: refuse rather than misread it; an older
      * schema (nobody migrated it) would fail every statement that needs the new parts. */
     if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1))) {
-        dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
                  "store: no dcr_schema table (%s): create the schema from sql/%s.sql or set "
                  "DCRDBDCreateSchema On",
                  apr_dbd_error(driver, handle, rv), dcr_sql_is_pg(driver) ? "pgsql" : "sqlite");
-        return APR_EGENERAL;
+        return APR_NOTFOUND;
     }
     while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
         const char *v = apr_dbd_get_entry(driver, row, 0);

@@ -96,8 +96,8 @@ static const char *create_schema(apr_pool_t *ptemp, server_rec *s, const dbd_cfg
 
 /* DCRDBDCreateSchema Off: someone else keeps the schema, but one of another version (a
  * database the previous module created, not migrated) is a startup error naming it, not a
- * prepare failure on every request. A database that cannot be reached now is left to the
- * requests (503 until it can). */
+ * prepare failure on every request. A database that cannot be reached now, or holds no schema
+ * yet, is left to the requests (503 until the operator has run sql/<driver>.sql). */
 static const char *check_schema(apr_pool_t *ptemp, server_rec *main, dbd_cfg *cfg)
 {
     for (server_rec *v = ap_server_conf ? ap_server_conf : main; v; v = v->next) {
@@ -121,7 +121,9 @@ static const char *check_schema(apr_pool_t *ptemp, server_rec *main, dbd_cfg *cf
         }
         rv = dcr_sql_check_schema(driver, handle, ptemp, &err);
         apr_dbd_close(driver, handle);
-        if (rv != APR_SUCCESS)
+        if (rv == APR_NOTFOUND) /* not created yet: 503 until the operator runs the file */
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "DCRStore dbd: %s", err.detail);
+        else if (rv != APR_SUCCESS)
             return apr_psprintf(ptemp, "DCRDBDCreateSchema Off: %s", err.detail);
     }
     return NULL;

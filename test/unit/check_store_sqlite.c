@@ -312,8 +312,9 @@ START_TEST(check_schema_names_an_old_version)
     /* no schema at all: said so, not a prepare failure */
     file = temp_db(pool);
     ck_assert_int_eq(apr_dbd_open(d, pool, file, &h), APR_SUCCESS);
-    ck_assert_int_ne(dcr_sql_check_schema(d, h, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(dcr_sql_check_schema(d, h, pool, &err), APR_NOTFOUND);
     ck_assert_msg(strstr(err.detail, "no dcr_schema table"), "%s", err.detail);
+    ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
     apr_dbd_close(d, h);
 }
 END_TEST
