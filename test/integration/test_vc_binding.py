@@ -24,6 +24,7 @@ from dcr_httpd import Vhost
 from services import child_writable_dir
 from store_util import sqlite_count, sqlite_rows
 from test_store_pgsql import SQL_DIR, dbd_lines
+from test_store_socache_shared import shared_cache  # noqa: F401  (a fixture)
 from test_vc import Issuer, audience, refused
 
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -168,6 +169,26 @@ def test_aud_bound_vc_registers_once(vc_env, request, kind):
     else:
         refused(r, 400, "invalid_software_statement")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_single_use_across_nodes_on_memcache_and_redis(vc_env, shared_cache):  # noqa: F811
+    """Two nodes sharing memcached / redis: a copy is refused on the other node (sequential
+    presentations; the simultaneous race is documented), also for a VC valid longer than
+    memcached's 30-day limit on relative expiries."""
+    make, issuer = vc_env
+    module, arg = shared_cache
+    store = Store("shmcb", None)
+    store.lines, store.modules = ["DCRStore %s" % arg], [module]
+    a, b = make(store), make(store)
+    both = [audience(a.vhost), audience(b.vhost)]
+    for valid_for in (3600, 60 * 86400):
+        vc = credential(issuer, aud=both, valid_for=valid_for)
+        r = post(a, vc)
+        assert r.status_code == 201, r.text
+        r = post(b, vc)
+        refused(r, 400, "invalid_software_statement")
+        assert "already used" in r.json()["error_description"]
+        refused(post(a, malleate(vc)), 400, "invalid_software_statement")
 
 
 def test_refused_metadata_does_not_spend_the_vc(vc_env, sqlite_store):
