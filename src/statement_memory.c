@@ -6,10 +6,10 @@
 #include <apr_strings.h>
 #include <string.h>
 
-/* The hash of the signed part (header.payload), not of the whole text: an ECDSA signature is
- * malleable ((r, s) and (r, n - s) both verify), so whoever holds a copy could make a "new"
- * statement text of it; the signed part only the issuer can change. */
-static void signed_part_hash(apr_pool_t *pool, const char *jws, char *hex)
+/* Not the whole text: an ECDSA signature is malleable ((r, s) and (r, n - s) both verify), so
+ * whoever holds a copy could make a "new" statement text of it; the signed part only the
+ * issuer can change. */
+void dcr_statement_hash(apr_pool_t *pool, const char *jws, char *hex)
 {
     const char *dot = strrchr(jws, '.');
     dcr_token_hash(dot ? apr_pstrndup(pool, jws, (apr_size_t)(dot - jws)) : jws, hex);
@@ -25,7 +25,7 @@ bool dcr_statement_first_use(const dcr_request *req, const char *statement, long
         return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
                         "the store %s cannot remember single-use statements",
                         req->store ? req->store->ops->name : "(none)");
-    signed_part_hash(req->pool, statement, hex);
+    dcr_statement_hash(req->pool, statement, hex);
     rv = req->store->ops->remember_statement(req->store, hex, until, req->now, req->pool, err);
     if (rv == APR_EEXIST)
         return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,

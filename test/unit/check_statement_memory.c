@@ -5,6 +5,7 @@
 #include "registrar_fixture.h"
 
 #include "b64.h"
+#include "statement_memory.h"
 #include "vc.h"
 #include "vc_kit.h"
 #include "vc_payload.h"
@@ -122,6 +123,19 @@ START_TEST(a_re_encoded_signature_is_the_same_statement)
 }
 END_TEST
 
+START_TEST(statement_hash_is_of_the_signed_part)
+{
+    char a[DCR_TOKEN_HASH_HEX + 1], b[DCR_TOKEN_HASH_HEX + 1], c[DCR_TOKEN_HASH_HEX + 1];
+    dcr_statement_hash(pool, "aGVhZA.cGF5bG9hZA.c2ln", a);
+    dcr_statement_hash(pool, "aGVhZA.cGF5bG9hZA.b3RoZXI", b);
+    dcr_token_hash("aGVhZA.cGF5bG9hZA", c);
+    ck_assert_str_eq(a, b);
+    ck_assert_str_eq(a, c);
+    dcr_statement_hash(pool, "aGVhZA.cGF5bG9hZB.c2ln", b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
 START_TEST(refused_metadata_does_not_spend_it)
 {
     dcr_response res;
@@ -188,6 +202,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, aud_bound_vc_registers_once);
     tcase_add_test(tc, a_re_encoded_signature_is_the_same_statement);
+    tcase_add_test(tc, statement_hash_is_of_the_signed_part);
     tcase_add_test(tc, refused_metadata_does_not_spend_it);
     tcase_add_test(tc, unbound_vc_stores_nothing);
     tcase_add_test(tc, store_down_when_remembering_is_503);
