@@ -99,7 +99,9 @@ grep -q -x 'LoadModule dcr_trusted_module /usr/lib/apache2/modules/mod_dcr_trust
     "$conf/mods-available/dcr_trusted.load" || fail "unexpected LoadModule line in the .load"
 sed -i "s|/usr/lib/apache2/modules/mod_dcr_trusted.so|$work/root&|" \
     "$conf/mods-available/dcr_trusted.load"
-export APACHE_CONFDIR="$conf"
+# a2enmod keeps who enabled what in APACHE_STATE_DIRECTORY (/var/lib/apache2): a copy too.
+mkdir -p "$work/state"
+export APACHE_CONFDIR="$conf" APACHE_STATE_DIRECTORY="$work/state"
 a2enmod -q mpm_event authz_core >/dev/null
 a2enmod dcr_trusted >"$work/a2enmod.log" 2>&1 || { cat "$work/a2enmod.log"; fail "a2enmod failed"; }
 for f in dcr_trusted.load dcr_trusted.conf socache_shmcb.load; do
@@ -107,13 +109,18 @@ for f in dcr_trusted.load dcr_trusted.conf socache_shmcb.load; do
 done
 apache2ctl -t -D DUMP_MODULES >"$work/modules.txt" 2>&1 || { cat "$work/modules.txt"; fail "apache2 -t failed"; }
 grep -q 'dcr_trusted_module (shared)' "$work/modules.txt" || fail "the module is not loaded"
-unset APACHE_CONFDIR
+unset APACHE_CONFDIR APACHE_STATE_DIRECTORY
 say "a2enmod dcr_trusted in a Debian layout: apache2 -t passes, module loaded"
 
 # 6. A real installation, on a throwaway machine only.
 if [ "${DCR_PACKAGE_INSTALL:-0}" = 1 ]; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' &&
         fail "$pkg is installed already: not touching it"
+    # The maintainer scripts restart a running apache2 (as they should); one that was not
+    # running is stopped again afterwards, should policy-rc.d have let them start it.
+    running() { [ -f /run/apache2/apache2.pid ] && kill -0 "$(cat /run/apache2/apache2.pid)" 2>/dev/null; }
+    was_running=0; running && was_running=1
+    shmcb_was=$(a2query -m socache_shmcb >/dev/null 2>&1 && echo 1 || echo 0)
     dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
     [ -L /etc/apache2/mods-enabled/dcr_trusted.load ] || fail "not enabled on installation"
     [ -L /etc/apache2/mods-enabled/socache_shmcb.load ] || fail "socache_shmcb not enabled"
@@ -123,6 +130,12 @@ if [ "${DCR_PACKAGE_INSTALL:-0}" = 1 ]; then
     [ -f /etc/apache2/mods-available/dcr_trusted.conf ] || fail "removal took the conffile"
     dpkg -P "$pkg" >>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -P failed"; }
     [ ! -e /etc/apache2/mods-available/dcr_trusted.conf ] || fail "purge left the conffile"
+    [ $was_running = 1 ] || ! running || apache2ctl stop >/dev/null 2>&1 || true
+    # a2enmod enabled socache_shmcb for it; a2dismod leaves dependencies alone. Undo that.
+    if [ "$shmcb_was" = 0 ]; then
+        a2dismod -q -f -p socache_shmcb >/dev/null 2>&1 || true
+        a2query -m socache_shmcb >/dev/null 2>&1 && fail "cannot disable socache_shmcb again"
+    fi
     say "dpkg -i enabled the module, dpkg -r disabled it, dpkg -P removed its files"
 fi
 say "OK"

@@ -130,7 +130,10 @@ def debian_confdir(tmp_path):
     (avail / "dcr_trusted.load").write_text(load)
     shutil.copy(CONF, avail / "dcr_trusted.conf")
     # The minimum Debian itself enables (a2enmod resolves the rest from # Depends lines).
-    env = dict(os.environ, APACHE_CONFDIR=str(confdir))
+    # a2enmod records who enabled what under APACHE_STATE_DIRECTORY: never the system's.
+    state = tmp_path / "state"
+    state.mkdir()
+    env = dict(os.environ, APACHE_CONFDIR=str(confdir), APACHE_STATE_DIRECTORY=str(state))
     subprocess.run(["a2enmod", "-q", "mpm_event", "authz_core"], env=env, check=True,
                    capture_output=True)
     return confdir, env
