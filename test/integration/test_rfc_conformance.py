@@ -40,8 +40,8 @@ def test_put_back_what_get_returned(httpd):
                           ("registration_client_uri", got["registration_client_uri"] + "x"),
                           ("registration_access_token", "x" + reg["registration_access_token"]),
                           ("client_secret_expires_at", 0)]:
-        r = s.put(client_path(httpd, reg), json=dict(got, client_name="Changed", **{member: value}),
-                  headers=bearer(reg))
+        r = s.put(client_path(httpd, reg),
+                  json=dict(got, client_name="Changed", **{member: value}), headers=bearer(reg))
         check_error(r, 400, "invalid_client_metadata")
     assert s.get(client_path(httpd, reg), headers=bearer(reg)).json() == got
 

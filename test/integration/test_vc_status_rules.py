@@ -14,7 +14,7 @@ import pytest
 
 from dcr_httpd import Vhost
 from services import child_writable_dir
-from test_vc import Issuer, StatusServer, b64, post, refused
+from test_vc import Issuer, StatusServer, audience, b64, post, refused
 
 
 @pytest.fixture
@@ -58,6 +58,12 @@ def token_list(issuer, url, ttl):
                        typ="statuslist+jwt").encode()
 
 
+def vc(issuer, vhost, **kw):
+    """A credential bound (aud) to vhost's endpoint, as DCRVCBinding's default asks."""
+    issuer.aud = audience(vhost)
+    return issuer.vc2(**kw)
+
+
 def entry(url, index, size=None):
     e = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
          "statusListIndex": str(index), "statusListCredential": url}
@@ -77,16 +83,16 @@ def test_one_vhost_failure_never_decides_for_another(lists, httpd_factory):
     h = httpd_factory(vhosts=[a, b])
     h.allow_errors(r"temporarily_unavailable: .*/status/r")
     s = h.session()
-    r = s.post(a.endpoint, json={"software_statement": issuer.vc2(status=entry(url, 5))})
+    r = s.post(a.endpoint, json={"software_statement": vc(issuer, a, status=entry(url, 5))})
     refused(r, 503, "temporarily_unavailable")
-    r = s.post(b.endpoint, json={"software_statement": issuer.vc2(status=entry(url, 5))})
+    r = s.post(b.endpoint, json={"software_statement": vc(issuer, b, status=entry(url, 5))})
     refused(r, 400, "invalid_software_statement")
     assert "revoked" in r.json()["error_description"]
     assert status.hits.get("/status/r") == 1, status.hits  # B's own fetch
     # the list B verified is shared (it is re-verified on every use): A now reads it too
-    r = s.post(a.endpoint, json={"software_statement": issuer.vc2(status=entry(url, 5))})
+    r = s.post(a.endpoint, json={"software_statement": vc(issuer, a, status=entry(url, 5))})
     refused(r, 400, "invalid_software_statement")
-    r = s.post(a.endpoint, json={"software_statement": issuer.vc2(status=entry(url, 6))})
+    r = s.post(a.endpoint, json={"software_statement": vc(issuer, a, status=entry(url, 6))})
     assert r.status_code == 201, r.text
     assert status.hits.get("/status/r") == 1, status.hits
 
@@ -102,8 +108,8 @@ def test_list_ttl_is_an_upper_bound(lists, httpd_factory):
     h = httpd_factory(vhosts=[Vhost(conf=conf(status, issuer))])
 
     def register(n):
-        r = post(h, issuer.vc2(status=entry(w3c, 1), token_status={"idx": 1, "uri": tok},
-                               software_id="ttl-%d" % n))
+        r = post(h, vc(issuer, h.vhost, status=entry(w3c, 1),
+                       token_status={"idx": 1, "uri": tok}, software_id="ttl-%d" % n))
         assert r.status_code == 201, r.text
 
     register(1)
@@ -120,11 +126,12 @@ def test_list_ttl_within_the_maximum(lists, httpd_factory):
     status.docs["/tsl/long"] = ("application/statuslist+jwt", token_list(issuer, tok, 86400))
     h = httpd_factory(vhosts=[Vhost(conf=conf(status, issuer, "DCRVCStatusCacheTime 0 3"))])
     for n in range(2):
-        r = post(h, issuer.vc2(token_status={"idx": 1, "uri": tok}, software_id="l%d" % n))
+        r = post(h, vc(issuer, h.vhost, token_status={"idx": 1, "uri": tok},
+                       software_id="l%d" % n))
         assert r.status_code == 201, r.text
     assert status.hits == {"/tsl/long": 1}, status.hits
     time.sleep(4.2)
-    assert post(h, issuer.vc2(token_status={"idx": 1, "uri": tok})).status_code == 201
+    assert post(h, vc(issuer, h.vhost, token_status={"idx": 1, "uri": tok})).status_code == 201
     assert status.hits == {"/tsl/long": 2}, status.hits
 
 
@@ -135,10 +142,10 @@ def test_w3c_minimum_counts_entries_of_status_size(lists, httpd_factory):
     status.docs["/status/2bit-16k"] = ("application/vc+jwt", w3c_list(issuer, small, 16384))
     status.docs["/status/2bit-32k"] = ("application/vc+jwt", w3c_list(issuer, big, 32768))
     h = httpd_factory(vhosts=[Vhost(conf=conf(status, issuer))])
-    r = post(h, issuer.vc2(status=entry(small, 3, size=2)))
+    r = post(h, vc(issuer, h.vhost, status=entry(small, 3, size=2)))
     refused(r, 400, "invalid_software_statement")
     assert "131072" in r.json()["error_description"]
-    r = post(h, issuer.vc2(status=entry(big, 3, size=2)))
+    r = post(h, vc(issuer, h.vhost, status=entry(big, 3, size=2)))
     assert r.status_code == 201, r.text
     # one-bit entries: 16 KiB is enough
-    assert post(h, issuer.vc2(status=entry(small, 3), software_id="b")).status_code == 201
+    assert post(h, vc(issuer, h.vhost, status=entry(small, 3), software_id="b")).status_code == 201
