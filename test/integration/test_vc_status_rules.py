@@ -5,7 +5,6 @@ stretch it; W3C milliseconds round up); a W3C list must hold 131072 entries of i
 statusSize, not 131072 bits."""
 
 import gzip
-import os
 import shutil
 import time
 import zlib
