@@ -14,6 +14,7 @@
 #include "http_main.h"
 #include "http_core.h"
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(dcr_trusted);
@@ -116,12 +117,38 @@ static const char *check_endpoint(apr_pool_t *pconf, apr_pool_t *ptemp, server_r
     return NULL;
 }
 
+/* `httpd -k stop` (and graceful-stop) reads the configuration too, and check_config runs
+ * before it signals: a broken bundle must not keep an admin from stopping httpd. The MPM has
+ * taken "-k" out of process->argv by now, so the original command line is read (Linux). */
+static int only_stopping(apr_pool_t *p)
+{
+    char buf[4096];
+    apr_size_t len = sizeof(buf) - 1;
+    apr_file_t *f;
+    if (apr_file_open(&f, "/proc/self/cmdline", APR_FOPEN_READ, 0, p) != APR_SUCCESS)
+        return 0;
+    if (apr_file_read_full(f, buf, len, &len) != APR_SUCCESS && len == 0)
+        len = 0;
+    apr_file_close(f);
+    buf[len] = '\0';
+    for (const char *a = buf, *end = buf + len; a < end; a += strlen(a) + 1) {
+        const char *next = a + strlen(a) + 1;
+        if (!strcmp(a, "-k") && next < end &&
+            (!strcmp(next, "stop") || !strcmp(next, "graceful-stop")))
+            return 1;
+    }
+    return 0;
+}
+
 int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     dcr_ap_tree *t;
-    const char *msg = dcr_ap_tree_read(ptemp, ap_conftree, &t);
+    const char *msg;
     (void)plog;
 
+    if (only_stopping(ptemp))
+        return OK;
+    msg = dcr_ap_tree_read(ptemp, ap_conftree, &t);
     if (msg)
         return refuse(s, msg);
     for (server_rec *v = s; v; v = v->next) {

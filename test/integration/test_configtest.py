@@ -131,6 +131,27 @@ def test_graceful_with_broken_bundle_is_refused_and_server_keeps_serving(httpd_f
     assert post(3).status_code == 201
 
 
+def test_stop_works_with_a_broken_bundle(httpd_factory, keydir):
+    # `-k stop` reads the configuration too: a broken file must not keep httpd running
+    td = TrustDomain("example.org", os.path.join(keydir, "bundle.json"))
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb",
+                                   "DCRTrustDomain example.org %s" % td.path])])
+    pid = h.pid()
+    truncate(td.path)
+    p = h.apachectl("stop")
+    assert p.returncode == 0, p.stderr
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        import time
+        time.sleep(0.05)
+    else:
+        raise AssertionError("httpd still runs after -k stop")
+    h.running = False
+
+
 # -- mistakes that used to start cleanly and fail every request -------------------------------
 
 def test_handler_without_tls_while_tls_required(httpd_factory):
