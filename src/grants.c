@@ -44,14 +44,15 @@ void dcr_response_type_needs(const char *rt, bool *needs_code, bool *needs_impli
 
 bool dcr_grant_type_known(const char *g)
 {
-    static const char *const known[] = {"authorization_code", "implicit", "password",
+    static const char *const known[] = {"authorization_code", "implicit",      "password",
                                         "client_credentials", "refresh_token", NULL};
     const char *colon = strchr(g, ':');
     for (int i = 0; known[i]; i++)
         if (strcmp(g, known[i]) == 0)
             return true;
     /* an absolute URI: a scheme of letters (then letters, digits, + - .) and something after */
-    if (!colon || colon == g || !colon[1] || !((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z')))
+    if (!colon || colon == g || !colon[1] ||
+        !((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z')))
         return false;
     for (const char *p = g; p < colon; p++)
         if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))

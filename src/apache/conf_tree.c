@@ -37,8 +37,7 @@ static const server_facts *facts_of(const dcr_ap_tree *t, const server_rec *s)
 {
     if (!s->defn_name)
         return NULL;
-    return apr_hash_get(t->servers,
-                        apr_psprintf(t->p, "%s:%d", s->defn_name, s->defn_line_number),
+    return apr_hash_get(t->servers, apr_psprintf(t->p, "%s:%d", s->defn_name, s->defn_line_number),
                         APR_HASH_KEY_STRING);
 }
 
@@ -67,8 +66,9 @@ static const char *location_path(apr_pool_t *p, const char *args)
 
 static int is_dir_section(const char *name)
 {
-    static const char *const sections[] = {"<Location", "<LocationMatch", "<Directory",
-                                           "<DirectoryMatch", "<Files", "<FilesMatch", NULL};
+    static const char *const sections[] = {
+        "<Location", "<LocationMatch", "<Directory", "<DirectoryMatch",
+        "<Files",    "<FilesMatch",    NULL};
     for (int i = 0; sections[i]; i++)
         if (!strcasecmp(name, sections[i]))
             return 1;

@@ -110,9 +110,8 @@ typedef struct warn_baton {
 static void bundle_warning(void *baton, const char *msg)
 {
     warn_baton *wb = baton;
-    dcr_ap_warn_later(wb->s, apr_psprintf(wb->s->process->pconf,
-                                          "DCRTrustDomain %s, bundle %s: %s", wb->td, wb->file,
-                                          msg));
+    dcr_ap_warn_later(wb->s, apr_psprintf(wb->s->process->pconf, "DCRTrustDomain %s, bundle %s: %s",
+                                          wb->td, wb->file, msg));
 }
 
 const char *dcr_spiffe_load_bundle_file(apr_pool_t *pconf, server_rec *s, const char *td,
@@ -125,8 +124,7 @@ const char *dcr_spiffe_load_bundle_file(apr_pool_t *pconf, server_rec *s, const 
     if (msg)
         return apr_psprintf(pconf, "DCRTrustDomain %s: cannot read bundle %s: %s", td, file, msg);
     if (!(*out = dcr_spiffe_bundle_parse(pconf, buf, len, bundle_warning, &wb, &why)))
-        return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s", td, file,
-                            why);
+        return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s", td, file, why);
     return NULL;
 }
 
@@ -151,15 +149,17 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, 
             return msg;
         if (!dcr_spiffe_trust_add_domain(trust, e->name, b, e->issuer, &why))
             return apr_psprintf(pconf, "DCRTrustDomain %s: %s", e->name, why);
-        msg = apr_psprintf(pconf, "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT ")",
-                           e->name, b->jwt_keys->nkeys, e->file,
-                           b->spiffe_shape ? "SPIFFE bundle" : "JWKS", (apr_int64_t)b->sequence);
+        msg = apr_psprintf(
+            pconf,
+            "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT ")",
+            e->name, b->jwt_keys->nkeys, e->file, b->spiffe_shape ? "SPIFFE bundle" : "JWKS",
+            (apr_int64_t)b->sequence);
         if (b->jwt_keys->nkeys)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "%s", msg);
         else
-            dcr_ap_warn_later(s, apr_pstrcat(pconf, msg,
-                                             ": every JWT-SVID of this domain will be refused",
-                                             NULL));
+            dcr_ap_warn_later(
+                s,
+                apr_pstrcat(pconf, msg, ": every JWT-SVID of this domain will be refused", NULL));
         msg = apr_psprintf(pconf, "trust domain %s: %d key(s)", e->name, b->jwt_keys->nkeys);
         c->summary = c->summary ? apr_pstrcat(pconf, c->summary, ", ", msg, NULL) : msg;
     }

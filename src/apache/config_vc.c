@@ -29,7 +29,7 @@ typedef struct dcr_vc_conf {
     const char *auth_method;                     /* NULL unset, "" default rule */
     const char *ca_file;
     long long timeout, max_size, ttl_min, ttl_max; /* -1 unset */
-    const char *summary; /* "issuer x: n key(s)", ... once loaded */
+    const char *summary;                           /* "issuer x: n key(s)", ... once loaded */
 } dcr_vc_conf;
 
 static dcr_vc_conf *my_conf(cmd_parms *cmd)
@@ -202,8 +202,8 @@ static const char *load_ca(apr_pool_t *pconf, const char *file, dcr_fetch_conf *
     return NULL;
 }
 
-const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source,
-                                    const char *file, dcr_vc_issuer **out)
+const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source, const char *file,
+                                    dcr_vc_issuer **out)
 {
     char *buf = NULL;
     apr_size_t len = 0;

@@ -58,8 +58,8 @@ const char *dcr_vc_conf_attach(apr_pool_t *pconf, server_rec *s, dcr_policy *pol
 /* One issuer key file (jwks:, pem:, x5c-root:; source is a dcr_vc_key_source), read and fully
  * validated: what a file source and a remote source's seed file share. */
 struct dcr_vc_issuer;
-const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source,
-                                    const char *file, struct dcr_vc_issuer **out);
+const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source, const char *file,
+                                    struct dcr_vc_issuer **out);
 
 /* How many DCRVCIssuer lines the server has; "issuer x: n key(s), ..." once applied. */
 int dcr_vc_conf_count(const void *conf);

@@ -157,11 +157,12 @@ int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         sc->locations = dcr_ap_tree_locations(t, pconf, v);
         sc->tls = dcr_ap_tree_tls(t, v);
         if (!sc->store && sc->locations->nelts > 0)
-            return refuse(v, apr_psprintf(ptemp,
-                                          "DCRStore is not set for %s, which serves SetHandler " DCR_HANDLER
-                                          ": set DCRStore (e.g. sqlite:/var/lib/apache2/dcr/"
-                                          "clients.db) in it or in the main server",
-                                          label));
+            return refuse(
+                v, apr_psprintf(ptemp,
+                                "DCRStore is not set for %s, which serves SetHandler " DCR_HANDLER
+                                ": set DCRStore (e.g. sqlite:/var/lib/apache2/dcr/"
+                                "clients.db) in it or in the main server",
+                                label));
         if ((msg = dcr_spiffe_conf_apply(pconf, v, sc->spiffe, &sc->policy)) ||
             (msg = dcr_vc_conf_apply(pconf, v, sc->vc, &sc->policy)))
             return refuse(v, apr_psprintf(ptemp, "%s: %s", label, msg));
@@ -175,9 +176,10 @@ int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         if (sc->locations->nelts > 0 && (msg = check_endpoint(pconf, ptemp, v, t)))
             return refuse(v, msg);
         /* per server, not per store: a shared store may depend on each server's settings */
-        if (sc->store && sc->store->check_config && (msg = sc->store->check_config(ptemp, v, sc->store_cfg)))
-            return refuse(v, apr_psprintf(ptemp, "DCRStore %s for %s: %s", sc->store_arg, label,
-                                          msg));
+        if (sc->store && sc->store->check_config &&
+            (msg = sc->store->check_config(ptemp, v, sc->store_cfg)))
+            return refuse(v,
+                          apr_psprintf(ptemp, "DCRStore %s for %s: %s", sc->store_arg, label, msg));
     }
     return OK;
 }

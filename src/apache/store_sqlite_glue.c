@@ -151,8 +151,10 @@ static const char *check_config(apr_pool_t *ptemp, server_rec *s, void *c)
     else if (slash)
         *slash = '\0';
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return apr_psprintf(ptemp, "the directory %s does not exist (create it, owned by the "
-                            "User httpd runs as)", dir);
+        return apr_psprintf(ptemp,
+                            "the directory %s does not exist (create it, owned by the "
+                            "User httpd runs as)",
+                            dir);
     if (as_root && !user_may(&st, uid, gid, user, W_OK | X_OK))
         return apr_psprintf(ptemp,
                             "User %s cannot create files in %s (SQLite puts its -wal and -shm "

@@ -172,8 +172,7 @@ START_TEST(pem_issuer_ignores_kid)
     APR_ARRAY_PUSH(a, dcr_vc_issuer *) =
         kit_issuer(pool, ISS, DCR_VC_KEYS_PEM, kit_pub_pem(pool, other_key));
     /* the JWKS issuer of the fixture holds its EC and Ed25519 keys (startup summary) */
-    ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(trust.issuers, 0, dcr_vc_issuer *)),
-                     2);
+    ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(trust.issuers, 0, dcr_vc_issuer *)), 2);
     trust.issuers = a;
     ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(a, 0, dcr_vc_issuer *)), 1);
     ck_assert(verify(sign(vc2(), "vc+jwt", "whatever", other_key, "ES256")));
