@@ -139,6 +139,12 @@ apr_array_header_t *dcr_ap_tree_locations(const dcr_ap_tree *t, apr_pool_t *pcon
     return out;
 }
 
+int dcr_ap_tree_own_handler(const dcr_ap_tree *t, const server_rec *s)
+{
+    const server_facts *own = s->is_virtual ? facts_of(t, s) : NULL;
+    return own && own->locations && own->locations->nelts > 0;
+}
+
 int dcr_ap_tree_tls(const dcr_ap_tree *t, const server_rec *s)
 {
     const server_facts *m = apr_hash_get(t->servers, "main", APR_HASH_KEY_STRING);

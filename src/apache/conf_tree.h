@@ -17,6 +17,10 @@ const char *dcr_ap_tree_read(apr_pool_t *p, const ap_directive_t *root, dcr_ap_t
 apr_array_header_t *dcr_ap_tree_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
                                           const server_rec *s);
 
+/* Does the <VirtualHost> of s itself hold a SetHandler dcr-registration (not only the main
+ * server's <Location>, which every vhost inherits)? */
+int dcr_ap_tree_own_handler(const dcr_ap_tree *t, const server_rec *s);
+
 /* Does s serve TLS: "SSLEngine on" in its <VirtualHost>, else in the main server (which
  * mod_ssl lets it inherit)? */
 int dcr_ap_tree_tls(const dcr_ap_tree *t, const server_rec *s);

@@ -80,28 +80,35 @@ static int refuse(server_rec *s, const char *msg)
 }
 
 /* Checks a server that serves SetHandler dcr-registration: mistakes that would start cleanly
- * and then fail every request. */
+ * and then fail every request. Fatal where the vhost holds the handler itself; a <Location> of
+ * the main server reaches every vhost (a port-80 one too, where the 403s are what
+ * DCRRequireTLS is for) and the main server, so there it is only said. */
 static const char *check_endpoint(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v,
                                   const dcr_ap_tree *t)
 {
     dcr_server_conf *sc = dcr_ap_sconf(v);
-    const char *label = dcr_ap_server_label(ptemp, v);
-    int tls = sc->tls;
+    const char *label = dcr_ap_server_label(pconf, v), *msg = NULL;
+    int tls = sc->tls, own = dcr_ap_tree_own_handler(t, v);
 
     if (dcr_ap_require_tls(sc) && !tls)
-        return apr_psprintf(ptemp,
-                            "DCRRequireTLS is On, but %s serves SetHandler " DCR_HANDLER
-                            " without TLS (no SSLEngine on): every request would be refused "
-                            "with 403; turn on SSLEngine there, or set DCRRequireTLS Off only "
-                            "behind a TLS-terminating proxy",
-                            label);
-    if (sc->policy.require_statement && dcr_spiffe_conf_count(sc->spiffe) == 0 &&
-        dcr_vc_conf_count(sc->vc) == 0)
-        return apr_psprintf(ptemp,
-                            "DCRRequireStatement is On, but %s has no trust anchor "
-                            "(DCRTrustDomain or DCRVCIssuer): every registration would be "
-                            "refused",
-                            label);
+        msg = apr_psprintf(pconf,
+                           "DCRRequireTLS is On, but %s serves SetHandler " DCR_HANDLER
+                           " without TLS (no SSLEngine on): every request would be refused "
+                           "with 403; turn on SSLEngine there, or set DCRRequireTLS Off only "
+                           "behind a TLS-terminating proxy",
+                           label);
+    else if (sc->policy.require_statement && dcr_spiffe_conf_count(sc->spiffe) == 0 &&
+             dcr_vc_conf_count(sc->vc) == 0)
+        msg = apr_psprintf(pconf,
+                           "DCRRequireStatement is On, but %s has no trust anchor "
+                           "(DCRTrustDomain or DCRVCIssuer): every registration would be "
+                           "refused",
+                           label);
+    if (msg && own)
+        return msg;
+    if (msg)
+        dcr_ap_warn_later(
+            v, apr_pstrcat(pconf, msg, " (it serves the main server's <Location>)", NULL));
     if (!dcr_ap_tree_has_server_name(t, v) && !sc->public_url &&
         (!sc->policy.audiences || sc->policy.audiences->nelts == 0)) {
         const char *aud = "";
@@ -112,8 +119,9 @@ static const char *check_endpoint(apr_pool_t *pconf, apr_pool_t *ptemp, server_r
                                           "%s has no ServerName: software statements must "
                                           "name the audience %s, built from the name httpd "
                                           "guessed; set ServerName (or DCRAudience)",
-                                          dcr_ap_server_label(pconf, v), aud));
+                                          label, aud));
     }
+    (void)ptemp;
     return NULL;
 }
 

@@ -160,6 +160,27 @@ def test_handler_without_tls_while_tls_required(httpd_factory):
     assert "403" in out
 
 
+def test_main_server_location_on_a_plain_vhost_warns_and_403s(httpd_factory):
+    # the main server's <Location> reaches every vhost, a plain one too: there the 403s are
+    # what DCRRequireTLS is for, so the start goes on and says so
+    tls = Vhost(name="as.example.test", conf=["DCRRequireStatement Off"], location=None)
+    plain = Vhost(name="plain.example.test", tls=False, conf=["DCRRequireStatement Off"],
+                  location=None)
+    h = httpd_factory([tls, plain], start=False, server_conf="\n".join([
+        "DCRStore socache:shmcb", "<Location /register>", "    SetHandler dcr-registration",
+        "</Location>"]))
+    h.allow_errors(r"serves the main server's <Location>")
+    assert h.config_test().returncode == 0
+    h.start()
+    warned = [l for l in h.error_log_lines() if "refused with 403" in l]
+    assert any("plain.example.test" in l for l in warned), h.error_log_text()
+    assert not any("as.example.test" in l for l in warned), warned
+    s = h.session()
+    assert s.post(tls.url + "/register", json=META).status_code == 201
+    r = s.post(plain.url + "/register", json=META)
+    assert r.status_code == 403 and r.json()["error"] == "invalid_request"
+
+
 def test_handler_without_tls_passes_with_require_tls_off(httpd_factory):
     h = httpd_factory([Vhost(tls=False, conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
                                                "DCRRequireTLS Off"])], start=False)
