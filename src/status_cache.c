@@ -33,14 +33,17 @@ long long dcr_status_w3c_ttl_seconds(long long ms)
     return ms > 0 ? ms / 1000 + (ms % 1000 != 0) : 0;
 }
 
-/* Each part with its length in front, so no two configurations serialise alike. */
+/* Each part with its length in front, so no two configurations serialise alike. The CA
+ * bundle read at startup (ca_pem) is hashed as bytes beside this text. */
 static char *conf_text(apr_pool_t *pool, const dcr_fetch_conf *conf)
 {
     const char *ca = conf->ca_file ? conf->ca_file : "";
-    char *s =
-        apr_psprintf(pool, "%d:%" APR_SIZE_T_FMT ":%s|%" APR_INT64_T_FMT "|%" APR_SIZE_T_FMT "|%d",
-                     conf->ca_file != NULL, strlen(ca), ca, (apr_int64_t)conf->timeout_ms,
-                     conf->max_size, conf->max_redirects);
+    char *s = apr_psprintf(pool,
+                           "%d:%" APR_SIZE_T_FMT ":%s|%d:%" APR_SIZE_T_FMT "|%" APR_INT64_T_FMT
+                           "|%" APR_SIZE_T_FMT "|%d",
+                           conf->ca_file != NULL, strlen(ca), ca, conf->ca_pem != NULL,
+                           conf->ca_pem ? conf->ca_pem_len : 0, (apr_int64_t)conf->timeout_ms,
+                           conf->max_size, conf->max_redirects);
     for (int i = 0; conf->allow && i < conf->allow->nelts; i++) {
         const char *h = APR_ARRAY_IDX(conf->allow, i, const char *);
         s = apr_psprintf(pool, "%s|%" APR_SIZE_T_FMT ":%s", s, strlen(h ? h : ""), h ? h : "");
@@ -53,7 +56,9 @@ const char *dcr_status_down_key(apr_pool_t *pool, const dcr_fetch_conf *conf, co
     unsigned char d[DCR_SHA256_LEN];
     char hex[2 * 16 + 1];
     const char *text = conf ? conf_text(pool, conf) : "no-fetch";
-    if (!dcr_sha256_1(d, text, strlen(text)))
+    const void *parts[2] = {text, conf && conf->ca_pem ? conf->ca_pem : ""};
+    size_t lens[2] = {strlen(text), conf && conf->ca_pem ? conf->ca_pem_len : 0};
+    if (!dcr_sha256(d, 2, parts, lens))
         return apr_pstrcat(pool, "status-list-down:", text, ":", url, NULL);
     for (int i = 0; i < 16; i++) /* 128 bits tell configurations apart */
         snprintf(hex + 2 * i, 3, "%02x", d[i]);

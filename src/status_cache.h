@@ -22,7 +22,7 @@ long long dcr_status_cache_life(long long ttl, long long max_age, long long min,
 long long dcr_status_w3c_ttl_seconds(long long ms);
 
 /* The cache key that marks url as "fetch failed moments ago" for this fetch configuration:
- * the CA file, DCRFetchAllow, timeout, size and redirect limits all decide whether a fetch
+ * the CA bundle (or file), DCRFetchAllow, timeout, size and redirect limits decide whether a fetch
  * can succeed, so one vhost's failure never stands in for another vhost's fetch. */
 const char *dcr_status_down_key(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url);
 

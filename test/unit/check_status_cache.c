@@ -6,6 +6,7 @@
 #include "status_cache.h"
 #include "unit.h"
 
+#include <apr_strings.h>
 #include <limits.h>
 #include <string.h>
 
@@ -65,6 +66,19 @@ START_TEST(failure_mark_per_fetch_configuration)
     ck_assert_str_ne(ka, dcr_status_down_key(pool, &b, url));
     b.ca_file = "";
     ck_assert_str_ne(ka, dcr_status_down_key(pool, &b, url));
+    /* the CA bundle read at startup: its bytes tell configurations apart */
+    dcr_fetch_defaults(&a);
+    dcr_fetch_defaults(&b);
+    a.ca_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    a.ca_pem_len = strlen(a.ca_pem);
+    b.ca_pem = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+    b.ca_pem_len = strlen(b.ca_pem);
+    ck_assert_str_ne(dcr_status_down_key(pool, &a, url), dcr_status_down_key(pool, &b, url));
+    ck_assert_str_ne(ka, dcr_status_down_key(pool, &a, url));
+    b.ca_pem = apr_pstrdup(pool, a.ca_pem); /* same bytes elsewhere: the same configuration */
+    ck_assert_str_eq(dcr_status_down_key(pool, &a, url), dcr_status_down_key(pool, &b, url));
+    dcr_fetch_defaults(&a);
+    dcr_fetch_defaults(&b);
     dcr_fetch_defaults(&b);
     b.allow = dcr_words(pool, "127.0.0.1:8443");
     ck_assert_str_ne(ka, dcr_status_down_key(pool, &b, url));
