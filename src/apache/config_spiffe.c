@@ -154,7 +154,7 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, 
         if (!dcr_spiffe_trust_add_pattern(trust, pat, &why))
             return apr_psprintf(pconf, "DCRAllowSpiffeID %s: %s", pat, why);
         dcr_spiffe_pattern_parse(pconf, pat, &p, &why);
-        if (!dcr_spiffe_trust_bundle(trust, p.trust_domain))
+        if (!dcr_spiffe_trust_has(trust, p.trust_domain))
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "DCRAllowSpiffeID %s names trust domain %s, which this server does "
                          "not trust: it admits nothing",

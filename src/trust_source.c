@@ -1,0 +1,436 @@
+#include "trust_source.h"
+
+#include "bundle.h"
+#include "json.h"
+#include "sha256.h"
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_time.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One parsed version of a document, shared by the requests of a process that use it. */
+typedef struct keyset {
+    apr_pool_t *pool; /* unmanaged; NULL for the seed, which lives as long as the config */
+    const dcr_jwks *keys;
+    uint64_t version;
+    int refs;
+} keyset;
+
+struct dcr_trust_source {
+    apr_pool_t *pool; /* the configuration's */
+    const char *owner, *url, *key;
+    dcr_trust_kind kind;
+    dcr_fetch_conf fetch;
+    dcr_trust_limits limits;
+    dcr_trust_slot *slot;
+    keyset *seed, *current;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;
+#endif
+};
+
+/* apr_psprintf knows neither %lld nor %zu: C's own formatting into pool memory. */
+static char *pfmt(apr_pool_t *pool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *pfmt(apr_pool_t *pool, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *out;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    out = apr_palloc(pool, (apr_size_t)(n < 0 ? 0 : n) + 1);
+    va_start(ap, fmt);
+    vsnprintf(out, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+void dcr_trust_limits_defaults(dcr_trust_limits *l)
+{
+    l->refresh_min = 60;
+    l->refresh_max = 3600;
+    l->max_stale = 86400;
+}
+
+long long dcr_trust_interval(const dcr_trust_limits *l, long long hint)
+{
+    long long v = hint < 0 ? DCR_TRUST_DEFAULT_INTERVAL : hint;
+    if (v < l->refresh_min)
+        v = l->refresh_min;
+    if (v > l->refresh_max)
+        v = l->refresh_max;
+    return v < 1 ? 1 : v;
+}
+
+static const char *hex_key(apr_pool_t *pool, const dcr_trust_source *s)
+{
+    const char *parts = pfmt(pool, "%d|%s|%s|%lld|%zu|%d", (int)s->kind, s->url,
+                             s->fetch.ca_file ? s->fetch.ca_file : "", s->fetch.timeout_ms,
+                             s->fetch.max_size, s->fetch.max_redirects);
+    unsigned char md[DCR_SHA256_LEN];
+    char *hex = apr_palloc(pool, 2 * DCR_SHA256_LEN + 1);
+    for (int i = 0; s->fetch.allow && i < s->fetch.allow->nelts; i++)
+        parts = apr_pstrcat(pool, parts, "|", APR_ARRAY_IDX(s->fetch.allow, i, const char *), NULL);
+    dcr_sha256_1(md, parts, strlen(parts));
+    for (int i = 0; i < DCR_SHA256_LEN; i++)
+        apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
+}
+
+dcr_trust_source *dcr_trust_source_create(apr_pool_t *pool, const char *owner, dcr_trust_kind kind,
+                                          const char *url, const dcr_fetch_conf *fetch,
+                                          const dcr_trust_limits *limits, const char **why)
+{
+    dcr_trust_source *s;
+    const char *origin = dcr_fetch_origin(pool, url);
+    if (!origin) {
+        *why = "a key source URL must be https, without userinfo";
+        return NULL;
+    }
+    s = apr_pcalloc(pool, sizeof(*s));
+    s->pool = pool;
+    s->owner = apr_pstrdup(pool, owner);
+    s->url = apr_pstrdup(pool, url);
+    s->kind = kind;
+    s->fetch = *fetch;
+    s->fetch.source_origin = origin;
+    s->limits = *limits;
+    s->key = hex_key(pool, s);
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&s->mutex, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS) {
+        *why = "cannot create a thread mutex";
+        return NULL;
+    }
+#endif
+    return s;
+}
+
+static bool keep_sig(const char *use)
+{
+    return !use || strcmp(use, "sig") == 0;
+}
+
+/* The same rules as for a file of this kind. */
+static const dcr_jwks *parse_doc(apr_pool_t *pool, dcr_trust_kind kind, const char *buf, size_t len,
+                                 long long *sequence, long long *hint, const char **why)
+{
+    *sequence = *hint = -1;
+    if (kind == DCR_TRUST_VC_JWKS) {
+        json_t *j = dcr_json_parse(pool, buf, len, DCR_JSON_MAX_DEPTH, why);
+        const dcr_jwks *k = j ? dcr_jwks_parse(pool, j, keep_sig, NULL, NULL, why) : NULL;
+        if (k && k->nkeys == 0) {
+            *why = "the JWKS holds no usable signing key";
+            return NULL;
+        }
+        return k;
+    }
+    dcr_spiffe_bundle *b = dcr_spiffe_bundle_parse(pool, buf, len, NULL, NULL, why);
+    if (!b)
+        return NULL;
+    *sequence = b->sequence;
+    *hint = b->refresh_hint;
+    return b->jwt_keys;
+}
+
+bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, const char **why)
+{
+    long long seq, hint;
+    keyset *k = apr_pcalloc(src->pool, sizeof(*k));
+    if (!(k->keys = parse_doc(src->pool, src->kind, buf, len, &seq, &hint, why)))
+        return false;
+    k->refs = 1; /* the source's own reference, never dropped: the config pool frees it */
+    src->seed = k;
+    return true;
+}
+
+const char *dcr_trust_source_url(const dcr_trust_source *src)
+{
+    return src->url;
+}
+
+const char *dcr_trust_source_owner(const dcr_trust_source *src)
+{
+    return src->owner;
+}
+
+const char *dcr_trust_source_key(const dcr_trust_source *src)
+{
+    return src->key;
+}
+
+void dcr_trust_source_attach(dcr_trust_source *src, dcr_trust_slot *slot)
+{
+    src->slot = slot;
+}
+
+dcr_trust_slot *dcr_trust_source_slot(const dcr_trust_source *src)
+{
+    return src->slot;
+}
+
+bool dcr_trust_source_has_seed(const dcr_trust_source *src)
+{
+    return src->seed != NULL;
+}
+
+/* ---- request side ---------------------------------------------------------------------- */
+
+static void lock(dcr_trust_source *s)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(s->mutex);
+#else
+    (void)s;
+#endif
+}
+
+static void unlock(dcr_trust_source *s)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(s->mutex);
+#else
+    (void)s;
+#endif
+}
+
+static void unref(keyset *k)
+{
+    if (--k->refs == 0 && k->pool) {
+        apr_pool_destroy(k->pool);
+        free(k);
+    }
+}
+
+typedef struct ref {
+    dcr_trust_source *src;
+    keyset *set;
+} ref;
+
+static apr_status_t release(void *data)
+{
+    ref *r = data;
+    lock(r->src);
+    unref(r->set);
+    unlock(r->src);
+    return APR_SUCCESS;
+}
+
+/* Parses the published version when it differs from the one this process holds (called with
+ * the lock held). A document that fails to parse here passed the fetcher's checks, so it
+ * cannot happen short of memory trouble: the previous set stays. */
+static void catch_up(dcr_trust_source *s, uint64_t version)
+{
+    keyset *k;
+    char *doc;
+    size_t len;
+    long long seq, hint;
+    const char *why;
+    uint64_t got;
+
+    if (s->current && s->current->version == version)
+        return;
+    if (!(k = calloc(1, sizeof(*k))))
+        return;
+    if (apr_pool_create_unmanaged_ex(&k->pool, NULL, NULL) != APR_SUCCESS) {
+        free(k);
+        return;
+    }
+    if (!dcr_trust_slot_read(s->slot, k->pool, &doc, &len, &seq, &got) ||
+        !(k->keys = parse_doc(k->pool, s->kind, doc, len, &seq, &hint, &why))) {
+        apr_pool_destroy(k->pool);
+        free(k);
+        return;
+    }
+    k->version = got;
+    k->refs = 1;
+    if (s->current)
+        unref(s->current);
+    s->current = k;
+}
+
+const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, long long now,
+                                      const char **why)
+{
+    dcr_trust_slot *slot = src->slot;
+    uint64_t version = slot ? dcr_trust_slot_version(slot) : 0;
+    keyset *use;
+    ref *r;
+
+    if (version == 0) { /* nothing fetched yet */
+        if (src->seed)
+            return src->seed->keys;
+        *why = pfmt(rpool, "%s: no keys yet, the first fetch of %s has not succeeded%s%s",
+                    src->owner, src->url, slot && slot->why[0] ? ": " : "", slot ? slot->why : "");
+        return NULL;
+    }
+    if (now - dcr_trust_slot_get(&slot->good_at) > src->limits.max_stale) {
+        *why = pfmt(rpool,
+                    "%s: the keys from %s are stale (last good fetch %lld s ago, "
+                    "DCRTrustMaxStale %lld s)%s%s",
+                    src->owner, src->url, now - dcr_trust_slot_get(&slot->good_at),
+                    src->limits.max_stale, slot->why[0] ? ": " : "", slot->why);
+        return NULL;
+    }
+    lock(src);
+    catch_up(src, version);
+    use = src->current;
+    if (use)
+        use->refs++;
+    unlock(src);
+    if (!use) {
+        *why = pfmt(rpool, "%s: the published keys from %s cannot be read", src->owner, src->url);
+        return NULL;
+    }
+    r = apr_palloc(rpool, sizeof(*r));
+    r->src = src;
+    r->set = use;
+    apr_pool_cleanup_register(rpool, r, release, apr_pool_cleanup_null);
+    return use->keys;
+}
+
+static long long now_ms(void)
+{
+    return (long long)apr_time_as_msec(apr_time_now());
+}
+
+bool dcr_trust_source_kid_miss(dcr_trust_source *src)
+{
+    dcr_trust_slot *slot = src->slot;
+    uint64_t v0;
+    int64_t asked, now = now_ms();
+
+    if (!slot)
+        return false;
+    v0 = dcr_trust_slot_version(slot);
+    asked = dcr_trust_slot_get(&slot->kid_asked_ms);
+    if (!(asked > dcr_trust_slot_get(&slot->kid_done_ms) && now - asked < DCR_TRUST_KID_WAIT_MS)) {
+        /* no refresh in flight: start one unless the last was too recent */
+        if (now - asked < DCR_TRUST_KID_EVERY_MS)
+            return false;
+        if (!dcr_trust_slot_cas(&slot->kid_asked_ms, asked, now))
+            return false; /* another request started one this instant: do not pile up */
+        asked = now;
+    }
+    while (now_ms() < asked + DCR_TRUST_KID_WAIT_MS &&
+           dcr_trust_slot_get(&slot->kid_done_ms) < asked)
+        apr_sleep(apr_time_from_msec(20));
+    return dcr_trust_slot_version(slot) != v0;
+}
+
+/* ---- fetcher side ---------------------------------------------------------------------- */
+
+bool dcr_trust_source_due(const dcr_trust_source *src, long long now)
+{
+    dcr_trust_slot *s = src->slot;
+    if (!s)
+        return false;
+    return now >= dcr_trust_slot_get(&s->next_refresh) ||
+           dcr_trust_slot_get(&s->kid_asked_ms) > dcr_trust_slot_get(&s->kid_done_ms);
+}
+
+static bool is_json_type(const char *ct)
+{
+    static const char *const ok[] = {"application/json", "application/jwk-set+json", NULL};
+    for (int i = 0; ct && ok[i]; i++) {
+        size_t n = strlen(ok[i]);
+        if (strncasecmp(ct, ok[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+static const char *result_name(int r)
+{
+    static const char *const names[] = {"not fetched", "ok", "fetch failed", "answer rejected",
+                                        "older spiffe_sequence ignored"};
+    return r >= 0 && r <= DCR_TRUST_OLDER ? names[r] : "?";
+}
+
+void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long now,
+                            dcr_fetch_status st, const dcr_fetch_result *res, const char *fetch_why,
+                            dcr_trust_report *report)
+{
+    dcr_trust_slot *s = src->slot;
+    int prev = s->result, result = DCR_TRUST_OK;
+    const char *why = NULL, *prev_why = apr_pstrdup(pool, s->why);
+    const dcr_jwks *keys = NULL;
+    long long seq = -1, hint = -1,
+              interval = s->interval > 0 ? s->interval : dcr_trust_interval(&src->limits, -1);
+    bool published = false;
+
+    if (st != DCR_FETCH_OK) {
+        result = DCR_TRUST_FAILED;
+        why = fetch_why ? fetch_why : "fetch failed";
+    } else if (!is_json_type(res->content_type)) {
+        result = DCR_TRUST_REJECTED;
+        why = pfmt(pool, "content type '%.64s' is not application/json",
+                   res->content_type ? res->content_type : "(none)");
+    } else if (res->len > DCR_TRUST_SLOT_DOC_MAX) {
+        result = DCR_TRUST_REJECTED;
+        why = pfmt(pool, "%zu bytes, over the %d-byte cap of a published key set", res->len,
+                   DCR_TRUST_SLOT_DOC_MAX);
+    } else if (!(keys = parse_doc(pool, src->kind, res->body, res->len, &seq, &hint, &why))) {
+        result = DCR_TRUST_REJECTED;
+        why = pfmt(pool, "not a usable key set: %s", why);
+    } else if (seq >= 0 && s->version && s->sequence >= 0 && seq < s->sequence) {
+        result = DCR_TRUST_OLDER;
+        why = pfmt(pool, "spiffe_sequence %lld is older than %lld in force", seq,
+                   (long long)s->sequence);
+    }
+    if (result == DCR_TRUST_OK) {
+        if (src->kind == DCR_TRUST_VC_JWKS || hint < 0)
+            hint = res->max_age;
+        interval = dcr_trust_interval(&src->limits, hint);
+        if (!s->version || s->doc_len != res->len || memcmp(s->doc, res->body, res->len) != 0) {
+            dcr_trust_slot_publish(s, res->body, res->len, seq, keys->nkeys);
+            published = true;
+        }
+        dcr_trust_slot_set(&s->good_at, now);
+        s->why[0] = '\0';
+        s->failures = 0;
+    } else {
+        apr_cpystrn(s->why, why, sizeof(s->why));
+        s->failures++;
+    }
+    s->interval = interval;
+    s->result = result;
+    dcr_trust_slot_set(&s->fetched_at, now);
+    dcr_trust_slot_set(&s->next_refresh, now + interval);
+
+    report->failed = result != DCR_TRUST_OK;
+    report->changed = published || prev != result || strcmp(prev_why, s->why) != 0;
+    if (result == DCR_TRUST_OK)
+        report->msg = pfmt(pool, "%s: %s from %s: %d key(s), sequence %lld, next refresh in %lld s",
+                           src->owner, published ? "new key set" : "key set confirmed", src->url,
+                           (int)s->key_count, (long long)s->sequence, interval);
+    else
+        report->msg =
+            pfmt(pool, "%s: %s from %s: %s; %s, retry in %lld s", src->owner, result_name(result),
+                 src->url, why,
+                 s->version ? pfmt(pool,
+                                   "the last good key set (%d key(s), %lld s old) stays "
+                                   "in force up to DCRTrustMaxStale %lld s",
+                                   (int)s->key_count, now - dcr_trust_slot_get(&s->good_at),
+                                   src->limits.max_stale)
+                            : (src->seed ? "the seed keys stay in force"
+                                         : "statements it should verify are refused"),
+                 interval);
+}
+
+void dcr_trust_source_refresh(dcr_trust_source *src, apr_pool_t *pool, long long now,
+                              dcr_trust_report *report)
+{
+    dcr_fetch_result res;
+    const char *why = NULL;
+    int64_t asked = dcr_trust_slot_get(&src->slot->kid_asked_ms);
+    dcr_fetch_status st = dcr_fetch_get(pool, &src->fetch, src->url, NULL,
+                                        "application/json, application/jwk-set+json", &res, &why);
+    dcr_trust_source_apply(src, pool, now, st, &res, why, report);
+    dcr_trust_slot_set(&src->slot->kid_done_ms, asked);
+}
