@@ -8,15 +8,18 @@
 #include "conf_file.h"
 #include "config.h"
 #include "fetch.h"
+#include "trust_sources.h"
 #include "vc.h"
 
 #include <apr_strings.h>
 #include <string.h>
+#include <strings.h>
 
 APLOG_USE_MODULE(dcr_trusted);
 
 typedef struct issuer_entry {
     const char *id, *file;
+    const char *url; /* jwks:https://...: fetched (src/apache/trust_sources.c), file NULL */
     dcr_vc_key_source source;
 } issuer_entry;
 
@@ -82,7 +85,17 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
             return apr_psprintf(cmd->pool, "DCRVCIssuer %s is configured twice", issuer);
     e = apr_array_push(c->issuers);
     e->id = apr_pstrdup(cmd->pool, issuer);
-    e->file = NULL;
+    e->file = e->url = NULL;
+    if (strncasecmp(source, "jwks:https://", 13) == 0) {
+        e->source = DCR_VC_KEYS_JWKS;
+        e->url = apr_pstrdup(cmd->pool, source + 5);
+        dcr_ap_trust_wanted(cmd);
+        return NULL;
+    }
+    if (strstr(source, "://"))
+        return apr_psprintf(cmd->pool,
+                            "DCRVCIssuer %s: '%s': keys are fetched only from jwks:https:// URLs",
+                            issuer, source);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t n = strlen(kinds[i].prefix);
         if (strncmp(source, kinds[i].prefix, n) == 0 && source[n]) {
@@ -92,8 +105,8 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
     }
     if (!e->file)
         return apr_psprintf(cmd->pool,
-                            "DCRVCIssuer %s: second argument must be jwks:<file>, pem:<file> or "
-                            "x5c-root:<file>, got '%s'",
+                            "DCRVCIssuer %s: second argument must be jwks:<file>, "
+                            "jwks:https://<url>, pem:<file> or x5c-root:<file>, got '%s'",
                             issuer, source);
     return NULL;
 }
@@ -173,12 +186,45 @@ const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const c
     return c->ttl_min <= c->ttl_max ? NULL : "DCRVCStatusCacheTime: min is above max";
 }
 
+const dcr_fetch_conf *dcr_vc_conf_fetch(apr_pool_t *pconf, void *conf)
+{
+    dcr_vc_conf *c = conf;
+    dcr_fetch_conf *fetch = apr_pcalloc(pconf, sizeof(*fetch));
+    dcr_fetch_defaults(fetch);
+    dcr_fetch_global_init();
+    if (!c)
+        return fetch;
+    fetch->ca_file = c->ca_file;
+    fetch->allow = c->allow;
+    if (c->timeout > 0)
+        fetch->timeout_ms = c->timeout * 1000;
+    if (c->max_size > 0)
+        fetch->max_size = (size_t)c->max_size;
+    return fetch;
+}
+
+/* An issuer whose JWKS comes from a URL, fetched with this server's DCRFetch* settings. */
+static dcr_vc_issuer *remote_issuer(apr_pool_t *pconf, server_rec *s, const issuer_entry *e,
+                                    const dcr_fetch_conf *fetch, const char **why)
+{
+    dcr_vc_issuer *is = apr_pcalloc(pconf, sizeof(*is));
+    is->id = e->id;
+    is->source = DCR_VC_KEYS_JWKS;
+    is->remote = dcr_trust_source_create(pconf, apr_psprintf(pconf, "DCRVCIssuer %s", e->id),
+                                         DCR_TRUST_VC_JWKS, e->url, fetch,
+                                         dcr_ap_trust_limits(pconf), why);
+    if (!is->remote)
+        return NULL;
+    dcr_ap_trust_add(pconf, s, is->remote);
+    return is;
+}
+
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_vc_conf *c = conf;
     struct dcr_vc_trust *trust;
     apr_array_header_t *issuers;
-    dcr_fetch_conf *fetch;
+    const dcr_fetch_conf *fetch;
     const char *msg;
 
     policy->vc = NULL;
@@ -187,12 +233,19 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     trust = apr_pcalloc(pconf, sizeof(*trust));
     dcr_vc_trust_defaults(trust);
     issuers = apr_array_make(pconf, c->issuers->nelts, sizeof(dcr_vc_issuer *));
+    fetch = dcr_vc_conf_fetch(pconf, c);
     for (int i = 0; i < c->issuers->nelts; i++) {
         const issuer_entry *e = &APR_ARRAY_IDX(c->issuers, i, issuer_entry);
         char *buf = NULL;
         apr_size_t len = 0;
         const char *why = NULL;
         dcr_vc_issuer *is;
+        if (e->url) {
+            if (!(is = remote_issuer(pconf, s, e, fetch, &why)))
+                return apr_psprintf(pconf, "DCRVCIssuer %s: %s", e->id, why);
+            APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
+            continue;
+        }
         if ((msg = dcr_conf_read_file(pconf, e->file, &buf, &len)))
             return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", e->id, e->file, msg);
         is = dcr_vc_issuer_load(pconf, e->id, e->source, buf, len, &why);
@@ -212,16 +265,7 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     if (c->ttl_max >= 0)
         trust->status_ttl_max = c->ttl_max;
 
-    fetch = apr_pcalloc(pconf, sizeof(*fetch));
-    dcr_fetch_defaults(fetch);
-    fetch->ca_file = c->ca_file;
-    fetch->allow = c->allow;
-    if (c->timeout > 0)
-        fetch->timeout_ms = c->timeout * 1000;
-    if (c->max_size > 0)
-        fetch->max_size = (size_t)c->max_size;
     trust->fetch = fetch;
-    dcr_fetch_global_init();
 
     trust->cache = dcr_ap_cache(pconf, s, &msg);
     if (!trust->cache)

@@ -7,6 +7,7 @@
 #include "cache_socache.h"
 #include "config_vc.h"
 #include "store_socache.h"
+#include "trust_sources.h"
 
 #include "http_log.h"
 #include "http_main.h"
@@ -170,6 +171,10 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
                          server_label(ptemp, v), msg);
             return !OK;
         }
+    }
+    if ((msg = dcr_ap_trust_post_config(pconf, s))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", msg);
+        return !OK;
     }
     return OK;
 }
