@@ -345,6 +345,24 @@ static bool is_json_type(const char *ct)
     return false;
 }
 
+/* Whether two failure texts say the same thing: digits (timings, ages) do not count, so an
+ * outage is one change of state, not one per attempt. */
+static bool same_reason(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a >= '0' && *a <= '9')
+            a++;
+        while (*b >= '0' && *b <= '9')
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++;
+        b++;
+    }
+}
+
 static const char *result_name(int r)
 {
     static const char *const names[] = {"not fetched", "ok", "fetch failed", "answer rejected",
@@ -404,7 +422,7 @@ void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long n
     dcr_trust_slot_set(&s->next_refresh, now + interval);
 
     report->failed = result != DCR_TRUST_OK;
-    report->changed = published || prev != result || strcmp(prev_why, s->why) != 0;
+    report->changed = published || prev != result || !same_reason(prev_why, s->why);
     if (result == DCR_TRUST_OK)
         report->msg = pfmt(pool, "%s: %s from %s: %d key(s), sequence %lld, next refresh in %lld s",
                            src->owner, published ? "new key set" : "key set confirmed", src->url,

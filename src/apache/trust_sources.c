@@ -42,8 +42,8 @@ static const char *seconds(cmd_parms *cmd, const char *arg, long long min, long 
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
     if (*end || end == arg || v < min || v > 365LL * 86400)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds >= %lld",
-                            cmd->directive->directive, arg, min);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds >= %" APR_INT64_T_FMT,
+                            cmd->directive->directive, arg, (apr_int64_t)min);
     *out = v;
     return NULL;
 }
@@ -196,7 +196,7 @@ const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
         slot = dcr_trust_slot_at(base, at);
         dcr_trust_source_attach(src, slot);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "%s: keys from %s (%s; version %lu)", dcr_trust_source_owner(src),
+                     "%s: keys from %s (%s, version %lu)", dcr_trust_source_owner(src),
                      dcr_trust_source_url(src),
                      dcr_trust_slot_version(slot) ? "kept from the previous generation"
                                                   : "not fetched yet",

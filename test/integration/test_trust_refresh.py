@@ -176,8 +176,10 @@ def test_outage_keeps_last_good_keys_until_max_stale(httpd_factory, bundles):
     r = post(h, keys.svid(aud(h), "k1"))
     assert r.status_code == 400 and error_of(r) == UNAP, r.text
     log = h.error_log_text()
-    # logged once per change of state, not once per attempt
-    assert len(re.findall(r"fetch failed from", log)) == 1, log
+    # logged once per change of state (connection reset, then refused), not once per attempt
+    warned = len(re.findall(r"\[dcr_trusted:warn\].*fetch failed from", log))
+    attempts = len(re.findall(r"fetch failed from", log))
+    assert 1 <= warned <= 2 and attempts >= 5, log
     bundles.start()
     assert wait_for(lambda: registers(h, keys.svid(aud(h), "k1")), timeout=5)
 

@@ -229,6 +229,18 @@ START_TEST(outage_then_stale)
     ck_assert_ptr_nonnull(strstr(rep.msg, "stays in force"));
     rep = outage(s, NOW + 120);
     ck_assert(!rep.changed);
+    {   /* the same failure with other timings is no change either; another one is */
+        dcr_fetch_result r = {0};
+        dcr_trust_source_apply(s, pool, NOW + 130, DCR_FETCH_FAILED, &r,
+                               "connection refused after 12 ms", &rep);
+        dcr_trust_source_apply(s, pool, NOW + 140, DCR_FETCH_FAILED, &r,
+                               "connection refused after 3 ms", &rep);
+        ck_assert(!rep.changed);
+        dcr_trust_source_apply(s, pool, NOW + 150, DCR_FETCH_FAILED, &r, "HTTP 500", &rep);
+        ck_assert(rep.changed);
+        dcr_trust_source_apply(s, pool, NOW + 160, DCR_FETCH_FAILED, &r, "connection refused",
+                               &rep);
+    }
     ck_assert_ptr_nonnull(keys_at(s, NOW + 600, &why));
     ck_assert_ptr_null(keys_at(s, NOW + 601, &why));
     ck_assert_ptr_nonnull(strstr(why, "stale"));
