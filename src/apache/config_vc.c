@@ -105,8 +105,8 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
     }
     if (!e->file)
         return apr_psprintf(cmd->pool,
-                            "DCRVCIssuer %s: second argument must be jwks:<file>, "
-                            "jwks:https://<url>, pem:<file> or x5c-root:<file>, got '%s'",
+                            "DCRVCIssuer %s: second argument must be jwks:<file>, pem:<file> or "
+                            "x5c-root:<file>, or jwks:https://<url>, got '%s'",
                             issuer, source);
     return NULL;
 }
