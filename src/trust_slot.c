@@ -56,7 +56,7 @@ void dcr_trust_slot_publish(dcr_trust_slot *s, const char *doc, size_t len, long
     uint64_t v = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
     if (len > DCR_TRUST_SLOT_DOC_MAX)
         return; /* callers check the cap; never overrun the slot */
-    if (v & 1) /* a writer died mid-write: start from the next even value */
+    if (v & 1)  /* a writer died mid-write: start from the next even value */
         v++;
     __atomic_store_n(&s->version, v + 1, __ATOMIC_SEQ_CST); /* odd: being written */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -73,8 +73,7 @@ static const char *parse_source(cmd_parms *cmd, const char *td, const char *src,
 }
 
 /* DCRTrustDomain <td> <source> [issuer=<iss>] [seed=<file>], options in any order. */
-const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc,
-                                        char *const argv[])
+const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     dcr_spiffe_conf *c = my_conf(cmd);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE), *td;
@@ -158,9 +157,9 @@ static const char *add_remote(apr_pool_t *pconf, server_rec *s, dcr_spiffe_trust
                               const td_entry *e)
 {
     const char *why = NULL, *owner = apr_psprintf(pconf, "DCRTrustDomain %s", e->name);
-    dcr_trust_source *src = dcr_trust_source_create(
-        pconf, owner, e->kind, e->url, dcr_vc_conf_fetch(pconf, dcr_ap_sconf(s)->vc),
-        dcr_ap_trust_limits(pconf), &why);
+    dcr_trust_source *src = dcr_trust_source_create(pconf, owner, e->kind, e->url,
+                                                    dcr_vc_conf_fetch(pconf, dcr_ap_sconf(s)->vc),
+                                                    dcr_ap_trust_limits(pconf), &why);
     if (!src)
         return apr_psprintf(pconf, "%s: %s", owner, why);
     if (e->seed) {

@@ -9,8 +9,7 @@
 #include "policy.h"
 #include "trust_sources.h"
 
-const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc,
-                                        char *const argv[]);
+const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc, char *const argv[]);
 const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pattern);
 
 /* Entries for the module's command table, each followed by a comma. */

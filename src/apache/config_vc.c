@@ -210,9 +210,9 @@ static dcr_vc_issuer *remote_issuer(apr_pool_t *pconf, server_rec *s, const issu
     dcr_vc_issuer *is = apr_pcalloc(pconf, sizeof(*is));
     is->id = e->id;
     is->source = DCR_VC_KEYS_JWKS;
-    is->remote = dcr_trust_source_create(pconf, apr_psprintf(pconf, "DCRVCIssuer %s", e->id),
-                                         DCR_TRUST_VC_JWKS, e->url, fetch,
-                                         dcr_ap_trust_limits(pconf), why);
+    is->remote =
+        dcr_trust_source_create(pconf, apr_psprintf(pconf, "DCRVCIssuer %s", e->id),
+                                DCR_TRUST_VC_JWKS, e->url, fetch, dcr_ap_trust_limits(pconf), why);
     if (!is->remote)
         return NULL;
     dcr_ap_trust_add(pconf, s, is->remote);

@@ -19,7 +19,8 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
 /* Entries for the module's command table, each followed by a comma. */
 #define DCR_VC_COMMANDS                                                                            \
     AP_INIT_TAKE2("DCRVCIssuer", dcr_vc_cmd_issuer, NULL, RSRC_CONF,                               \
-                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file> or jwks:https://<url>"),          \
+                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file> or "        \
+                  "jwks:https://<url>"),                                                           \
         AP_INIT_ITERATE("DCRVCRequireType", dcr_vc_cmd_list, (void *)"types", RSRC_CONF,           \
                         "credential types a VC must carry besides VerifiableCredential"),          \
         AP_INIT_TAKE1("DCRVCMetadataFrom", dcr_vc_cmd_take1, (void *)"meta", RSRC_CONF,            \

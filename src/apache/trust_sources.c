@@ -48,8 +48,7 @@ static const char *seconds(cmd_parms *cmd, const char *arg, long long min, long 
     return NULL;
 }
 
-const char *dcr_ap_cmd_trust_refresh(cmd_parms *cmd, void *dconf, const char *min,
-                                     const char *max)
+const char *dcr_ap_cmd_trust_refresh(cmd_parms *cmd, void *dconf, const char *min, const char *max)
 {
     trust_conf *c = get_conf(cmd->pool);
     long long lo, hi;
@@ -181,8 +180,7 @@ const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
     apr_pool_userdata_get((void **)&generation, SHM_KEY "/gen", s->process->pool);
     if (!generation) {
         generation = apr_pcalloc(s->process->pool, sizeof(*generation));
-        apr_pool_userdata_set(generation, SHM_KEY "/gen", apr_pool_cleanup_null,
-                              s->process->pool);
+        apr_pool_userdata_set(generation, SHM_KEY "/gen", apr_pool_cleanup_null, s->process->pool);
     }
     ++*generation;
     for (int i = 0; i < c->sources->nelts; i++) {
@@ -195,9 +193,8 @@ const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
                                 DCR_AP_TRUST_SLOTS);
         slot = dcr_trust_slot_at(base, at);
         dcr_trust_source_attach(src, slot);
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "%s: keys from %s (%s, version %lu)", dcr_trust_source_owner(src),
-                     dcr_trust_source_url(src),
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s: keys from %s (%s, version %lu)",
+                     dcr_trust_source_owner(src), dcr_trust_source_url(src),
                      dcr_trust_slot_version(slot) ? "kept from the previous generation"
                                                   : "not fetched yet",
                      (unsigned long)dcr_trust_slot_version(slot));

@@ -12,8 +12,7 @@
 
 #define DCR_AP_TRUST_SLOTS 16 /* remote sources per server (each up to 64 KiB) */
 
-const char *dcr_ap_cmd_trust_refresh(cmd_parms *cmd, void *dconf, const char *min,
-                                     const char *max);
+const char *dcr_ap_cmd_trust_refresh(cmd_parms *cmd, void *dconf, const char *min, const char *max);
 const char *dcr_ap_cmd_trust_max_stale(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* clang-format off */

@@ -229,7 +229,7 @@ START_TEST(outage_then_stale)
     ck_assert_ptr_nonnull(strstr(rep.msg, "stays in force"));
     rep = outage(s, NOW + 120);
     ck_assert(!rep.changed);
-    {   /* the same failure with other timings is no change either; another one is */
+    { /* the same failure with other timings is no change either; another one is */
         dcr_fetch_result r = {0};
         dcr_trust_source_apply(s, pool, NOW + 130, DCR_FETCH_FAILED, &r,
                                "connection refused after 12 ms", &rep);
