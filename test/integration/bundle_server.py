@@ -23,6 +23,7 @@ class BundleServer:
         self.body = b'{"keys": []}'
         self.content_type = "application/json"
         self.cache_control = None
+        self.redirect = None  # a URL: answer 302 to it instead
         self.requests = 0
         self.lock = threading.Lock()
         self.httpd = None
@@ -51,8 +52,15 @@ class BundleServer:
                 with outer.lock:
                     outer.requests += 1
                     body, ctype, cc = outer.body, outer.content_type, outer.cache_control
+                    redirect = outer.redirect
                 if self.path != outer.PATH:
                     self.send_error(404)
+                    return
+                if redirect:
+                    self.send_response(302)
+                    self.send_header("Location", redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 self.send_response(200)
                 if ctype:

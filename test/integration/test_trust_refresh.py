@@ -319,6 +319,39 @@ def test_graceful_restart_keeps_fetched_keys(httpd_factory, bundles):
     assert "kept from the previous generation" in h.error_log_text()
 
 
+def test_redirect_away_gets_no_exemption(httpd_factory, bundles, keydir):
+    """The configured source's own host counts as listed (127.0.0.1 is special-use, and no
+    DCRFetchAllow names it); a redirect to another origin is checked without that exemption."""
+    keys = Keys("k1")
+    other_dir = os.path.join(keydir, "other")
+    os.makedirs(other_dir)
+    other = BundleServer(other_dir)
+    try:
+        other.serve(keys.bundle(["k1"], sequence=1, hint=1))
+        bundles.redirect = other.url
+        both = os.path.join(keydir, "both-ca.pem")
+        with open(both, "w") as f:
+            for ca in (bundles.ca, other.ca):
+                with open(ca) as c:
+                    f.write(c.read())
+        os.chmod(both, 0o644)
+        h = make(httpd_factory, bundles, "DCRTrustDomain %s %s" % (TD, bundles.url),
+                 extra=["DCRFetchCAFile %s" % both],  # the last one counts: both CAs
+                 server_conf=["DCRTrustRefresh 1 1"])
+        assert wait_for(lambda: "neither on the issuer's own host nor on a DCRFetchAllow host"
+                        in h.error_log_text(), timeout=5), h.error_log_text()
+        assert other.count() == 0
+        r = post(h, keys.svid(aud(h), "k1"))
+        assert r.status_code == 400 and error_of(r) == UNAP, r.text
+        # listed explicitly, the redirect target is fetched
+        h.vhost.conf += "\nDCRFetchAllow 127.0.0.1:%d" % other.port
+        h.reload()
+        assert wait_for(lambda: registers(h, keys.svid(aud(h), "k1")), timeout=6)
+        assert other.count() >= 1
+    finally:
+        other.stop()
+
+
 def test_changed_source_starts_fresh(httpd_factory, bundles, keydir):
     keys = Keys("k1")
     bundles.serve(keys.bundle(["k1"], sequence=1, hint=3600))
