@@ -29,6 +29,7 @@ struct dcr_trust_source {
     dcr_trust_limits limits;
     dcr_trust_slot *slot;
     keyset *seed, *current;
+    bool required;
 #if APR_HAS_THREADS
     apr_thread_mutex_t *mutex;
 #endif
@@ -147,6 +148,16 @@ bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, c
     k->refs = 1; /* the source's own reference, never dropped: the config pool frees it */
     src->seed = k;
     return true;
+}
+
+void dcr_trust_source_set_required(dcr_trust_source *src)
+{
+    src->required = true;
+}
+
+bool dcr_trust_source_required(const dcr_trust_source *src)
+{
+    return src->required;
 }
 
 const char *dcr_trust_source_url(const dcr_trust_source *src)

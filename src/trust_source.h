@@ -41,6 +41,10 @@ dcr_trust_source *dcr_trust_source_create(apr_pool_t *pool, const char *owner, d
 /* A seed document (file contents) used until the first fetch succeeds. */
 bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, const char **why);
 
+/* seed=required: the first fetch must succeed before the server starts (the glue does it). */
+void dcr_trust_source_set_required(dcr_trust_source *src);
+bool dcr_trust_source_required(const dcr_trust_source *src);
+
 const char *dcr_trust_source_url(const dcr_trust_source *src);
 const char *dcr_trust_source_owner(const dcr_trust_source *src);
 /* Hex SHA-256 of the kind, URL and fetch configuration: the slot a source publishes in, so a

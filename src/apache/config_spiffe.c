@@ -20,6 +20,7 @@ typedef struct td_entry {
     const char *name, *file, *issuer;
     const char *url, *seed; /* a remote source (file NULL) and its optional seed file */
     dcr_trust_kind kind;
+    int required; /* seed=required: the first fetch must succeed at startup */
 } td_entry;
 
 typedef struct dcr_spiffe_conf {
@@ -72,7 +73,8 @@ static const char *parse_source(cmd_parms *cmd, const char *td, const char *src,
                    : apr_psprintf(cmd->pool, "DCRTrustDomain %s: invalid file path '%s'", td, src);
 }
 
-/* DCRTrustDomain <td> <source> [issuer=<iss>] [seed=<file>], options in any order. */
+/* DCRTrustDomain <td> <source> [issuer=<iss>] [seed=<file>|seed=required], options in any
+ * order. */
 const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     dcr_spiffe_conf *c = my_conf(cmd);
@@ -97,14 +99,16 @@ const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc, c
         const char *a = argv[i];
         if (strncmp(a, "issuer=", 7) == 0 && a[7] && !e.issuer)
             e.issuer = apr_pstrdup(cmd->pool, a + 7);
-        else if (strncmp(a, "seed=", 5) == 0 && a[5] && !e.seed && e.url) {
+        else if (strcmp(a, "seed=required") == 0 && !e.seed && !e.required && e.url)
+            e.required = 1;
+        else if (strncmp(a, "seed=", 5) == 0 && a[5] && !e.seed && !e.required && e.url) {
             if (!(e.seed = ap_server_root_relative(cmd->pool, a + 5)))
                 return apr_psprintf(cmd->pool, "DCRTrustDomain %s: invalid seed path '%s'", td,
                                     a + 5);
         } else
             return apr_psprintf(cmd->pool,
                                 "DCRTrustDomain %s: '%s' is not an option here (issuer=<iss> "
-                                "once; seed=<file> once, with an https source)",
+                                "once; seed=<file> or seed=required once, with an https source)",
                                 td, a);
     }
     if (!c->domains_set) { /* first one in this server: start a fresh list */
@@ -171,6 +175,8 @@ static const char *add_remote(apr_pool_t *pconf, server_rec *s, dcr_spiffe_trust
         if (!dcr_trust_source_seed(src, buf, len, &why))
             return apr_psprintf(pconf, "%s: seed %s is not usable: %s", owner, e->seed, why);
     }
+    if (e->required)
+        dcr_trust_source_set_required(src);
     if (!dcr_spiffe_trust_add_remote(trust, e->name, src, e->issuer, &why))
         return apr_psprintf(pconf, "%s: %s", owner, why);
     dcr_ap_trust_add(pconf, s, src);

@@ -1,9 +1,13 @@
 #include "trust_sources.h"
 
+#include "http_core.h"
 #include "http_log.h"
+#include "mod_unixd.h"
 #include "mod_watchdog.h"
 
 #include <apr_shm.h>
+#include <apr_thread_proc.h>
+#include <unistd.h>
 #include <apr_strings.h>
 #include <stdbool.h>
 #include <string.h>
@@ -84,7 +88,7 @@ void dcr_ap_trust_add(apr_pool_t *pconf, server_rec *s, dcr_trust_source *src)
         again |= !strcmp(dcr_trust_source_key(APR_ARRAY_IDX(c->sources, i, dcr_trust_source *)),
                          dcr_trust_source_key(src));
     APR_ARRAY_PUSH(c->sources, dcr_trust_source *) = src;
-    if (!again && !dcr_trust_source_has_seed(src))
+    if (!again && !dcr_trust_source_has_seed(src) && !dcr_trust_source_required(src))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "%s: keys come from %s and no seed= is set: its statements are refused "
                      "until the first fetch succeeds",
@@ -156,6 +160,38 @@ static void *slots(server_rec *s, const char **err)
     return apr_shm_baseaddr_get(shm);
 }
 
+/* seed=required: the first fetch happens before httpd serves, in a forked process running as
+ * the children's User (the parent never parses network input); it publishes into the shared
+ * slot like the watchdog would. A failure stops the start. */
+static const char *first_fetch(apr_pool_t *pconf, server_rec *s, dcr_trust_source *src)
+{
+    dcr_trust_slot *slot = dcr_trust_source_slot(src);
+    apr_proc_t proc;
+    apr_exit_why_e how;
+    int code;
+    apr_status_t rv = apr_proc_fork(&proc, pconf);
+
+    if (rv == APR_INCHILD) {
+        dcr_trust_report rep = {0};
+        apr_pool_t *p = NULL;
+        if (ap_unixd_setup_child() != 0 || apr_pool_create(&p, NULL) != APR_SUCCESS)
+            _exit(2);
+        dcr_trust_source_refresh(src, p, (long long)apr_time_sec(apr_time_now()), &rep);
+        _exit(rep.failed ? 1 : 0); /* no cleanups of the parent's pools */
+    }
+    if (rv != APR_INPARENT)
+        return apr_psprintf(pconf, "%s: seed=required, but the first fetch cannot start",
+                            dcr_trust_source_owner(src));
+    apr_proc_wait(&proc, &code, &how, APR_WAIT); /* bounded by DCRFetchTimeout */
+    if (!dcr_trust_slot_version(slot) || slot->result != DCR_TRUST_OK)
+        return apr_psprintf(pconf, "%s: seed=required and the first fetch of %s failed: %s",
+                            dcr_trust_source_owner(src), dcr_trust_source_url(src),
+                            slot->why[0] ? slot->why : "the fetching process died");
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s: first fetch of %s done at startup: %d key(s)",
+                 dcr_trust_source_owner(src), dcr_trust_source_url(src), (int)slot->key_count);
+    return NULL;
+}
+
 const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
 {
     trust_conf *c = get_conf(pconf);
@@ -200,5 +236,14 @@ const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
                      (unsigned long)dcr_trust_slot_version(slot));
     }
     dcr_trust_slot_release_unclaimed(base, DCR_AP_TRUST_SLOTS, *generation);
+    /* not in the pre-flight pass, and not when a graceful restart kept the keys */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return NULL;
+    for (int i = 0; i < c->sources->nelts; i++) {
+        dcr_trust_source *src = APR_ARRAY_IDX(c->sources, i, dcr_trust_source *);
+        if (dcr_trust_source_required(src) && !dcr_trust_slot_version(dcr_trust_source_slot(src)) &&
+            (err = first_fetch(pconf, s, src)))
+            return err;
+    }
     return NULL;
 }

@@ -230,6 +230,30 @@ def test_unseeded_source_refused_before_first_fetch(httpd_factory, bundles):
                      h.error_log_text())
 
 
+def test_seed_required_fetches_before_serving(httpd_factory, bundles):
+    keys = Keys("k1")
+    bundles.serve(keys.bundle(["k1"], sequence=1, hint=3600))
+    h = make(httpd_factory, bundles, "DCRTrustDomain %s %s seed=required" % (TD, bundles.url))
+    assert bundles.count() == 1  # fetched once, before the first request
+    r = post(h, keys.svid(aud(h), "k1"))
+    assert r.status_code == 201, r.text
+    h.graceful()  # the keys were kept: no fetch at a graceful restart
+    assert bundles.count() == 1
+    assert registers(h, keys.svid(aud(h), "k1"))
+    assert "no seed= is set" not in h.error_log_text()
+
+
+def test_seed_required_refuses_to_start_while_unreachable(httpd_factory, bundles):
+    bundles.stop()
+    h = httpd_factory(vhosts=[Vhost(conf=["DCRStore socache:shmcb",
+                                          "DCRTrustDomain %s %s seed=required" % (TD, bundles.url),
+                                          "DCRFetchCAFile %s" % bundles.ca])], start=False)
+    h.allow_errors(r"seed=required and the first fetch")
+    p = h.start(expect_fail=True)
+    out = p.stderr + h.error_log_text()
+    assert "seed=required and the first fetch of %s failed" % bundles.url in out, out
+
+
 def test_older_sequence_and_bad_answers_keep_last_good(httpd_factory, bundles):
     keys = Keys("k1", "k2")
     bundles.serve(keys.bundle(["k1"], sequence=5, hint=1))
@@ -368,6 +392,8 @@ def test_bad_source_directives(httpd_factory):
         ("DCRTrustDomain example.org https://spire.example.org/b seed=", "not an option"),
         ("DCRTrustDomain example.org https://spire.example.org/b colour=red", "not an option"),
         ("DCRTrustDomain example.org /etc/b.json seed=/etc/s.json", "not an option"),
+        ("DCRTrustDomain example.org https://spire.example.org/b seed=required seed=/s.json",
+         "not an option"),
         ("DCRTrustDomain example.org https://spire.example.org/b issuer=a issuer=b",
          "not an option"),
         ("DCRVCIssuer https://i.example jwks:http://i.example/jwks", "jwks:https://"),
