@@ -324,9 +324,13 @@ bool dcr_trust_source_kid_miss(dcr_trust_source *src)
         /* no refresh in flight: start one unless the last was too recent */
         if (now - asked < DCR_TRUST_KID_EVERY_MS)
             return false;
-        if (!dcr_trust_slot_cas(&slot->kid_asked_ms, asked, now))
-            return false; /* another request started one this instant: do not pile up */
-        asked = now;
+        if (!dcr_trust_slot_cas(&slot->kid_asked_ms, asked, now)) {
+            /* another request started one this instant: wait for that one */
+            asked = dcr_trust_slot_get(&slot->kid_asked_ms);
+            if (now - asked >= DCR_TRUST_KID_WAIT_MS)
+                return false;
+        } else
+            asked = now;
     }
     while (now_ms() < asked + DCR_TRUST_KID_WAIT_MS &&
            dcr_trust_slot_get(&slot->kid_done_ms) < asked)

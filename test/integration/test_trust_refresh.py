@@ -444,3 +444,43 @@ def test_vc_issuer_jwks_url_rotation_and_outage(httpd_factory, bundles):
     time.sleep(5)  # DCRTrustMaxStale 4
     r = post(h, vc(keys.keys["v1"], "v1"))
     assert r.status_code == 400 and error_of(r) == UNAP, r.text
+
+
+def test_vc_jwks_one_fetch_per_interval_through_graceful_and_bad_answers(httpd_factory, bundles):
+    keys = Keys("v1", "v2")
+    bundles.serve(keys.jwks(["v1"]), cache_control="max-age=2")
+    h = make(httpd_factory, bundles, "DCRVCIssuer %s jwks:%s" % (ISSUER, bundles.url),
+             server_conf=["DCRTrustRefresh 1 60"], mpm="prefork")
+    assert wait_for(lambda: registers(h, vc(keys.keys["v1"], "v1")))
+    start, n0 = time.time(), bundles.count()
+    failures = []
+
+    def load():
+        s = h.session()
+        while time.time() - start < 7:
+            try:
+                r = s.post(h.endpoint, timeout=30,
+                           json=dict(META, software_statement=vc(keys.keys["v1"], "v1")))
+            except Exception:  # a connection closed by the restart: not a refusal
+                continue
+            if r.status_code != 201:
+                failures.append(r.text)
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(3)
+    h.graceful()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - start
+    fetched = bundles.count() - n0
+    assert not failures, failures[:3]
+    assert 2 <= fetched <= elapsed / 2 + 1, (fetched, elapsed)
+    # a wrong content type, then a JWKS without a signing key: the last good set stays
+    for what, doc, ctype in [("content type", keys.jwks(["v2"]), "text/plain"),
+                             ("no usable signing key", {"keys": []}, "application/json")]:
+        n = bundles.count()
+        bundles.serve(doc, content_type=ctype, cache_control="max-age=1")
+        assert wait_for(lambda: bundles.count() >= n + 2, timeout=6), what
+        assert what in h.error_log_text(), what
+        assert registers(h, vc(keys.keys["v1"], "v1")), what
