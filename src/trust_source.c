@@ -273,17 +273,18 @@ const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, 
     keyset *use;
     ref *r;
 
+    /* slot->why is written by the fetching process meanwhile: read at most its size */
     if (version == 0) { /* nothing fetched yet */
         if (src->seed)
             return src->seed->keys;
-        *why = pfmt(rpool, "%s: no keys yet, the first fetch of %s has not succeeded%s%s",
+        *why = pfmt(rpool, "%s: no keys yet, the first fetch of %s has not succeeded%s%.255s",
                     src->owner, src->url, slot && slot->why[0] ? ": " : "", slot ? slot->why : "");
         return NULL;
     }
     if (now - dcr_trust_slot_get(&slot->good_at) > src->limits.max_stale) {
         *why = pfmt(rpool,
                     "%s: the keys from %s are stale (last good fetch %lld s ago, "
-                    "DCRTrustMaxStale %lld s)%s%s",
+                    "DCRTrustMaxStale %lld s)%s%.255s",
                     src->owner, src->url, now - dcr_trust_slot_get(&slot->good_at),
                     src->limits.max_stale, slot->why[0] ? ": " : "", slot->why);
         return NULL;
