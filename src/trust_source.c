@@ -69,6 +69,18 @@ long long dcr_trust_interval(const dcr_trust_limits *l, long long hint)
     return v < 1 ? 1 : v;
 }
 
+static void unref(struct keyset *k);
+
+/* The configuration goes away: its reference to the set in force goes too. */
+static apr_status_t drop_current(void *data)
+{
+    dcr_trust_source *s = data;
+    if (s->current)
+        unref(s->current);
+    s->current = NULL;
+    return APR_SUCCESS;
+}
+
 static const char *hex_key(apr_pool_t *pool, const dcr_trust_source *s)
 {
     const char *parts = pfmt(pool, "%d|%s|%s|%lld|%zu|%d", (int)s->kind, s->url,
@@ -109,6 +121,8 @@ dcr_trust_source *dcr_trust_source_create(apr_pool_t *pool, const char *owner, d
         return NULL;
     }
 #endif
+    /* registered after the mutex: runs before the mutex is destroyed */
+    apr_pool_cleanup_register(pool, s, drop_current, apr_pool_cleanup_null);
     return s;
 }
 
