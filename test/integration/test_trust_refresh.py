@@ -310,6 +310,37 @@ def test_one_fetch_per_interval_across_children(httpd_factory, bundles):
     assert fetched >= 2
 
 
+def test_random_kids_from_many_clients_cost_one_fetch(httpd_factory, bundles):
+    """An attacker's flood of unknown kids across every child: at most one refresh per 30 s,
+    and no request is held longer than the bounded wait."""
+    keys = Keys("k1")
+    bundles.serve(keys.bundle(["k1"], sequence=1, hint=3600))
+    h = make(httpd_factory, bundles, "DCRTrustDomain %s %s" % (TD, bundles.url), mpm="prefork")
+    assert wait_for(lambda: registers(h, keys.svid(aud(h), "k1")))
+    n0 = bundles.count()
+    stranger = jwk.JWK.generate(kty="EC", crv="P-256", kid="r")
+    slow, answers = [], []
+
+    def flood(i):
+        s = h.session()
+        for j in range(8):
+            t0 = time.time()
+            r = s.post(h.endpoint, timeout=30, json=dict(
+                META, software_statement=keys.svid(aud(h), "rnd-%d-%d" % (i, j), key=stranger)))
+            answers.append((r.status_code, error_of(r)))
+            if time.time() - t0 > 3:
+                slow.append(time.time() - t0)
+    threads = [threading.Thread(target=flood, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a == (400, INV) for a in answers), answers[:3]
+    assert not slow, slow
+    assert bundles.count() - n0 <= 1
+    assert registers(h, keys.svid(aud(h), "k1"))  # the real key still works
+
+
 def test_graceful_restart_keeps_fetched_keys(httpd_factory, bundles):
     keys = Keys("k1")
     bundles.serve(keys.bundle(["k1"], sequence=1, hint=3600))
