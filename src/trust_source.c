@@ -1,4 +1,5 @@
 #include "trust_source.h"
+#include "trust_source_int.h"
 
 #include "bundle.h"
 #include "json.h"
@@ -13,31 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* One parsed version of a document, shared by the requests of a process that use it. */
-typedef struct keyset {
-    apr_pool_t *pool; /* unmanaged; NULL for the seed, which lives as long as the config */
-    const dcr_jwks *keys;
-    uint64_t version;
-    int refs;
-} keyset;
-
-struct dcr_trust_source {
-    apr_pool_t *pool; /* the configuration's */
-    const char *owner, *url, *key;
-    dcr_trust_kind kind;
-    dcr_fetch_conf fetch;
-    dcr_trust_limits limits;
-    dcr_trust_slot *slot;
-    keyset *seed, *current;
-    bool required;
-#if APR_HAS_THREADS
-    apr_thread_mutex_t *mutex;
-#endif
-};
-
 /* apr_psprintf knows neither %lld nor %zu: C's own formatting into pool memory. */
-static char *pfmt(apr_pool_t *pool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *pfmt(apr_pool_t *pool, const char *fmt, ...)
+char *dcr_trust_pfmt(apr_pool_t *pool, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -83,9 +61,10 @@ static apr_status_t drop_current(void *data)
 
 static const char *hex_key(apr_pool_t *pool, const dcr_trust_source *s)
 {
-    const char *parts = pfmt(pool, "%d|%s|%s|%lld|%zu|%d", (int)s->kind, s->url,
-                             s->fetch.ca_file ? s->fetch.ca_file : "", s->fetch.timeout_ms,
-                             s->fetch.max_size, s->fetch.max_redirects);
+    const char *parts =
+        dcr_trust_pfmt(pool, "%d|%s|%s|%lld|%zu|%d", (int)s->kind, s->url,
+                       s->fetch.ca_file ? s->fetch.ca_file : "", s->fetch.timeout_ms,
+                       s->fetch.max_size, s->fetch.max_redirects);
     unsigned char md[DCR_SHA256_LEN];
     char *hex = apr_palloc(pool, 2 * DCR_SHA256_LEN + 1);
     for (int i = 0; s->fetch.allow && i < s->fetch.allow->nelts; i++)
@@ -131,9 +110,9 @@ static bool keep_sig(const char *use)
     return !use || strcmp(use, "sig") == 0;
 }
 
-/* The same rules as for a file of this kind. */
-static const dcr_jwks *parse_doc(apr_pool_t *pool, dcr_trust_kind kind, const char *buf, size_t len,
-                                 long long *sequence, long long *hint, const char **why)
+const dcr_jwks *dcr_trust_parse_doc(apr_pool_t *pool, dcr_trust_kind kind, const char *buf,
+                                    size_t len, long long *sequence, long long *hint,
+                                    const char **why)
 {
     *sequence = *hint = -1;
     if (kind == DCR_TRUST_VC_JWKS) {
@@ -157,7 +136,7 @@ bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, c
 {
     long long seq, hint;
     keyset *k = apr_pcalloc(src->pool, sizeof(*k));
-    if (!(k->keys = parse_doc(src->pool, src->kind, buf, len, &seq, &hint, why)))
+    if (!(k->keys = dcr_trust_parse_doc(src->pool, src->kind, buf, len, &seq, &hint, why)))
         return false;
     k->refs = 1; /* the source's own reference, never dropped: the config pool frees it */
     src->seed = k;
@@ -267,7 +246,7 @@ static void catch_up(dcr_trust_source *s, uint64_t version)
         return;
     }
     if (!dcr_trust_slot_read(s->slot, k->pool, &doc, &len, &seq, &got) ||
-        !(k->keys = parse_doc(k->pool, s->kind, doc, len, &seq, &hint, &why))) {
+        !(k->keys = dcr_trust_parse_doc(k->pool, s->kind, doc, len, &seq, &hint, &why))) {
         apr_pool_destroy(k->pool);
         free(k);
         return;
@@ -291,16 +270,17 @@ const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, 
     if (version == 0) { /* nothing fetched yet */
         if (src->seed)
             return src->seed->keys;
-        *why = pfmt(rpool, "%s: no keys yet, the first fetch of %s has not succeeded%s%.255s",
-                    src->owner, src->url, slot && slot->why[0] ? ": " : "", slot ? slot->why : "");
+        *why = dcr_trust_pfmt(
+            rpool, "%s: no keys yet, the first fetch of %s has not succeeded%s%.255s", src->owner,
+            src->url, slot && slot->why[0] ? ": " : "", slot ? slot->why : "");
         return NULL;
     }
     if (now - dcr_trust_slot_get(&slot->good_at) > src->limits.max_stale) {
-        *why = pfmt(rpool,
-                    "%s: the keys from %s are stale (last good fetch %lld s ago, "
-                    "DCRTrustMaxStale %lld s)%s%.255s",
-                    src->owner, src->url, now - dcr_trust_slot_get(&slot->good_at),
-                    src->limits.max_stale, slot->why[0] ? ": " : "", slot->why);
+        *why = dcr_trust_pfmt(rpool,
+                              "%s: the keys from %s are stale (last good fetch %lld s ago, "
+                              "DCRTrustMaxStale %lld s)%s%.255s",
+                              src->owner, src->url, now - dcr_trust_slot_get(&slot->good_at),
+                              src->limits.max_stale, slot->why[0] ? ": " : "", slot->why);
         return NULL;
     }
     lock(src);
@@ -310,7 +290,8 @@ const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, 
         use->refs++;
     unlock(src);
     if (!use) {
-        *why = pfmt(rpool, "%s: the published keys from %s cannot be read", src->owner, src->url);
+        *why = dcr_trust_pfmt(rpool, "%s: the published keys from %s cannot be read", src->owner,
+                              src->url);
         return NULL;
     }
     r = apr_palloc(rpool, sizeof(*r));
@@ -351,134 +332,4 @@ bool dcr_trust_source_kid_miss(dcr_trust_source *src)
            dcr_trust_slot_get(&slot->kid_done_ms) < asked)
         apr_sleep(apr_time_from_msec(20));
     return dcr_trust_slot_version(slot) != v0;
-}
-
-/* ---- fetcher side ---------------------------------------------------------------------- */
-
-bool dcr_trust_source_due(const dcr_trust_source *src, long long now)
-{
-    dcr_trust_slot *s = src->slot;
-    if (!s)
-        return false;
-    return now >= dcr_trust_slot_get(&s->next_refresh) ||
-           dcr_trust_slot_get(&s->kid_asked_ms) > dcr_trust_slot_get(&s->kid_done_ms);
-}
-
-static bool is_json_type(const char *ct)
-{
-    static const char *const ok[] = {"application/json", "application/jwk-set+json", NULL};
-    for (int i = 0; ct && ok[i]; i++) {
-        size_t n = strlen(ok[i]);
-        if (strncasecmp(ct, ok[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
-            return true;
-    }
-    return false;
-}
-
-/* Whether two failure texts say the same thing: digits (timings, ages) do not count, so an
- * outage is one change of state, not one per attempt. */
-static bool same_reason(const char *a, const char *b)
-{
-    for (;;) {
-        while (*a >= '0' && *a <= '9')
-            a++;
-        while (*b >= '0' && *b <= '9')
-            b++;
-        if (*a != *b)
-            return false;
-        if (!*a)
-            return true;
-        a++;
-        b++;
-    }
-}
-
-static const char *result_name(int r)
-{
-    static const char *const names[] = {"not fetched", "ok", "fetch failed", "answer rejected",
-                                        "older spiffe_sequence ignored"};
-    return r >= 0 && r <= DCR_TRUST_OLDER ? names[r] : "?";
-}
-
-void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long now,
-                            dcr_fetch_status st, const dcr_fetch_result *res, const char *fetch_why,
-                            dcr_trust_report *report)
-{
-    dcr_trust_slot *s = src->slot;
-    int prev = s->result, result = DCR_TRUST_OK;
-    const char *why = NULL, *prev_why = apr_pstrdup(pool, s->why);
-    const dcr_jwks *keys = NULL;
-    long long seq = -1, hint = -1,
-              interval = s->interval > 0 ? s->interval : dcr_trust_interval(&src->limits, -1);
-    bool published = false;
-
-    if (st != DCR_FETCH_OK) {
-        result = DCR_TRUST_FAILED;
-        why = fetch_why ? fetch_why : "fetch failed";
-    } else if (!is_json_type(res->content_type)) {
-        result = DCR_TRUST_REJECTED;
-        why = pfmt(pool, "content type '%.64s' is not application/json",
-                   res->content_type ? res->content_type : "(none)");
-    } else if (res->len > DCR_TRUST_SLOT_DOC_MAX) {
-        result = DCR_TRUST_REJECTED;
-        why = pfmt(pool, "%zu bytes, over the %d-byte cap of a published key set", res->len,
-                   DCR_TRUST_SLOT_DOC_MAX);
-    } else if (!(keys = parse_doc(pool, src->kind, res->body, res->len, &seq, &hint, &why))) {
-        result = DCR_TRUST_REJECTED;
-        why = pfmt(pool, "not a usable key set: %s", why);
-    } else if (seq >= 0 && s->version && s->sequence >= 0 && seq < s->sequence) {
-        result = DCR_TRUST_OLDER;
-        why = pfmt(pool, "spiffe_sequence %lld is older than %lld in force", seq,
-                   (long long)s->sequence);
-    }
-    if (result == DCR_TRUST_OK) {
-        if (src->kind == DCR_TRUST_VC_JWKS || hint < 0)
-            hint = res->max_age;
-        interval = dcr_trust_interval(&src->limits, hint);
-        if (!s->version || s->doc_len != res->len || memcmp(s->doc, res->body, res->len) != 0) {
-            dcr_trust_slot_publish(s, res->body, res->len, seq, keys->nkeys);
-            published = true;
-        }
-        dcr_trust_slot_set(&s->good_at, now);
-        s->why[0] = '\0';
-        s->failures = 0;
-    } else {
-        apr_cpystrn(s->why, why, sizeof(s->why));
-        s->failures++;
-    }
-    s->interval = interval;
-    s->result = result;
-    dcr_trust_slot_set(&s->fetched_at, now);
-    dcr_trust_slot_set(&s->next_refresh, now + interval);
-
-    report->failed = result != DCR_TRUST_OK;
-    report->changed = published || prev != result || !same_reason(prev_why, s->why);
-    if (result == DCR_TRUST_OK)
-        report->msg = pfmt(pool, "%s: %s from %s: %d key(s), sequence %lld, next refresh in %lld s",
-                           src->owner, published ? "new key set" : "key set confirmed", src->url,
-                           (int)s->key_count, (long long)s->sequence, interval);
-    else
-        report->msg =
-            pfmt(pool, "%s: %s from %s: %s; %s, retry in %lld s", src->owner, result_name(result),
-                 src->url, why,
-                 s->version ? pfmt(pool,
-                                   "the last good key set (%d key(s), %lld s old) stays "
-                                   "in force up to DCRTrustMaxStale %lld s",
-                                   (int)s->key_count, now - dcr_trust_slot_get(&s->good_at),
-                                   src->limits.max_stale)
-                            : (src->seed ? "the seed keys stay in force"
-                                         : "statements it should verify are refused"),
-                 interval);
-}
-
-void dcr_trust_source_refresh(dcr_trust_source *src, apr_pool_t *pool, long long now,
-                              dcr_trust_report *report)
-{
-    dcr_fetch_result res;
-    const char *why = NULL;
-    int64_t asked = dcr_trust_slot_get(&src->slot->kid_asked_ms);
-    dcr_fetch_status st = dcr_fetch_get(pool, &src->fetch, src->url, NULL,
-                                        "application/json, application/jwk-set+json", &res, &why);
-    dcr_trust_source_apply(src, pool, now, st, &res, why, report);
-    dcr_trust_slot_set(&src->slot->kid_done_ms, asked);
 }
