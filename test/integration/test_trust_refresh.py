@@ -9,6 +9,7 @@ import re
 import shutil
 import threading
 import time
+import uuid
 
 import pytest
 from jwcrypto import jwk, jwt
@@ -57,6 +58,12 @@ class Keys:
                     claims={"sub": sub, "aud": [aud], "exp": now + 300, "iat": now})
         t.make_signed_token(key or self.keys[kid])
         return t.serialize()
+
+
+def workload():
+    """A SPIFFE ID of its own for each request of a load test: per-subject ceilings and the
+    subject lock are another issue's business."""
+    return "spiffe://%s/ns/prod/w-%s" % (TD, uuid.uuid4())
 
 
 @pytest.fixture
@@ -292,8 +299,8 @@ def test_one_fetch_per_interval_across_children(httpd_factory, bundles):
     def load():
         s = h.session()
         while time.time() - start < 8:
-            r = s.post(h.endpoint, json=dict(META, software_statement=keys.svid(aud(h), "k1")),
-                       timeout=30)
+            r = s.post(h.endpoint, timeout=30,
+                       json=dict(META, software_statement=keys.svid(aud(h), "k1", sub=workload())))
             if r.status_code != 201:
                 failures.append(r.text)
     threads = [threading.Thread(target=load) for _ in range(6)]
@@ -353,8 +360,8 @@ def test_graceful_restart_keeps_fetched_keys(httpd_factory, bundles):
         s = h.session()
         while not stop:
             try:
-                r = s.post(h.endpoint, timeout=30,
-                           json=dict(META, software_statement=keys.svid(aud(h), "k1")))
+                r = s.post(h.endpoint, timeout=30, json=dict(
+                    META, software_statement=keys.svid(aud(h), "k1", sub=workload())))
                 results.append((r.status_code, r.text))
             except Exception:  # a connection closed by the restart: not a refusal
                 pass
@@ -447,13 +454,18 @@ def test_bad_source_directives(httpd_factory):
 ISSUER = "https://issuer.example.org"
 
 
-def vc(key, kid):
+def vc(h, key, kid):
+    """A VC 2.0 credential for h's endpoint: aud binds it to the endpoint (DCRVCBinding); a fresh
+    id keeps two minted in one second apart, a fresh subject keeps per-subject ceilings out of
+    the load tests."""
     now = int(time.time())
-    p = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+    p = {"@context": ["https://www.w3.org/ns/credentials/v2"], "aud": aud(h),
+         "id": "urn:uuid:%s" % uuid.uuid4(),
          "type": ["VerifiableCredential", "OAuthClientCredential"], "issuer": ISSUER,
          "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
          "validUntil": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
-         "credentialSubject": {"id": "https://agent.example.com", "client_name": "agent",
+         "credentialSubject": {"id": "https://agent.example.com/%s" % uuid.uuid4(),
+                               "client_name": "agent",
                                "grant_types": ["client_credentials"]}}
     t = jwt.JWT(header={"alg": "ES256", "kid": kid, "typ": "vc+jwt"}, claims=p)
     t.make_signed_token(key)
@@ -465,16 +477,16 @@ def test_vc_issuer_jwks_url_rotation_and_outage(httpd_factory, bundles):
     bundles.serve(keys.jwks(["v1"]), cache_control="max-age=3600")
     h = make(httpd_factory, bundles, "DCRVCIssuer %s jwks:%s" % (ISSUER, bundles.url),
              server_conf=["DCRTrustRefresh 1 3600", "DCRTrustMaxStale 4"])
-    assert wait_for(lambda: registers(h, vc(keys.keys["v1"], "v1"))), h.error_log_text()
+    assert wait_for(lambda: registers(h, vc(h, keys.keys["v1"], "v1"))), h.error_log_text()
     assert bundles.count() == 1  # max-age 3600: no schedule refresh during the test
     bundles.serve(keys.jwks(["v1", "v2"]), cache_control="max-age=3600")
-    r = post(h, vc(keys.keys["v2"], "v2"))  # the unknown-kid refresh picks it up
+    r = post(h, vc(h, keys.keys["v2"], "v2"))  # the unknown-kid refresh picks it up
     assert r.status_code == 201, r.text
     assert bundles.count() == 2
     bundles.stop()
-    assert registers(h, vc(keys.keys["v1"], "v1"))  # last good keys
+    assert registers(h, vc(h, keys.keys["v1"], "v1"))  # last good keys
     time.sleep(5)  # DCRTrustMaxStale 4
-    r = post(h, vc(keys.keys["v1"], "v1"))
+    r = post(h, vc(h, keys.keys["v1"], "v1"))
     assert r.status_code == 400 and error_of(r) == UNAP, r.text
 
 
@@ -483,7 +495,7 @@ def test_vc_jwks_one_fetch_per_interval_through_graceful_and_bad_answers(httpd_f
     bundles.serve(keys.jwks(["v1"]), cache_control="max-age=2")
     h = make(httpd_factory, bundles, "DCRVCIssuer %s jwks:%s" % (ISSUER, bundles.url),
              server_conf=["DCRTrustRefresh 1 60"], mpm="prefork")
-    assert wait_for(lambda: registers(h, vc(keys.keys["v1"], "v1")))
+    assert wait_for(lambda: registers(h, vc(h, keys.keys["v1"], "v1")))
     start, n0 = time.time(), bundles.count()
     failures = []
 
@@ -492,7 +504,7 @@ def test_vc_jwks_one_fetch_per_interval_through_graceful_and_bad_answers(httpd_f
         while time.time() - start < 7:
             try:
                 r = s.post(h.endpoint, timeout=30,
-                           json=dict(META, software_statement=vc(keys.keys["v1"], "v1")))
+                           json=dict(META, software_statement=vc(h, keys.keys["v1"], "v1")))
             except Exception:  # a connection closed by the restart: not a refusal
                 continue
             if r.status_code != 201:
@@ -515,4 +527,4 @@ def test_vc_jwks_one_fetch_per_interval_through_graceful_and_bad_answers(httpd_f
         bundles.serve(doc, content_type=ctype, cache_control="max-age=1")
         assert wait_for(lambda: bundles.count() >= n + 2, timeout=6), what
         assert what in h.error_log_text(), what
-        assert registers(h, vc(keys.keys["v1"], "v1")), what
+        assert registers(h, vc(h, keys.keys["v1"], "v1")), what
