@@ -1,4 +1,5 @@
 #include "trust_sources.h"
+#include "preflight.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -89,10 +90,11 @@ void dcr_ap_trust_add(apr_pool_t *pconf, server_rec *s, dcr_trust_source *src)
                          dcr_trust_source_key(src));
     APR_ARRAY_PUSH(c->sources, dcr_trust_source *) = src;
     if (!again && !dcr_trust_source_has_seed(src) && !dcr_trust_source_required(src))
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "%s: keys come from %s and no seed= is set: its statements are refused "
-                     "until the first fetch succeeds",
-                     dcr_trust_source_owner(src), dcr_trust_source_url(src));
+        dcr_ap_warn_later(s, apr_psprintf(pconf,
+                                          "%s: keys come from %s and no seed= is set: its "
+                                          "statements are refused until the first fetch "
+                                          "succeeds",
+                                          dcr_trust_source_owner(src), dcr_trust_source_url(src)));
 }
 
 /* The singleton watchdog child: refreshes what is due; logs once per change of state. */

@@ -102,6 +102,8 @@ def test_each_conf_line_parses_with_its_value(httpd_factory):
     sandbox = Sandbox(os.path.join(root, "fs"), crt, key, ca)
 
     def config_test(lines):
+        if any(l and l.startswith("DCRStore dbd") for l in lines):  # mod_dbd's own lines
+            lines = ["DBDriver sqlite3", "DBDParams /var/lib/apache2/dcr_trusted/dbd.db"] + lines
         h.server_conf = "\n".join(prepare(line, sandbox)[0] for line in lines)
         h.write_conf()
         return h.config_test()
