@@ -25,6 +25,11 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
                         const dcr_policy *policy, json_t **grants_out, json_t **responses_out,
                         dcr_error *err);
 
+/* RFC 6749 4.4: client_credentials only for confidential clients. When auth_method is "none"
+ * (a public client) the grant is dropped from the resolved list like any out-of-policy grant;
+ * when nothing usable is left (nothing, or only refresh_token) it is invalid_client_metadata. */
+bool dcr_grants_public_client(json_t *grants, const char *auth_method, dcr_error *err);
+
 /* True when the (resolved) grant list holds a redirect-based grant. */
 bool dcr_grants_need_redirect(const json_t *grants);
 

@@ -23,9 +23,10 @@ typedef enum dcr_vc_key_source {
 typedef struct dcr_vc_issuer {
     const char *id; /* exact issuer identifier (iss / issuer / issuer.id) */
     dcr_vc_key_source source;
-    const dcr_jwks *jwks;        /* DCR_VC_KEYS_JWKS */
-    const dcr_jwk *key;          /* DCR_VC_KEYS_PEM */
-    const dcr_x509_roots *roots; /* DCR_VC_KEYS_X5C */
+    const dcr_jwks *jwks;              /* DCR_VC_KEYS_JWKS */
+    const dcr_jwk *key;                /* DCR_VC_KEYS_PEM */
+    const dcr_x509_roots *roots;       /* DCR_VC_KEYS_X5C */
+    const apr_array_header_t *x5c_eku; /* DCRVCx5cEKU OIDs (const char *); NULL: none required */
 } dcr_vc_issuer;
 
 /* Where harvested client metadata is read from (DCRVCMetadataFrom). */

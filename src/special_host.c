@@ -1,0 +1,55 @@
+#include "special_host.h"
+
+#include "fetch.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+/* RFC 6761 / 6762 / 8375 names and the private-use TLDs in common use for internal networks
+ * (ICANN reserved .internal in 2024). A name equal to one or ending in "." + one. */
+static const char *const internal_zones[] = {"localhost", "localdomain", "local",
+                                             "internal",  "intranet",    "lan",
+                                             "home.arpa", "invalid",     NULL};
+
+static bool name_is_special(const char *h, size_t n)
+{
+    if (n > 0 && h[n - 1] == '.')
+        n--; /* "localhost." is localhost */
+    if (n == 0 || !memchr(h, '.', n))
+        return true; /* a single label is completed by the resolver's search list */
+    for (const char *const *z = internal_zones; *z; z++) {
+        size_t zl = strlen(*z);
+        if (n == zl && strncasecmp(h, *z, n) == 0)
+            return true;
+        if (n > zl && h[n - zl - 1] == '.' && strncasecmp(h + n - zl, *z, zl) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool dcr_host_is_special(const char *host, size_t len, bool ipv6)
+{
+    char buf[256];
+    if (len >= sizeof(buf))
+        return ipv6 || name_is_special(host, len); /* no IP literal is that long */
+    memcpy(buf, host, len);
+    buf[len] = '\0';
+    if (ipv6) {
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+        /* a literal that does not parse is not trusted either */
+        return inet_pton(AF_INET6, buf, &sa.sin6_addr) != 1 ||
+               dcr_fetch_addr_is_special((const struct sockaddr *)&sa);
+    }
+    {
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        struct in_addr dotted;
+        /* inet_aton also takes 127.1, 0x7f000001, 2130706433 and 0177.0.0.1, as resolvers and
+         * browsers do; any spelling but the plain dotted quad is refused as ambiguous */
+        if (inet_aton(buf, &sa.sin_addr))
+            return inet_pton(AF_INET, buf, &dotted) != 1 ||
+                   dcr_fetch_addr_is_special((const struct sockaddr *)&sa);
+    }
+    return name_is_special(buf, len);
+}

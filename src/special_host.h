@@ -1,0 +1,17 @@
+/* Hosts a client must not name in metadata URLs that other parties may dereference (jwks_uri,
+ * logo_uri, ...): loopback, private, link-local, CGNAT and other special-use IP literals, and
+ * special-use or internal names. Judged on the text alone, without DNS. */
+#ifndef DCR_SPECIAL_HOST_H
+#define DCR_SPECIAL_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when host (len bytes, IPv6 literals without brackets, ipv6 set) is an IP literal in a
+ * special-use range, an IPv4 literal in any spelling but the dotted quad (127.1, 0x7f000001,
+ * 2130706433: resolvers take them), or a special-use name: localhost, a single label (completed by
+ * resolver search lists), or a name under localhost, localdomain, local, internal, intranet, lan,
+ * home.arpa, invalid. */
+bool dcr_host_is_special(const char *host, size_t len, bool ipv6);
+
+#endif
