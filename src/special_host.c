@@ -29,6 +29,20 @@ static bool name_is_special(const char *h, size_t n)
     return false;
 }
 
+/* The last label of the NUL-terminated h is a number (digits, or 0x and hex digits): URL
+ * parsers (WHATWG, curl) then read the whole host as an IPv4 address, and no public name ends
+ * that way. */
+static bool ends_in_number(const char *h)
+{
+    const char *dot = strrchr(h, '.');
+    size_t n;
+    h = dot ? dot + 1 : h;
+    n = strlen(h);
+    if (n > 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X'))
+        return strspn(h + 2, "0123456789abcdefABCDEF") == n - 2;
+    return n > 0 && strspn(h, "0123456789") == n;
+}
+
 bool dcr_host_is_special(const char *host, size_t len, bool ipv6)
 {
     char buf[256];
@@ -42,6 +56,8 @@ bool dcr_host_is_special(const char *host, size_t len, bool ipv6)
         return inet_pton(AF_INET6, buf, &sa.sin6_addr) != 1 ||
                dcr_fetch_addr_is_special((const struct sockaddr *)&sa);
     }
+    if (len > 0 && buf[len - 1] == '.')
+        buf[--len] = '\0'; /* "127.0.0.1." is 127.0.0.1 to browsers */
     {
         struct sockaddr_in sa = {.sin_family = AF_INET};
         struct in_addr dotted;
@@ -51,5 +67,5 @@ bool dcr_host_is_special(const char *host, size_t len, bool ipv6)
             return inet_pton(AF_INET, buf, &dotted) != 1 ||
                    dcr_fetch_addr_is_special((const struct sockaddr *)&sa);
     }
-    return name_is_special(buf, len);
+    return ends_in_number(buf) || name_is_special(buf, len);
 }

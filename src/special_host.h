@@ -9,7 +9,8 @@
 
 /* True when host (len bytes, IPv6 literals without brackets, ipv6 set) is an IP literal in a
  * special-use range, an IPv4 literal in any spelling but the dotted quad (127.1, 0x7f000001,
- * 2130706433: resolvers take them), or a special-use name: localhost, a single label (completed by
+ * 2130706433: resolvers take them), a name whose last label is a number (URL parsers read it
+ * as IPv4: 127.0.0.1., 1.2.3.4.5), or a special-use name: localhost, a single label (completed by
  * resolver search lists), or a name under localhost, localdomain, local, internal, intranet, lan,
  * home.arpa, invalid. */
 bool dcr_host_is_special(const char *host, size_t len, bool ipv6);

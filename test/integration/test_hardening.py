@@ -68,6 +68,28 @@ def test_public_client_never_gets_client_credentials(open_reg):
     assert count(db) == 2
 
 
+def test_update_keeps_the_rules(open_reg):
+    """RFC 7592 update goes through the same rules; a refused update changes nothing."""
+    h, db = open_reg
+    r = register(h, {"grant_types": ["client_credentials"], "jwks_uri": JWKS_URI,
+                     "logo_uri": "https://client.example.org/logo.png"})
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    url = reg["registration_client_uri"].replace(h.vhost.public_base, h.vhost.url)
+    auth = {"Authorization": "Bearer " + reg["registration_access_token"]}
+    s = h.session()
+    # dropping the keys makes it public: client_credentials was its only grant
+    bad_metadata(s.put(url, headers=auth, timeout=30, json={
+        "client_id": reg["client_id"], "grant_types": ["client_credentials"]}), "confidential")
+    bad_metadata(s.put(url, headers=auth, timeout=30, json={
+        "client_id": reg["client_id"], "grant_types": ["client_credentials"],
+        "jwks_uri": JWKS_URI, "logo_uri": "https://169.254.169.254/latest/"}), "internal host")
+    got = s.get(url, headers=auth, timeout=30).json()
+    assert got["grant_types"] == ["client_credentials"] and got["jwks_uri"] == JWKS_URI
+    assert got["logo_uri"] == "https://client.example.org/logo.png"
+    assert got["token_endpoint_auth_method"] == "private_key_jwt"
+
+
 def test_vc_without_keys_gets_no_client_credentials(env):
     make, issuer, status, db = env
     h = make()
@@ -90,7 +112,7 @@ def test_metadata_urls_name_no_internal_host(open_reg, member):
                 "https://169.254.169.254/latest/meta-data/", "https://10.0.0.7/x",
                 "https://100.64.0.1/x", "https://2130706433/x", "https://localhost/x",
                 "https://svc.localhost/x", "https://metadata.google.internal/computeMetadata/v1/",
-                "https://db/x"]:
+                "https://db/x", "https://127.0.0.1./x"]:
         r = register(h, {"redirect_uris": ["https://client.example.org/cb"], member: url})
         bad_metadata(r, "internal host")
     assert count(db) == 0

@@ -21,8 +21,9 @@ START_TEST(ipv4_literals)
         "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254", "0.0.0.0",
         "192.0.2.1",   "198.18.0.1",      "224.0.0.1",  "255.255.255.255", NULL};
     /* spellings a resolver takes for an address: refused whatever they mean */
-    static const char *const odd[] = {"127.1",     "2130706433", "0x7f000001", "0177.0.0.1",
-                                      "8.8.8.010", "0x8.8.8.8",  "134744072",  NULL};
+    static const char *const odd[] = {"127.0.0.1.", "1.2.3.4.5",  "foo.0x7f",   "x.127",
+                                      "127.1",      "2130706433", "0x7f000001", "0177.0.0.1",
+                                      "8.8.8.010",  "0x8.8.8.8",  "134744072",  NULL};
     static const char *const no[] = {"8.8.8.8",       "172.32.0.1", "100.128.0.1",
                                      "93.184.216.34", "1.1.1.1",    NULL};
     for (const char *const *h = yes; *h; h++)

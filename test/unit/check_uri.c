@@ -145,6 +145,12 @@ START_TEST(web_urls)
     ck_assert_ptr_nonnull(dcr_web_url_problem("https://u@app.example/", false));
     ck_assert_ptr_nonnull(dcr_web_url_problem("mailto:a@app.example", false));
     ck_assert_ptr_nonnull(dcr_web_url_problem("", false));
+    /* ports: 65535 at most, however many digits (no wrapping to 443 = 65979 - 65536) */
+    ck_assert_ptr_null(dcr_web_url_problem("https://app.example:65535/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:65536/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:65979/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:4294967739/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:-1/", false));
 }
 END_TEST
 
