@@ -2,6 +2,7 @@
 metadata URLs that name no internal host, a body buffer sized by what arrives, and ports above
 65535 refused instead of wrapping (DCRFetchAllow, status list URLs)."""
 
+import json
 import os
 import shutil
 import socket
@@ -186,6 +187,22 @@ def test_body_buffer_follows_content_length(httpd_factory):
     grown = sum(vm - before.get(pid, base) for pid, vm in after.items())
     # 6 x 16 MiB = 98304 kB with a buffer of DCRMaxBodySize each
     assert grown < 6 * 16384 // 2, "children grew by %d kB (%s -> %s)" % (grown, before, after)
+
+
+@pytest.mark.parametrize("size,status", [(20000, 201), (65536, 201), (65537, 413)])
+def test_chunked_body_grows_to_the_limit(httpd_factory, size, status):
+    """A chunked body's buffer grows as data arrives, up to DCRMaxBodySize and no further."""
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb", "DCRRequireStatement Off"])])
+    body = json.dumps({"redirect_uris": ["https://client.example.org/cb"],
+                       "client_name": "chunked"})
+    body = (body + " " * (size - len(body))).encode()
+    pieces = [body[i:i + 3000] for i in range(0, len(body), 3000)]
+    r = h.session().post(h.endpoint, data=iter(pieces), timeout=30,
+                         headers={"Content-Type": "application/json"})
+    assert r.request.headers.get("Transfer-Encoding") == "chunked"
+    assert r.status_code == status, r.text
+    if status == 201:
+        assert r.json()["client_name"] == "chunked"
 
 
 # -- ports above 65535 ------------------------------------------------------------------------
