@@ -7,11 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* RFC 6761 / 6762 / 8375 names and the private-use TLDs in common use for internal networks
- * (ICANN reserved .internal in 2024). A name equal to one or ending in "." + one. */
-static const char *const internal_zones[] = {"localhost", "localdomain", "local",
-                                             "internal",  "intranet",    "lan",
-                                             "home.arpa", "invalid",     NULL};
+/* RFC 6761 / 6762 / 8375 names, and the undelegated TLDs in common use for internal networks
+ * (ICANN reserved .internal in 2024; .corp and .home are withheld for name collisions; .svc
+ * ends Kubernetes service names). A name equal to one or ending in "." + one. */
+static const char *const internal_zones[] = {
+    "localhost", "localdomain", "local", "internal",  "intranet", "lan", "corp",
+    "home",      "private",     "svc",   "home.arpa", "invalid",  NULL};
 
 static bool name_is_special(const char *h, size_t n)
 {

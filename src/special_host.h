@@ -11,8 +11,8 @@
  * special-use range, an IPv4 literal in any spelling but the dotted quad (127.1, 0x7f000001,
  * 2130706433: resolvers take them), a name whose last label is a number (URL parsers read it
  * as IPv4: 127.0.0.1., 1.2.3.4.5), or a special-use name: localhost, a single label (completed by
- * resolver search lists), or a name under localhost, localdomain, local, internal, intranet, lan,
- * home.arpa, invalid. */
+ * resolver search lists), or a name equal to or under localhost, localdomain, local, internal,
+ * intranet, lan, corp, home, private, svc, home.arpa or invalid. */
 bool dcr_host_is_special(const char *host, size_t len, bool ipv6);
 
 #endif
