@@ -93,6 +93,15 @@ bool dcr_client_secret_matches(const dcr_client *c, const char *secret)
     return c && hash_matches(c->secret_hash, secret);
 }
 
+bool dcr_client_may_rewrite(const dcr_client *existing, const dcr_client *incoming)
+{
+    return existing->endpoint && incoming->endpoint &&
+           strcmp(existing->endpoint, incoming->endpoint) == 0 && existing->statement_hash[0] &&
+           incoming->statement_hash[0] &&
+           strcmp(existing->statement_hash, incoming->statement_hash) != 0 &&
+           incoming->statement_iat > existing->statement_iat;
+}
+
 /* Escapes ' ' and '%' so "vc <issuer> <subject>" splits one way only. */
 static const char *key_part(apr_pool_t *pool, const char *s)
 {
@@ -154,6 +163,11 @@ char *dcr_client_to_record(apr_pool_t *pool, const dcr_client *c)
         json_object_set(r, "statement", c->statement);
     if (c->secret_hash[0])
         json_object_set_new(r, "client_secret_sha256", json_string(c->secret_hash));
+    set_opt_string(r, "endpoint", c->endpoint);
+    if (c->statement_hash[0]) {
+        json_object_set_new(r, "statement_sha256", json_string(c->statement_hash));
+        json_object_set_new(r, "statement_iat", json_integer((json_int_t)c->statement_iat));
+    }
     text = dcr_json_dump(pool, r);
     json_decref(r);
     return text;
@@ -188,6 +202,24 @@ static bool opt_string(const json_t *r, const char *key, const char **out)
     return true;
 }
 
+/* What version 2 added: the endpoint binding and the statement that last wrote the client. */
+static bool version2(const json_t *r, dcr_client *c, dcr_error *err)
+{
+    const json_t *iat = json_object_get(r, "statement_iat");
+    const char *hash;
+    if (!opt_string(r, "endpoint", &c->endpoint) || (c->endpoint && !*c->endpoint))
+        return corrupt(err, "endpoint not a non-empty string");
+    if (!opt_string(r, "statement_sha256", &hash) || (hash && !hex_hash_ok(hash)))
+        return corrupt(err, "statement_sha256 not hex SHA-256");
+    if (!hash != !iat || (iat && (!json_is_integer(iat) || json_integer_value(iat) < 0)))
+        return corrupt(err, "statement_sha256 and statement_iat (an integer) go together");
+    if (hash) {
+        memcpy(c->statement_hash, hash, DCR_TOKEN_HASH_HEX + 1);
+        c->statement_iat = json_integer_value(iat);
+    }
+    return true;
+}
+
 dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t len, dcr_error *err)
 {
     const char *why = NULL, *hash;
@@ -202,7 +234,7 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
     v = json_object_get(r, "version");
     if (!json_is_integer(v))
         return corrupt(err, "no integer version"), NULL;
-    if (json_integer_value(v) != DCR_RECORD_VERSION)
+    if (json_integer_value(v) != 1 && json_integer_value(v) != DCR_RECORD_VERSION)
         return dcr_fail(err, DCR_ERR_SERVER_ERROR, "stored client record is unreadable",
                         "client record: unsupported version %lld",
                         (long long)json_integer_value(v)),
@@ -240,6 +272,8 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
     if (c->subject_kind && strcmp(c->subject_kind, "spiffe") != 0 &&
         strcmp(c->subject_kind, "vc") != 0)
         return corrupt(err, "unknown subject_kind"), NULL;
+    if (json_integer_value(json_object_get(r, "version")) > 1 && !version2(r, c, err))
+        return NULL;
     return c;
 }
 

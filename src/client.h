@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#define DCR_RECORD_VERSION 1
+#define DCR_RECORD_VERSION 2  /* written; version 1 records are still read */
 #define DCR_TOKEN_HASH_HEX 64 /* SHA-256 in lowercase hex */
 
 typedef struct dcr_client {
@@ -28,6 +28,12 @@ typedef struct dcr_client {
     json_t *statement; /* what the statement vouched for, kept for RFC 7592 updates:
                           {"claims": {...}, "extensions": {...}, "auth_method": "..."};
                           NULL for a client registered without a statement */
+    const char *endpoint; /* the registration endpoint URL that manages this client (the base of
+                             its registration_client_uri); NULL: not bound yet (a version 1
+                             record), bound by the first endpoint that authenticates it */
+    char statement_hash[DCR_TOKEN_HASH_HEX + 1]; /* hex SHA-256 of the statement that last wrote
+                                                    the client; "" none (or version 1) */
+    long long statement_iat; /* that statement's issue time (dcr_identity.iat) */
 } dcr_client;
 
 /* New random identifiers from the OpenSSL CSPRNG, unpadded base64url, never "https://": ids
@@ -45,6 +51,13 @@ bool dcr_client_token_matches(const dcr_client *c, const char *token);
 /* Constant-time check of a presented client_secret against the stored hash (false when the
  * client has none). */
 bool dcr_client_secret_matches(const dcr_client *c, const char *secret);
+
+/* Whether a returning subject's registration (incoming, carrying its statement's hash and iat
+ * and the endpoint it came to) may rewrite existing (DCRReregister replace/reuse): only at the
+ * endpoint existing is bound to, and only with a statement never seen on existing and issued
+ * later than the one that last wrote it. A copy of an earlier statement never qualifies, nor
+ * does a record without a statement hash (version 1). docs/security.md. */
+bool dcr_client_may_rewrite(const dcr_client *existing, const dcr_client *incoming);
 
 /* Subject key that stores index ("spiffe <id>", "vc <issuer> <subject>"); NULL without subject. */
 const char *dcr_client_subject_key(apr_pool_t *pool, const dcr_client *c);

@@ -19,12 +19,14 @@ static bool too_many(dcr_error *err, const char *what, long long limit)
                     "%s ceiling of %lld reached", what, limit);
 }
 
-/* The earlier registration of the same software among a subject's clients, if any. */
+/* The earlier registration of the same software among a subject's clients that the incoming
+ * one may rewrite (dcr_client_may_rewrite: same endpoint, a newer statement never seen on it),
+ * if any. A copy of an old statement finds none and registers a client of its own. */
 static dcr_client *same_client(const apr_array_header_t *clients, const dcr_client *incoming)
 {
     for (int i = 0; i < clients->nelts; i++) {
         dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
-        if (same_software(c, incoming))
+        if (same_software(c, incoming) && dcr_client_may_rewrite(c, incoming))
             return c;
     }
     return NULL;
@@ -37,19 +39,19 @@ bool dcr_lifecycle_admit(const dcr_request *req, const dcr_client *incoming, dcr
     const dcr_store_ops *ops = req->store->ops;
     const char *key = dcr_client_subject_key(req->pool, incoming);
     apr_array_header_t *clients = NULL;
-    long long n;
+    long long n, ceiling = dcr_policy_subject_ceiling(policy);
 
     *existing = NULL;
     /* earlier registrations only matter to replace/reuse and to the per-subject ceiling */
     if (key && ops->find_clients &&
-        (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0)) {
+        (policy->reregister != DCR_REREGISTER_NEW || ceiling > 0)) {
         if (ops->find_clients(req->store, key, req->now, req->pool, &clients, err) != APR_SUCCESS)
             return false;
         if (policy->reregister != DCR_REREGISTER_NEW &&
             (*existing = same_client(clients, incoming)))
             return true; /* replacing or reusing never grows the store */
-        if (policy->max_per_subject > 0 && clients->nelts >= policy->max_per_subject)
-            return too_many(err, "DCRMaxRegistrationsPerSubject", policy->max_per_subject);
+        if (ceiling > 0 && clients->nelts >= ceiling)
+            return too_many(err, "DCRMaxRegistrationsPerSubject", ceiling);
     }
     /* Exact only where the store can count (SQL); socache stores document the gap. */
     if (policy->max_registrations > 0 && ops->count) {
@@ -72,7 +74,7 @@ static const char *lock_key(const dcr_request *req, const dcr_client *incoming)
     if (policy->max_registrations > 0 && req->store->ops->count)
         return DCR_STORE_KEY_ALL;
     key = dcr_client_subject_key(req->pool, incoming);
-    if (key && (policy->reregister != DCR_REREGISTER_NEW || policy->max_per_subject > 0))
+    if (key && (policy->reregister != DCR_REREGISTER_NEW || dcr_policy_subject_ceiling(policy) > 0))
         return key;
     return NULL;
 }
@@ -131,7 +133,9 @@ static void secret_expires_with(dcr_client *c)
 }
 
 /* A returning subject: replace keeps the client_id and takes the new metadata; reuse keeps
- * everything but the token. Either way the old token stops working. APR_NOTFOUND (deleted
+ * everything but the token (and records the statement that wrote it). Either way the old token
+ * stops working. The write is a compare-and-set on the token hash the lookup saw, so of two
+ * rewrites racing for one registration only one lands. APR_NOTFOUND (deleted or rewritten
  * meanwhile) leaves c as it came. */
 static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *existing,
                             dcr_error *err)
@@ -139,17 +143,21 @@ static apr_status_t rewrite(const dcr_request *req, dcr_client *c, dcr_client *e
     dcr_client *target = c;
     const char *id = c->client_id;
     long long issued_at = c->issued_at;
+    char seen[DCR_TOKEN_HASH_HEX + 1];
     apr_status_t rv;
+    memcpy(seen, existing->rat_hash, sizeof(seen));
     if (req->policy->reregister == DCR_REREGISTER_REUSE) {
         target = existing;
         memcpy(target->rat_hash, c->rat_hash, sizeof(c->rat_hash));
+        memcpy(target->statement_hash, c->statement_hash, sizeof(c->statement_hash));
+        target->statement_iat = c->statement_iat;
         target->expires_at = c->expires_at;
     } else {
         c->client_id = existing->client_id;
         c->issued_at = existing->issued_at;
     }
     secret_expires_with(target);
-    rv = req->store->ops->update(req->store, target, req->pool, err);
+    rv = req->store->ops->update(req->store, target, seen, req->pool, err);
     if (rv == APR_NOTFOUND) {
         c->client_id = id;
         c->issued_at = issued_at;

@@ -8,7 +8,30 @@
 
 #include <string.h>
 
-dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, dcr_error *err)
+static dcr_client *not_valid(dcr_error *err, const char *why, const char *client_id)
+{
+    dcr_fail(err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid", why,
+             client_id);
+    return NULL;
+}
+
+/* A record without an endpoint (version 1) is bound to the first endpoint that authenticates
+ * it, and so written as version 2 (docs/record.md); a compare-and-set, like every update. */
+static bool bind_endpoint(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
+    apr_status_t rv;
+    c->endpoint = req->endpoint_url;
+    rv = req->store->ops->update(req->store, c, c->rat_hash, req->pool, err);
+    if (rv == APR_NOTFOUND)
+        not_valid(err, "client %s changed while it was bound to its endpoint", c->client_id);
+    else if (rv == APR_SUCCESS)
+        dcr_log(req->log, DCR_LOG_INFO, "client %s (record version 1) bound to %s", c->client_id,
+                req->endpoint_url);
+    return rv == APR_SUCCESS;
+}
+
+dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, bool bind,
+                             dcr_error *err)
 {
     dcr_client *c = NULL;
     apr_status_t rv;
@@ -18,13 +41,19 @@ dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, dcr_
         return NULL;
     }
     rv = req->store->ops->get(req->store, client_id, req->now, req->pool, &c, err);
-    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !dcr_client_token_matches(c, req->bearer))) {
-        dcr_fail(err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
-                 rv == APR_NOTFOUND ? "client %s unknown or expired" : "wrong token for client %s",
-                 client_id);
+    if (rv == APR_NOTFOUND)
+        return not_valid(err, "client %s unknown or expired", client_id);
+    if (rv != APR_SUCCESS)
         return NULL;
-    }
-    return rv == APR_SUCCESS ? c : NULL;
+    if (!dcr_client_token_matches(c, req->bearer))
+        return not_valid(err, "wrong token for client %s", client_id);
+    /* another endpoint sharing the store answers as for an unknown client: its policy and
+     * anchors are not the ones this client was vetted under */
+    if (c->endpoint && strcmp(c->endpoint, req->endpoint_url) != 0)
+        return not_valid(err, "client %s belongs to another registration endpoint", client_id);
+    if (!c->endpoint && bind && !bind_endpoint(req, c, err))
+        return NULL;
+    return c;
 }
 
 void dcr_read(const dcr_request *req, const char *client_id, dcr_response *res)
@@ -33,11 +62,13 @@ void dcr_read(const dcr_request *req, const char *client_id, dcr_response *res)
     dcr_client *c;
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
-    if (!(c = dcr_authenticate(req, client_id, &err))) {
+    if (!(c = dcr_authenticate(req, client_id, true, &err))) {
         dcr_refuse(req, "read", &err, res);
         return;
     }
-    dcr_respond_client(req, 200, "read", c, NULL, NULL, res);
+    /* RFC 7592 3: the token is REQUIRED in the answer; the one presented (only its hash is
+     * kept) */
+    dcr_respond_client(req, 200, "read", c, req->bearer, NULL, res);
 }
 
 void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res)
@@ -47,7 +78,7 @@ void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res
     apr_status_t rv;
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
-    if (!(c = dcr_authenticate(req, client_id, &err))) {
+    if (!(c = dcr_authenticate(req, client_id, false, &err))) { /* v1 records go unbound */
         dcr_refuse(req, "delete", &err, res);
         return;
     }
@@ -92,9 +123,9 @@ static bool forbidden_members(const json_t *body, const dcr_client *c, dcr_error
 
 /* Rebinds a client registered with a statement: the same statement byte for byte (its fields
  * must stay as registered, even after it expired) or a fresh valid one for the same subject
- * (its claims win again). Anything else is invalid_client_metadata. */
+ * (its claims win again; *fresh says so). Anything else is invalid_client_metadata. */
 static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t *body,
-                             dcr_identity *id, dcr_error *err)
+                             dcr_identity *id, bool *fresh, dcr_error *err)
 {
     const json_t *sent = json_object_get(body, "software_statement");
     const json_t *stored = json_object_get(c->metadata, "software_statement");
@@ -104,6 +135,7 @@ static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t
     dcr_error serr;
 
     memset(id, 0, sizeof(*id));
+    *fresh = false;
     if (!c->statement)
         return sent ? dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
                                "this client was registered without a software_statement", NULL)
@@ -137,6 +169,14 @@ static bool rebind_statement(const dcr_request *req, dcr_client *c, const json_t
                         "update for %s sent "
                         "a statement for %s",
                         c->subject, id->subject ? id->subject : "(none)");
+    /* the stored iat only moves forward, or copies of statements in between would qualify as
+     * "later" for a re-registration again */
+    if (c->statement_hash[0] && id->iat < c->statement_iat)
+        return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                        "the software_statement is older than the one registered",
+                        "update for %s sent a statement with iat %lld < %lld", c->subject, id->iat,
+                        c->statement_iat);
+    *fresh = true;
     return true;
 }
 
@@ -146,13 +186,17 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     dcr_identity id;
     dcr_client *c;
     json_t *body, *metadata;
-    const char *token = NULL;
+    const char *token = req->bearer;
+    char seen[DCR_TOKEN_HASH_HEX + 1], last_hash[DCR_TOKEN_HASH_HEX + 1];
+    long long last_iat;
+    bool fresh;
     apr_status_t rv;
 
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
-    if (!(c = dcr_authenticate(req, client_id, &err)) || !(body = dcr_parse_body(req, &err)) ||
-        !forbidden_members(body, c, &err) || !rebind_statement(req, c, body, &id, &err)) {
+    if (!(c = dcr_authenticate(req, client_id, true, &err)) ||
+        !(body = dcr_parse_body(req, &err)) || !forbidden_members(body, c, &err) ||
+        !rebind_statement(req, c, body, &id, &fresh, &err)) {
         dcr_refuse(req, "update", &err, res);
         return;
     }
@@ -163,8 +207,15 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
         dcr_refuse(req, "update", &err, res);
         return;
     }
+    memcpy(seen, c->rat_hash, sizeof(seen));
+    memcpy(last_hash, c->statement_hash, sizeof(last_hash));
+    last_iat = c->statement_iat;
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
+    if (!fresh) { /* the same statement sent back: the one that last wrote the client stays */
+        memcpy(c->statement_hash, last_hash, sizeof(last_hash));
+        c->statement_iat = last_iat;
+    }
     if (c->secret_hash[0]) /* the secret stays: it is no metadata the client can change */
         json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
     if (req->policy->rotate_token_on_update) {
@@ -176,13 +227,15 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
         }
         dcr_token_hash(token, c->rat_hash);
     }
-    rv = req->store->ops->update(req->store, c, req->pool, &err);
+    /* compare-and-set on the token this request authenticated with */
+    rv = req->store->ops->update(req->store, c, seen, req->pool, &err);
     if (rv == APR_NOTFOUND)
         dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
-                 "client %s deleted concurrently", client_id);
+                 "client %s deleted, re-registered or its token rotated concurrently", client_id);
     if (rv != APR_SUCCESS) {
         dcr_refuse(req, "update", &err, res);
         return;
     }
+    /* RFC 7592 3: the token is REQUIRED in the answer: the new one, else the one presented */
     dcr_respond_client(req, 200, "updated", c, token, NULL, res);
 }

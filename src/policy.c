@@ -25,7 +25,15 @@ void dcr_policy_defaults(apr_pool_t *pool, dcr_policy *policy)
     policy->max_statement_lifetime = 3600;
     policy->spiffe_auth_method = "spiffe_jwt";
     policy->reregister = DCR_REREGISTER_REPLACE;
+    policy->max_per_subject = -1;
     policy->retry_after = 60;
+}
+
+long long dcr_policy_subject_ceiling(const dcr_policy *policy)
+{
+    if (policy->max_per_subject >= 0)
+        return policy->max_per_subject;
+    return policy->reregister == DCR_REREGISTER_NEW ? 0 : DCR_DEFAULT_SUBJECT_CEILING;
 }
 
 bool dcr_policy_has_anchors(const dcr_policy *policy)

@@ -36,7 +36,8 @@ typedef struct dcr_policy {
     dcr_reregister reregister;       /* DCRReregister (replace) */
     long long registration_lifetime; /* DCRRegistrationLifetime seconds; 0 = unlimited */
     long long max_registrations;     /* DCRMaxRegistrations; 0 = no ceiling */
-    long long max_per_subject;       /* DCRMaxRegistrationsPerSubject; 0 = no ceiling */
+    long long max_per_subject;       /* DCRMaxRegistrationsPerSubject; 0 = no ceiling, -1 = the
+                                        default of dcr_policy_subject_ceiling */
     long long retry_after;           /* Retry-After seconds for 429 and 503 (60) */
     bool rotate_token_on_update;     /* DCRRotateTokenOnUpdate (Off) */
     long long refusal_limit;         /* DCRRefusalLimit count per client address; 0 = off */
@@ -48,6 +49,13 @@ typedef struct dcr_policy {
 void dcr_policy_defaults(apr_pool_t *pool, dcr_policy *policy);
 
 /* True when at least one trust anchor (trust domain or VC issuer) is configured. */
+/* Unset DCRMaxRegistrationsPerSubject: none under DCRReregister new (as ever); under replace
+ * and reuse, where a copy of a statement registers a client of its own, this many. */
+#define DCR_DEFAULT_SUBJECT_CEILING 10
+
+/* The per-subject ceiling in force (0 = none). */
+long long dcr_policy_subject_ceiling(const dcr_policy *policy);
+
 bool dcr_policy_has_anchors(const dcr_policy *policy);
 
 /* True when s equals one of the (const char *) elements of list (NULL list: false). */

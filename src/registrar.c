@@ -113,6 +113,10 @@ void dcr_bind_statement(const dcr_request *req, dcr_client *c, const json_t *bod
     if (id->auth_method)
         json_object_set_new(st, "auth_method", json_string(id->auth_method));
     c->statement = st;
+    /* what re-registration judges a later statement by (dcr_client_may_rewrite) */
+    dcr_token_hash(json_string_value(json_object_get(body, "software_statement")),
+                   c->statement_hash);
+    c->statement_iat = id->iat;
     /* RFC 7591 3.2.1: the statement goes back unmodified, with what it vouched for. */
     json_object_set(c->metadata, "software_statement", json_object_get(body, "software_statement"));
     if (id->extensions)
@@ -180,6 +184,7 @@ void dcr_register(const dcr_request *req, dcr_response *res)
         goto refused;
     }
     c->issued_at = req->now;
+    c->endpoint = req->endpoint_url; /* RFC 7592 management stays here */
     c->expires_at =
         policy->registration_lifetime > 0 ? req->now + policy->registration_lifetime : 0;
     dcr_token_hash(token, c->rat_hash);

@@ -36,9 +36,12 @@ bool dcr_verify_body_statement(const dcr_request *req, const json_t *body, dcr_i
 void dcr_bind_statement(const dcr_request *req, dcr_client *c, const json_t *body,
                         const dcr_identity *id);
 
-/* A client known by client_id whose registration access token is req->bearer; NULL with
- * missing_token / invalid_token (unknown, expired and wrong look alike) or a store error. */
-dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, dcr_error *err);
+/* A client known by client_id whose registration access token is req->bearer, registered at
+ * this endpoint (req->endpoint_url); NULL with missing_token / invalid_token (unknown, expired,
+ * wrong token and another endpoint's client look alike) or a store error. bind: a client not
+ * bound to an endpoint yet (record version 1) is bound to this one. */
+dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, bool bind,
+                             dcr_error *err);
 
 /* Lifecycle (lifecycle.c): for a client about to be registered, the existing registration of
  * the same subject and software_id that policy says to replace or reuse (*existing, NULL for a

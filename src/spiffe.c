@@ -213,6 +213,8 @@ static void fill_identity(const dcr_statement_ctx *ctx, const dcr_spiffe_id *id,
 {
     static const char *const jwt_claims[] = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", NULL};
     json_t *meta = dcr_json_own(ctx->pool, json_deep_copy(payload));
+    const char *why;
+    bool has_iat;
     for (const char *const *c = jwt_claims; *c && meta; c++)
         json_object_del(meta, *c);
     out->kind = DCR_IDENTITY_SPIFFE;
@@ -221,6 +223,8 @@ static void fill_identity(const dcr_statement_ctx *ctx, const dcr_spiffe_id *id,
     out->metadata = meta;
     out->extensions = dcr_json_own(ctx->pool, json_pack("{s:s}", "spiffe_id", id->id));
     out->auth_method = ctx->policy->spiffe_auth_method;
+    if (!dcr_jwt_numeric_date(payload, "iat", &out->iat, &has_iat, &why) || !has_iat)
+        out->iat = 0; /* not reached: check_times required a valid iat */
 }
 
 bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size_t len,

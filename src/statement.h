@@ -27,6 +27,8 @@ typedef struct dcr_identity {
     json_t *metadata;        /* client metadata claims from the statement (pool-owned object) */
     json_t *extensions;      /* extra response members: spiffe_id, vc_issuer, vc_subject ... */
     const char *auth_method; /* forced token_endpoint_auth_method, or NULL for the default rule */
+    long long iat; /* when the statement was issued (JWT iat; for a VC without one, validFrom,
+                      nbf or issuanceDate), 0 when it says nothing: orders re-registrations */
 } dcr_identity;
 
 typedef struct dcr_statement_ctx {

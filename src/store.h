@@ -28,17 +28,22 @@ typedef struct dcr_store_ops {
     /* Records whose expires_at has passed (at now) are APR_NOTFOUND. */
     apr_status_t (*get)(dcr_store *s, const char *client_id, long long now, apr_pool_t *p,
                         dcr_client **out, dcr_error *err);
-    apr_status_t (*update)(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err);
+    /* A compare-and-set when expect_rat_hash is not NULL: only while the stored client still
+     * has that registration access token hash (APR_NOTFOUND otherwise, as when it is gone), so
+     * a write racing a rotation or a re-registration cannot bring a retired token back. */
+    apr_status_t (*update)(dcr_store *s, const dcr_client *c, const char *expect_rat_hash,
+                           apr_pool_t *p, dcr_error *err);
     apr_status_t (*remove)(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err);
     /* Live clients (dcr_client *) of one subject key (dcr_client_subject_key), oldest first,
      * records included: admission reads them in one op, not one get per client. */
     apr_status_t (*find_clients)(dcr_store *s, const char *subject_key, long long now,
                                  apr_pool_t *p, apr_array_header_t **clients, dcr_error *err);
     /* DCRReregister replace in one step: rewrites the oldest live registration of c's subject
-     * key whose software_id is c's (both absent counts as the same) with c, keeping that
-     * registration's client_id and client_id_issued_at, which come back in *client_id and
-     * *issued_at. APR_NOTFOUND when there is none; NULL or APR_ENOTIMPL where the store
-     * cannot (lifecycle then finds and updates). */
+     * key whose software_id is c's (both absent counts as the same) and that c may rewrite
+     * (dcr_client_may_rewrite: bound to c's endpoint, an older statement than c's) with c,
+     * keeping that registration's client_id and client_id_issued_at, which come back in
+     * *client_id and *issued_at. APR_NOTFOUND when there is none; NULL or APR_ENOTIMPL where the
+     * store cannot (lifecycle then finds and updates). */
     apr_status_t (*replace_returning)(dcr_store *s, const dcr_client *c, long long now,
                                       apr_pool_t *p, const char **client_id, long long *issued_at,
                                       dcr_error *err);

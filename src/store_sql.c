@@ -112,10 +112,11 @@ static apr_status_t client_row(const dcr_client *c, apr_pool_t *p, row_values *v
     return APR_SUCCESS;
 }
 
-/* One client row written by INSERT or UPDATE: the same values, the client_id first or last,
- * and under a held PostgreSQL lock the lock key after them. Not exactly one row changed is
+/* One client row written by INSERT or UPDATE: the same values, the client_id first or last
+ * (an UPDATE's compare-and-set hash after it, NULL for none), and under a held PostgreSQL lock
+ * the lock key after them. Not exactly one row changed is
  * none_changed (the id exists / is unknown); the lock then stays with the session. */
-static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
+static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new, const char *expect,
                                  apr_status_t none_changed, apr_pool_t *p, dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
@@ -128,8 +129,8 @@ static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
     const void *expires = v.expires_at ? &v.expires_at : NULL;
     const void *insert[] = {cl->client_id, v.record,     &v.issued_at, expires,
                             v.subject_key, cl->rat_hash, &c->lock_key, &c->lock_key};
-    const void *update[] = {v.record,     &v.issued_at,  expires,      v.subject_key,
-                            cl->rat_hash, cl->client_id, &c->lock_key, &c->lock_key};
+    const void *update[] = {v.record,      &v.issued_at, expires,      v.subject_key, cl->rat_hash,
+                            cl->client_id, expect,       &c->lock_key, &c->lock_key};
     const void **args = is_new ? insert : update;
     if (c->lock_state == DCR_SQL_LOCK_HELD) {
         rv = dcr_sql_select(c, is_new ? DCR_SQL_INSERT_HANDOVER : DCR_SQL_UPDATE_HANDOVER, p, args,
@@ -146,12 +147,13 @@ static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
 
 static apr_status_t sql_put(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
 {
-    return write_client(s, cl, 1, APR_EEXIST, p, err);
+    return write_client(s, cl, 1, NULL, APR_EEXIST, p, err);
 }
 
-static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, apr_pool_t *p, dcr_error *err)
+static apr_status_t sql_update(dcr_store *s, const dcr_client *cl, const char *expect,
+                               apr_pool_t *p, dcr_error *err)
 {
-    return write_client(s, cl, 0, APR_NOTFOUND, p, err);
+    return write_client(s, cl, 0, expect, APR_NOTFOUND, p, err);
 }
 
 static apr_status_t sql_remove(dcr_store *s, const char *client_id, apr_pool_t *p, dcr_error *err)
@@ -282,14 +284,24 @@ static apr_status_t sql_replace_returning(dcr_store *s, const dcr_client *cl, lo
         return APR_ENOTIMPL;
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS)
         return rv;
-    if (!v.subject_key)
-        return APR_NOTFOUND;
+    if (!v.subject_key || !cl->endpoint || !cl->statement_hash[0])
+        return APR_NOTFOUND; /* nothing it may rewrite (dcr_client_may_rewrite) */
     software_id = dcr_json_string(cl->metadata, "software_id");
     const char *issued =
         apr_psprintf(p, "\"client_id_issued_at\":%" APR_INT64_T_FMT, (apr_int64_t)cl->issued_at);
     const void *expires = v.expires_at ? &v.expires_at : NULL;
-    const void *args[] = {v.record,     cl->client_id, issued, expires,
-                          cl->rat_hash, v.subject_key, &now,   software_id};
+    const void *args[] = {v.record,
+                          cl->client_id,
+                          issued,
+                          expires,
+                          cl->rat_hash,
+                          v.subject_key,
+                          &now,
+                          software_id,
+                          cl->endpoint,
+                          cl->statement_hash,
+                          &cl->statement_iat,
+                          &cl->statement_iat};
     if ((rv = dcr_sql_writers_lock(c, err)) != APR_SUCCESS) /* SQLite: a write like any other */
         return rv;
     rv = dcr_sql_select(c, DCR_SQL_REPLACE_RETURNING, p, args, 2, keep_id_and_issued_at, row, err);

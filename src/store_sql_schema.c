@@ -55,7 +55,8 @@ static const struct {
                                 " AND (expires_at IS NULL OR expires_at > %lld)"},
     [DCR_SQL_UPDATE] = {"dcr_update",
                         "UPDATE dcr_clients SET record = %s, issued_at = %lld, expires_at = %lld,"
-                        " subject_key = %s, rat_hash = %s WHERE client_id = %s"},
+                        " subject_key = %s, rat_hash = %s WHERE client_id = %s"
+                        " AND rat_hash = COALESCE(%s, rat_hash)"},
     [DCR_SQL_DELETE] = {"dcr_delete", "DELETE FROM dcr_clients WHERE client_id = %s"},
     [DCR_SQL_FIND] = {"dcr_find", "SELECT client_id, record FROM dcr_clients"
                                   " WHERE subject_key = %s"
@@ -82,14 +83,18 @@ static const struct {
     [DCR_SQL_UPDATE_HANDOVER] = {"dcr_update_handover",
                                  "WITH w AS (UPDATE dcr_clients SET record = %s, issued_at = %lld,"
                                  " expires_at = %lld, subject_key = %s, rat_hash = %s"
-                                 " WHERE client_id = %s RETURNING 1), x AS MATERIALIZED (SELECT"
+                                 " WHERE client_id = %s AND rat_hash = COALESCE(%s, rat_hash)"
+                                 " RETURNING 1), x AS MATERIALIZED (SELECT"
                                  " pg_advisory_xact_lock(%lld) FROM w)"
                                  " SELECT pg_advisory_unlock(%lld) FROM x"},
     /* A returning subject under replace in one statement: the record comes written for a
      * fresh client_id and issue time; the row keeps its own, patched into the record text
      * (compact JSON from dcr_json_dump: exact patterns; the fresh id, 192 random bits made
-     * after the metadata, occurs nowhere else in it). A row updated meanwhile is
-     * re-checked by PostgreSQL; one deleted meanwhile makes it 0 rows. */
+     * after the metadata, occurs nowhere else in it). Only a row the statement may rewrite
+     * (dcr_client_may_rewrite: its endpoint, an older statement; version 1 records have no
+     * statement_iat and never qualify). A row updated meanwhile is re-checked by PostgreSQL
+     * (the outer iat condition: a rewrite never moves it back); one deleted meanwhile makes
+     * it 0 rows. */
     [DCR_SQL_REPLACE_RETURNING] = {"dcr_replace_returning",
                                    "UPDATE dcr_clients d SET record = replace(replace(%s, %s,"
                                    " d.client_id), %s, '\"client_id_issued_at\":' ||"
@@ -98,7 +103,11 @@ static const struct {
                                    " WHERE o.subject_key = %s AND (o.expires_at IS NULL OR"
                                    " o.expires_at > %lld) AND (o.record::json #>>"
                                    " '{metadata,software_id}') IS NOT DISTINCT FROM %s"
+                                   " AND (o.record::json ->> 'endpoint') = %s"
+                                   " AND (o.record::json ->> 'statement_sha256') <> %s"
+                                   " AND (o.record::json ->> 'statement_iat')::bigint < %lld"
                                    " ORDER BY o.issued_at, o.client_id LIMIT 1)"
+                                   " AND (d.record::json ->> 'statement_iat')::bigint < %lld"
                                    " RETURNING d.client_id, d.issued_at"},
 };
 
@@ -109,8 +118,11 @@ static const char replace_sqlite[] =
     " '\"client_id_issued_at\":' || issued_at), expires_at = %lld, rat_hash = %s"
     " WHERE client_id = (SELECT o.client_id FROM dcr_clients o WHERE o.subject_key = %s AND"
     " (o.expires_at IS NULL OR o.expires_at > %lld) AND json_extract(o.record,"
-    " '$.metadata.software_id') IS %s ORDER BY o.issued_at, o.client_id LIMIT 1)"
-    " RETURNING client_id, issued_at";
+    " '$.metadata.software_id') IS %s AND json_extract(o.record, '$.endpoint') = %s"
+    " AND json_extract(o.record, '$.statement_sha256') <> %s"
+    " AND json_extract(o.record, '$.statement_iat') < %lld"
+    " ORDER BY o.issued_at, o.client_id LIMIT 1)"
+    " AND json_extract(record, '$.statement_iat') < %lld RETURNING client_id, issued_at";
 
 int dcr_sql_is_pg(const apr_dbd_driver_t *d)
 {

@@ -215,6 +215,7 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     json_object_set_new(out->extensions, "vc_issuer", json_string(issuer->id));
     json_object_set_new(out->extensions, "vc_subject", json_string(c.subject));
     out->auth_method = trust->auth_method;
+    out->iat = dcr_vc_issued_at(&c);
     dcr_log(ctx->log, DCR_LOG_INFO, "VC verified: issuer %s subject %s", issuer->id, c.subject);
     return true;
 }

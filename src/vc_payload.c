@@ -308,6 +308,26 @@ bool dcr_vc_check_time(apr_pool_t *pool, const dcr_vc_claims *c, long long now, 
     return true;
 }
 
+long long dcr_vc_issued_at(const dcr_vc_claims *c)
+{
+    long long t = 0;
+    bool has = false;
+    const char *why = NULL;
+    if (dcr_jwt_numeric_date(c->payload, "iat", &t, &has, &why) && has)
+        return t;
+    if (c->credential && json_is_string(json_object_get(c->credential, "validFrom")) &&
+        dcr_vc_parse_datetime(json_string_value(json_object_get(c->credential, "validFrom")), &t))
+        return t;
+    if (dcr_jwt_numeric_date(c->payload, "nbf", &t, &has, &why) && has)
+        return t;
+    if (c->version == 1 && c->credential &&
+        json_is_string(json_object_get(c->credential, "issuanceDate")) &&
+        dcr_vc_parse_datetime(json_string_value(json_object_get(c->credential, "issuanceDate")),
+                              &t))
+        return t;
+    return 0;
+}
+
 static bool harvest_from(const json_t *src, json_t *into, const char **why)
 {
     const char *name;

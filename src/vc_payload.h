@@ -38,6 +38,10 @@ bool dcr_vc_check_time(apr_pool_t *pool, const dcr_vc_claims *c, long long now, 
                        const char **why);
 
 /* True when the credential's type (string or array) contains name. */
+/* When the credential was issued, for ordering re-registrations: iat, else validFrom, nbf or
+ * issuanceDate; 0 when it names none. Call after dcr_vc_check_time accepted c. */
+long long dcr_vc_issued_at(const dcr_vc_claims *c);
+
 bool dcr_vc_has_type(const dcr_vc_claims *c, const char *name);
 
 /* XSD dateTime with a mandatory time zone ("2026-11-01T00:00:00Z", fractions and +hh:mm

@@ -269,9 +269,10 @@ static apr_status_t r_get(dcr_store *s, const char *id, long long now, apr_pool_
     RETRYING(dcr_sql_store_ops.get(&Q(s)->sql, id, now, p, out, err));
 }
 
-static apr_status_t r_update(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+static apr_status_t r_update(dcr_store *s, const dcr_client *c, const char *expect, apr_pool_t *p,
+                             dcr_error *err)
 {
-    RETRYING(dcr_sql_store_ops.update(&Q(s)->sql, c, p, err));
+    RETRYING(dcr_sql_store_ops.update(&Q(s)->sql, c, expect, p, err));
 }
 
 static apr_status_t r_remove(dcr_store *s, const char *id, apr_pool_t *p, dcr_error *err)

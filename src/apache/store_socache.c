@@ -253,20 +253,34 @@ static apr_status_t get_locked(handle *h, const char *id, long long now, apr_poo
     return ((*out)->expires_at && (*out)->expires_at <= now) ? APR_NOTFOUND : APR_SUCCESS;
 }
 
-/* put (the client_id must be free) and update (it must exist) in one place: the record, then
- * the subject's index entry. The index is rewritten on update too: a cache evicts its oldest
- * entries first, and an index older than the records it lists would go before them. */
-static apr_status_t write_client(dcr_store *st, const dcr_client *c, bool is_new, apr_pool_t *p,
-                                 dcr_error *err)
+/* An update's compare-and-set: the stored record still has the expected token hash. Exact
+ * under the store mutex (one node's shmcb); between nodes sharing memcache or redis another
+ * node's write can land between the read and the write (docs/storage-socache.md). */
+static bool still_expected(const char *old, unsigned int len, const char *expect, apr_pool_t *p)
+{
+    dcr_error ignored;
+    const dcr_client *c = expect ? dcr_client_from_record(p, old, len, &ignored) : NULL;
+    return !expect || (c && strcmp(c->rat_hash, expect) == 0);
+}
+
+/* put (the client_id must be free) and update (it must exist, with the expected token hash
+ * when one is given) in one place: the record, then the subject's index entry. The index is
+ * rewritten on update too: a cache evicts its oldest entries first, and an index older than
+ * the records it lists would go before them. */
+static apr_status_t write_client(dcr_store *st, const dcr_client *c, bool is_new,
+                                 const char *expect, apr_pool_t *p, dcr_error *err)
 {
     handle *h = st->ctx;
     char *old;
+    unsigned int len = 0;
     const char *skey = dcr_client_subject_key(p, c);
     apr_status_t rv;
     if (!lock(h))
         return down(err, "lock", APR_EGENERAL);
-    rv = fetch(h, "client", c->client_id, p, &old, NULL);
-    if (rv == APR_SUCCESS || rv == APR_NOTFOUND)
+    rv = fetch(h, "client", c->client_id, p, &old, &len);
+    if (rv == APR_SUCCESS && !is_new && !still_expected(old, len, expect, p))
+        rv = APR_NOTFOUND;
+    else if (rv == APR_SUCCESS || rv == APR_NOTFOUND)
         rv = (rv == APR_SUCCESS) == is_new
                  ? (is_new ? APR_EEXIST : APR_NOTFOUND)
                  : save(h, "client", c->client_id, dcr_client_to_record(p, c), c->expires_at, p,
@@ -281,7 +295,7 @@ static apr_status_t write_client(dcr_store *st, const dcr_client *c, bool is_new
 
 static apr_status_t op_put(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
 {
-    return write_client(st, c, true, p, err);
+    return write_client(st, c, true, NULL, p, err);
 }
 
 static apr_status_t op_get(dcr_store *st, const char *id, long long now, apr_pool_t *p,
@@ -296,9 +310,10 @@ static apr_status_t op_get(dcr_store *st, const char *id, long long now, apr_poo
     return rv;
 }
 
-static apr_status_t op_update(dcr_store *st, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+static apr_status_t op_update(dcr_store *st, const dcr_client *c, const char *expect, apr_pool_t *p,
+                              dcr_error *err)
 {
-    return write_client(st, c, false, p, err);
+    return write_client(st, c, false, expect, p, err);
 }
 
 static apr_status_t op_remove(dcr_store *st, const char *id, apr_pool_t *p, dcr_error *err)
@@ -363,10 +378,18 @@ static apr_status_t op_find(dcr_store *st, const char *skey, long long now, apr_
     return rv;
 }
 
-/* Replace from the index alone: the subject's first live line of the same software, whose
- * record is still there, is rewritten as c under that line's client_id and issue time, and
- * its line moves to the end (the newest, last to be evicted). Lines of an older module (the
+/* Replace from the index: the subject's first live line of the same software, whose record is
+ * still there and may be rewritten by c (dcr_client_may_rewrite), is rewritten as c under that
+ * line's client_id and issue time, and its line moves to the end (the newest, last to be
+ * evicted). Lines of an older module (the
  * id alone) leave it to the generic lookup (APR_ENOTIMPL). */
+static bool may_rewrite(const char *rec, unsigned int len, const dcr_client *c, apr_pool_t *p)
+{
+    dcr_error ignored;
+    const dcr_client *old = dcr_client_from_record(p, rec, len, &ignored);
+    return old && dcr_client_may_rewrite(old, c);
+}
+
 static apr_status_t op_replace(dcr_store *st, const dcr_client *c, long long now, apr_pool_t *p,
                                const char **client_id, long long *issued_at, dcr_error *err)
 {
@@ -394,9 +417,14 @@ static apr_status_t op_replace(dcr_store *st, const dcr_client *c, long long now
             break;
         }
         if (!found.client_id && !strcmp(l.software, sw) && !(l.expires_at && l.expires_at <= now)) {
-            apr_status_t got = fetch(h, "client", l.client_id, p, &rec, NULL);
-            if (got == APR_SUCCESS) {
+            unsigned int len = 0;
+            apr_status_t got = fetch(h, "client", l.client_id, p, &rec, &len);
+            if (got == APR_SUCCESS && may_rewrite(rec, len, c, p)) {
                 found = l;
+                continue;
+            }
+            if (got == APR_SUCCESS) { /* stays, and as it was */
+                APR_ARRAY_PUSH(lines, const char *) = line;
                 continue;
             }
             if (got == APR_NOTFOUND)

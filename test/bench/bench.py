@@ -282,8 +282,11 @@ class Store:
 def servers(kind, work, pg, bundle, rig_so):
     """The store, then an httpd with the module and one with the rig, alike but for that."""
     st = Store(kind, work, pg)
+    # The bodies are minted once and replayed: a replayed statement never rewrites the
+    # registration it made (docs/security.md), so every request is a first registration, one
+    # insert, as the rig's; under replace the per-subject ceiling would refuse the replays.
     mod_conf = st.module_conf() + ["DCRTrustDomain bench.test %s" % bundle,
-                                   "DCRAudience " + AUDIENCE]
+                                   "DCRAudience " + AUDIENCE, "DCRReregister new"]
     rig_conf = st.rig_conf() + ["RigJWKS " + bundle, "RigAudience " + AUDIENCE,
                                 "<Location /register>", "    SetHandler dcr-rig", "</Location>"]
     mod = Httpd(os.path.join(work, kind + "-module"), log_level="warn", modules=st.mods,

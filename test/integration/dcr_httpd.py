@@ -86,15 +86,19 @@ def _make_cert(directory, names):
 class Vhost:
     """One <VirtualHost 127.0.0.1:port>. conf: directives inside the vhost (str or list);
     location: the <Location> that gets SetHandler dcr-registration (None: no handler);
-    location_conf: extra lines inside that <Location>."""
+    location_conf: extra lines inside that <Location>; public_url: a DCRPublicURL (what
+    several nodes behind one name share: clients are bound to their endpoint URL)."""
 
     def __init__(self, name="as.example.test", tls=True, conf=None, location="/register",
-                 location_conf="", port=None):
+                 location_conf="", port=None, public_url=None):
         self.server_name = name
         self.tls = tls
+        self.public_url = public_url
         if conf is None:
             conf = ["DCRStore socache:shmcb", "DCRRequireStatement Off"]
         self.conf = conf if isinstance(conf, str) else "\n".join(conf)
+        if public_url:
+            self.conf = "DCRPublicURL %s\n%s" % (public_url, self.conf)
         self.location = location
         self.location_conf = location_conf
         self.port = port or free_port()
@@ -114,7 +118,10 @@ class Vhost:
 
     @property
     def public_base(self):
-        """What the module should build absolute URLs from: ServerName and port."""
+        """What the module should build absolute URLs from: ServerName and port, or the
+        DCRPublicURL."""
+        if self.public_url:
+            return self.public_url
         return "%s://%s:%d" % (self.scheme, self.server_name, self.port)
 
     def render(self, crt, key):

@@ -12,9 +12,14 @@ from dcr_httpd import Vhost
 STORE_CONF_TAIL = ["DCRRequireStatement Off"]
 
 
-def vhost(store_lines, name="as.example.test"):
+# Nodes sharing a store sit behind one public name, as a deployment's do: a client belongs to
+# its registration endpoint's URL (docs/security.md), the same on every node.
+NODES_URL = "https://as.example.test"
+
+
+def vhost(store_lines, name="as.example.test", public_url=NODES_URL):
     """A TLS vhost with the handler on /register and the given DCRStore lines."""
-    return Vhost(name=name, conf=list(store_lines) + STORE_CONF_TAIL)
+    return Vhost(name=name, conf=list(store_lines) + STORE_CONF_TAIL, public_url=public_url)
 
 
 # A public host for the keys of test clients (registered, never fetched).

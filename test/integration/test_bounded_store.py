@@ -1,6 +1,8 @@
 """Ephemeral workloads register on every start (oauth_vc.md 8.2). Under the default
-DCRReregister (replace) a SPIFFE ID that registers 1,000 times keeps one record: the store stays
-bounded, the client_id stays, and every earlier registration access token stops working."""
+DCRReregister (replace) a SPIFFE ID that registers 1,000 times, each time with a freshly minted
+SVID, keeps one record: the store stays bounded, the client_id stays, and every earlier
+registration access token stops working. The same SVID posted again (a copy, or an agent's
+cached one) registers a client of its own, bounded by the per-subject ceiling (docs/security.md)."""
 
 import os
 import shutil
@@ -29,11 +31,11 @@ def store_dir():
 
 
 def register_many(h, domain, times):
-    """The same SVID (SPIRE agents cache them) posted `times` times over one connection."""
-    svid = domain.svid(h.vhost.public_base + "/register")
+    """`times` registrations of one subject over one connection, a fresh SVID each time."""
     s = h.session()
     ids, tokens = set(), []
     for _ in range(times):
+        svid = domain.svid(h.vhost.public_base + "/register")
         r = s.post(h.endpoint, json=dict(META, software_statement=svid), timeout=30)
         assert r.status_code == 201, r.text
         ids.add(r.json()["client_id"])
@@ -70,6 +72,23 @@ def test_socache_keeps_one_record_per_subject(httpd_factory, domain):
     assert len(ids) == 1
     assert read(h, last, tokens[-1]).status_code == 200
     assert read(h, last, tokens[-2]).status_code == 401
+
+
+def test_the_same_svid_again_is_bounded_by_the_default_ceiling(httpd_factory, domain, store_dir):
+    """Issue 10: a copy never rewrites the registration it came from; under replace the
+    default ceiling (10 per subject) bounds what copies can register."""
+    db = os.path.join(store_dir, "clients.db")
+    h = httpd_factory([Vhost(conf=["DCRStore sqlite:%s" % db,
+                                   "DCRTrustDomain example.org %s" % domain.path])])
+    svid = domain.svid(h.vhost.public_base + "/register")
+    s = h.session()
+    rs = [s.post(h.endpoint, json=dict(META, software_statement=svid)) for _ in range(15)]
+    assert [r.status_code for r in rs] == [201] * 10 + [429] * 5, [r.text for r in rs]
+    assert len({r.json()["client_id"] for r in rs[:10]}) == 10
+    assert count(db) == 10
+    # every one of them still works with its own token: none was taken over
+    assert all(read(h, r.json(), r.json()["registration_access_token"]).status_code == 200
+               for r in rs[:10])
 
 
 def test_policy_new_is_bounded_by_the_per_subject_ceiling(httpd_factory, domain, store_dir):

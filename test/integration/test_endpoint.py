@@ -252,7 +252,8 @@ def test_read_with_right_token(httpd):
     for k in ("client_id", "client_id_issued_at", "registration_client_uri", "redirect_uris",
               "client_name"):
         assert got[k] == reg[k]
-    assert "registration_access_token" not in got  # never echoed on read
+    # RFC 7592 3: REQUIRED in the read answer; the token presented (only its hash is stored)
+    assert got["registration_access_token"] == reg["registration_access_token"]
     assert httpd.wait_access_log(2)[-1]["decision"] == "read"
 
 

@@ -61,10 +61,16 @@ class TrustDomain:
         os.chmod(self.path, 0o644)
 
     def svid(self, audience_, sub=None, kid="ec1", key=None, header=None, **claims):
-        """A JWT-SVID for audience_; claims add or replace (None removes) claims."""
+        """A JWT-SVID for audience_; claims add or replace (None removes) claims. Each one of a
+        subject is issued later than the one before (iat, from 3000 s back so a thousand fit
+        before now), as a SPIFFE issuer minting a fresh SVID does: only a later statement may
+        rewrite a registration (docs/security.md)."""
         now = int(time.time())
-        body = {"sub": sub or "spiffe://%s/ns/prod/billing" % self.name, "aud": [audience_],
-                "exp": now + 300, "iat": now}
+        sub = sub or "spiffe://%s/ns/prod/billing" % self.name
+        last = getattr(self, "_last_iat", {})
+        iat = last[sub] = max(now - 3000, last.get(sub, 0) + 1)
+        self._last_iat = last
+        body = {"sub": sub, "aud": [audience_], "exp": now + 300, "iat": iat}
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
         key = key or self.keys[kid]

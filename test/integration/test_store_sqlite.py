@@ -99,7 +99,8 @@ def test_table_is_the_documented_public_interface(httpd_factory, store_dir):
     assert subject_key is None  # registered without a statement
     assert rat_hash == token_hash(c.token)
     rec = json.loads(record)
-    assert rec["version"] == 1
+    assert rec["version"] == 2
+    assert rec["endpoint"] == h.vhost.public_base + "/register"  # RFC 7592 stays there
     assert rec["client_id"] == c.id
     assert rec["registration_access_token_sha256"] == rat_hash
     assert rec["metadata"]["client_name"] == "public"

@@ -202,7 +202,7 @@ END_TEST
 
 /* Mutations of a good record; every one must be refused with server_error. */
 static const char *const corruptions[][2] = {
-    {"version", "2"},
+    {"version", "3"},
     {"version", "0"},
     {"version", "\"1\""},
     {"version", NULL},

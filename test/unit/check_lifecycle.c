@@ -17,6 +17,10 @@ static dcr_client *client_of(const char *who, const char *sw, bool stored)
     c->metadata = dcr_json_own(pool, json_object());
     if (sw)
         json_object_set_new(c->metadata, "software_id", json_string(sw));
+    /* written by a statement of its own, each later than the one before */
+    c->endpoint = ENDPOINT;
+    dcr_token_hash(c->client_id, c->statement_hash);
+    c->statement_iat = NOW + serial;
     if (stored)
         ck_assert_int_eq(store->ops->put(store, c, pool, &err), APR_SUCCESS);
     return c;
@@ -39,6 +43,37 @@ START_TEST(same_subject_and_software_is_found)
     ck_assert(dcr_lifecycle_admit(&req, client_of("spiffe://td/a", "sw", false), &existing, &err));
     ck_assert_ptr_nonnull(existing);
     ck_assert_str_eq(existing->client_id, old->client_id);
+}
+END_TEST
+
+/* Issue 10: only a newer statement, never seen on the client, at the endpoint the client is
+ * bound to may rewrite it; under replace and reuse alike. */
+START_TEST(copied_older_or_foreign_statements_find_no_client_to_rewrite)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        policy.reregister = mode ? DCR_REREGISTER_REUSE : DCR_REREGISTER_REPLACE;
+        const char *who = mode ? "spiffe://td/reuse" : "spiffe://td/replace";
+        dcr_client *old = client_of(who, "sw", true), *existing = (dcr_client *)1, *in;
+        dcr_error err;
+        in = client_of(who, "sw", false); /* a copy of old's statement */
+        memcpy(in->statement_hash, old->statement_hash, sizeof(in->statement_hash));
+        in->statement_iat = old->statement_iat;
+        ck_assert(dcr_lifecycle_admit(&req, in, &existing, &err));
+        ck_assert_ptr_null(existing);
+        in = client_of(who, "sw", false); /* another statement, issued earlier */
+        in->statement_iat = old->statement_iat - 1;
+        ck_assert(dcr_lifecycle_admit(&req, in, &existing, &err));
+        ck_assert_ptr_null(existing);
+        in = client_of(who, "sw", false); /* newer, but sent to another endpoint */
+        in->endpoint = "https://other.example/register";
+        ck_assert(dcr_lifecycle_admit(&req, in, &existing, &err));
+        ck_assert_ptr_null(existing);
+        in = client_of(who, "sw", false); /* a version 1 record has nothing to compare with */
+        old->statement_hash[0] = '\0';
+        ck_assert_int_eq(store->ops->update(store, old, NULL, pool, &err), APR_SUCCESS);
+        ck_assert(dcr_lifecycle_admit(&req, in, &existing, &err));
+        ck_assert_ptr_null(existing);
+    }
 }
 END_TEST
 
@@ -126,6 +161,7 @@ static Suite *lifecycle_suite(void)
     tcase_add_test(tc, first_registration_is_new);
     tcase_add_test(tc, same_subject_and_software_is_found);
     tcase_add_test(tc, other_software_is_not_the_same_client);
+    tcase_add_test(tc, copied_older_or_foreign_statements_find_no_client_to_rewrite);
     tcase_add_test(tc, policy_new_never_matches);
     tcase_add_test(tc, per_subject_ceiling);
     tcase_add_test(tc, global_ceiling_spares_returning_subjects);

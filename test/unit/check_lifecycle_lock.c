@@ -39,7 +39,8 @@ static apr_status_t s_put(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_
     return in.ops->put(&in, c, p, err);
 }
 
-static apr_status_t s_update(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+static apr_status_t s_update(dcr_store *s, const dcr_client *c, const char *expect, apr_pool_t *p,
+                             dcr_error *err)
 {
     dcr_store in = inner();
     note_write();
@@ -47,7 +48,7 @@ static apr_status_t s_update(dcr_store *s, const dcr_client *c, apr_pool_t *p, d
         the_spy.vanish = false;
         in.ops->remove(&in, c->client_id, p, err);
     }
-    return in.ops->update(&in, c, p, err);
+    return in.ops->update(&in, c, expect, p, err);
 }
 
 static apr_status_t s_get(dcr_store *s, const char *id, long long now, apr_pool_t *p,
@@ -196,6 +197,10 @@ static dcr_client *incoming(const char *who)
     c->issuer = "td";
     c->metadata = dcr_json_own(pool, json_pack("{s:s}", "software_id", "sw"));
     dcr_token_hash(apr_psprintf(pool, "token-%d", serial), c->rat_hash);
+    /* each with a statement of its own, each later than the one before */
+    c->endpoint = ENDPOINT;
+    dcr_token_hash(apr_psprintf(pool, "statement-%d", serial), c->statement_hash);
+    c->statement_iat = NOW + serial;
     return c;
 }
 
@@ -256,6 +261,29 @@ START_TEST(registration_deleted_meanwhile_is_registered_afresh_under_the_lock)
 }
 END_TEST
 
+/* Issue 10: a copy of the statement that wrote a registration registers a client of its own
+ * (under the lock, as a first registration) and leaves the original exactly as it was. */
+START_TEST(copied_statement_registers_anew_and_leaves_the_original)
+{
+    dcr_client *existing = NULL, *got = NULL;
+    dcr_error err;
+    policy.max_registrations = 0;
+    dcr_client *first = store_one("spiffe://td/a", &existing);
+    const char *before = dcr_client_to_record(pool, first);
+    dcr_client *copy = incoming("spiffe://td/a");
+    memcpy(copy->statement_hash, first->statement_hash, sizeof(copy->statement_hash));
+    copy->statement_iat = first->statement_iat;
+    json_object_set_new(copy->metadata, "client_name", json_string("thief"));
+    ck_assert_msg(dcr_lifecycle_store(&req, copy, &existing, &err), "%s", err.detail);
+    ck_assert_ptr_null(existing);
+    ck_assert_str_ne(copy->client_id, first->client_id);
+    ck_assert_int_eq(the_spy.taken, 2);
+    ck_assert_uint_eq(memstore_count(store), 2);
+    ck_assert_int_eq(store->ops->get(store, first->client_id, NOW, pool, &got, &err), APR_SUCCESS);
+    ck_assert_str_eq(dcr_client_to_record(pool, got), before);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("lifecycle_lock");
@@ -269,6 +297,7 @@ static Suite *suite(void)
     tcase_add_test(tc, first_registration_of_a_subject_is_written_under_its_lock);
     tcase_add_test(tc, returning_subject_is_rewritten_without_the_lock);
     tcase_add_test(tc, registration_deleted_meanwhile_is_registered_afresh_under_the_lock);
+    tcase_add_test(tc, copied_statement_registers_anew_and_leaves_the_original);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -17,7 +17,8 @@ START_TEST(update_replaces_all_metadata)
              &res);
     ck_assert_int_eq(res.status, 200);
     ck_assert_str_eq(dcr_json_string(j, "client_name"), "New");
-    ck_assert_ptr_null(json_object_get(j, "registration_access_token")); /* no rotation */
+    /* RFC 7592 3: REQUIRED in the answer; without rotation the token presented */
+    ck_assert_str_eq(dcr_json_string(j, "registration_access_token"), token);
     j = call(dcr_read, id, token, NULL, &res);
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "redirect_uris"), 0)),
                      "https://new.example/cb");
@@ -30,6 +31,91 @@ START_TEST(update_replaces_all_metadata)
              &res);
     ck_assert_int_eq(res.status, 200);
     ck_assert_ptr_null(json_object_get(j, "client_name"));
+}
+END_TEST
+
+/* Issue 10.3: a client is managed only at the endpoint that registered it; any other endpoint
+ * sharing the store answers as for an unknown client, and changes nothing. */
+START_TEST(another_endpoint_sees_an_unknown_client)
+{
+    const char *id, *token, *before;
+    dcr_response res;
+    dcr_client *c = NULL;
+    dcr_error err;
+    json_t *j;
+    register_one(&id, &token);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &c, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->endpoint, ENDPOINT);
+    before = dcr_client_to_record(pool, c);
+    req.endpoint_url = "https://other.example.com/register";
+    j = call(dcr_read, id, token, NULL, &res);
+    assert_error(j, &res, 401, "invalid_token");
+    j = call(dcr_update, id, token,
+             apr_psprintf(pool, "{\"client_id\":\"%s\",\"client_name\":\"B\"}", id), &res);
+    assert_error(j, &res, 401, "invalid_token");
+    call(dcr_delete, id, token, NULL, &res);
+    ck_assert_int_eq(res.status, 401);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &c, &err), APR_SUCCESS);
+    ck_assert_str_eq(dcr_client_to_record(pool, c), before);
+    req.endpoint_url = ENDPOINT;
+    call(dcr_read, id, token, NULL, &res);
+    ck_assert_int_eq(res.status, 200);
+}
+END_TEST
+
+/* Issue 10.5: a version 1 record (no endpoint) is bound to the first endpoint that reads it
+ * with its token, and written as version 2; another endpoint is refused from then on. */
+START_TEST(version1_record_is_bound_by_its_first_reader)
+{
+    const char *id, *token, *v1;
+    dcr_response res;
+    dcr_client *c = NULL;
+    dcr_error err;
+    register_one(&id, &token);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &c, &err), APR_SUCCESS);
+    c->endpoint = NULL;
+    v1 = dcr_client_to_record(pool, c);
+    json_t *r = json_loads(v1, 0, NULL);
+    json_object_set_new(r, "version", json_integer(1));
+    v1 = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    ck_assert_ptr_nonnull(c = dcr_client_from_record(pool, v1, strlen(v1), &err));
+    free((void *)v1);
+    ck_assert_ptr_null(c->endpoint);
+    ck_assert_int_eq(store->ops->update(store, c, NULL, pool, &err), APR_SUCCESS);
+    req.endpoint_url = "https://first.example.com/register";
+    call(dcr_read, id, token, NULL, &res);
+    ck_assert_int_eq(res.status, 200);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &c, &err), APR_SUCCESS);
+    ck_assert_str_eq(c->endpoint, "https://first.example.com/register");
+    ck_assert_ptr_nonnull(strstr(dcr_client_to_record(pool, c), "\"version\":2"));
+    req.endpoint_url = ENDPOINT;
+    call(dcr_read, id, token, NULL, &res);
+    ck_assert_int_eq(res.status, 401);
+}
+END_TEST
+
+/* Issue 10.4: an update is a compare-and-set on the token it authenticated with: a token
+ * retired between its check and the write (a rotation, a re-registration) stays retired. */
+START_TEST(update_racing_a_rotation_does_not_bring_the_old_token_back)
+{
+    const char *id, *token;
+    dcr_response res;
+    dcr_client *c = NULL, *now_c = NULL;
+    dcr_error err;
+    register_one(&id, &token);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &c, &err), APR_SUCCESS);
+    /* what a racing writer's authentication saw, then the rotation lands first */
+    dcr_client rotated = *c;
+    dcr_token_hash("rotated-token", rotated.rat_hash);
+    ck_assert_int_eq(store->ops->update(store, &rotated, c->rat_hash, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(store->ops->update(store, c, c->rat_hash, pool, &err), APR_NOTFOUND);
+    ck_assert_int_eq(store->ops->get(store, id, NOW, pool, &now_c, &err), APR_SUCCESS);
+    ck_assert(dcr_client_token_matches(now_c, "rotated-token"));
+    ck_assert(!dcr_client_token_matches(now_c, token));
+    /* and over the API the retired token is simply not valid */
+    json_t *j = call(dcr_update, id, token, apr_psprintf(pool, "{\"client_id\":\"%s\"}", id), &res);
+    assert_error(j, &res, 401, "invalid_token");
 }
 END_TEST
 
@@ -203,6 +289,9 @@ static Suite *management_suite(void)
     Suite *s = suite_create("management");
     TCase *tc = fixture_tcase("management");
     tcase_add_test(tc, update_replaces_all_metadata);
+    tcase_add_test(tc, another_endpoint_sees_an_unknown_client);
+    tcase_add_test(tc, version1_record_is_bound_by_its_first_reader);
+    tcase_add_test(tc, update_racing_a_rotation_does_not_bring_the_old_token_back);
     tcase_add_test(tc, update_rotates_token_when_configured);
     tcase_add_test(tc, update_refuses_server_managed_members);
     tcase_add_test(tc, update_and_delete_need_the_token);

@@ -105,7 +105,8 @@ START_TEST(read_with_right_token)
     ck_assert_int_eq(res.status, 200);
     ck_assert_str_eq(dcr_json_string(j, "client_id"), id);
     ck_assert_ptr_nonnull(json_object_get(j, "redirect_uris"));
-    ck_assert_ptr_null(json_object_get(j, "registration_access_token"));
+    /* RFC 7592 3: REQUIRED in the answer; the token presented */
+    ck_assert_str_eq(dcr_json_string(j, "registration_access_token"), token);
 }
 END_TEST
 

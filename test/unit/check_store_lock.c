@@ -48,7 +48,7 @@ START_TEST(lock_holds_the_writer_mutex_until_unlock)
     /* writes inside the lock do not wait for it (no self-deadlock) */
     dcr_client *c = store_contract_client(pool, "l1", "spiffe://example.org/a", 5, 0, "n", "t");
     ck_assert_int_eq(s->ops->put(s, c, pool, &err), APR_SUCCESS);
-    ck_assert_int_eq(s->ops->update(s, c, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(s->ops->update(s, c, NULL, pool, &err), APR_SUCCESS);
     ck_assert(APR_STATUS_IS_EBUSY(apr_global_mutex_trylock(m)));
     s->ops->unlock_subject(s, tok);
     ck_assert_int_eq(apr_global_mutex_trylock(m), APR_SUCCESS);

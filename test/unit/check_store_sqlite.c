@@ -161,7 +161,7 @@ START_TEST(two_connections_on_one_file)
     ck_assert_int_eq(b->ops->put(b, c, pool, &err), APR_EEXIST);
 
     dcr_client *c2 = store_contract_client(pool, "shared", NULL, 5, 0, "v2", "t2");
-    ck_assert_int_eq(b->ops->update(b, c2, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(b->ops->update(b, c2, NULL, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(a->ops->get(a, "shared", 6, pool, &g, &err), APR_SUCCESS);
     ck_assert_str_eq(json_string_value(json_object_get(g->metadata, "client_name")), "v2");
     ck_assert(dcr_client_token_matches(g, "t2"));

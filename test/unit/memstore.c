@@ -47,13 +47,19 @@ static apr_status_t get(dcr_store *s, const char *id, long long now, apr_pool_t 
     return ((*out)->expires_at && (*out)->expires_at <= now) ? APR_NOTFOUND : APR_SUCCESS;
 }
 
-static apr_status_t update(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err)
+static apr_status_t update(dcr_store *s, const dcr_client *c, const char *expect, apr_pool_t *p,
+                           dcr_error *err)
 {
     memstore *m = s->ctx;
+    const char *rec;
+    dcr_client *old;
     if (unavailable(m, err))
         return APR_EGENERAL;
-    if (!apr_hash_get(m->records, c->client_id, APR_HASH_KEY_STRING))
+    if (!(rec = apr_hash_get(m->records, c->client_id, APR_HASH_KEY_STRING)))
         return APR_NOTFOUND;
+    if (expect && (!(old = dcr_client_from_record(p, rec, strlen(rec), err)) ||
+                   strcmp(old->rat_hash, expect) != 0))
+        return APR_NOTFOUND; /* compare-and-set lost */
     apr_hash_set(m->records, apr_pstrdup(m->pool, c->client_id), APR_HASH_KEY_STRING,
                  dcr_client_to_record(m->pool, c));
     return APR_SUCCESS;

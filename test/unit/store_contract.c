@@ -42,6 +42,10 @@ dcr_client *store_contract_client(apr_pool_t *pool, const char *id, const char *
         c->subject = apr_pstrdup(pool, spiffe_id);
         c->issuer = "example.org";
         json_object_set_new(c->metadata, "spiffe_id", json_string(spiffe_id));
+        /* written by a statement of its own, issued when the client was */
+        c->endpoint = STORE_CONTRACT_ENDPOINT;
+        dcr_token_hash(apr_pstrcat(pool, "statement of ", id, NULL), c->statement_hash);
+        c->statement_iat = issued_at;
     }
     return c;
 }
@@ -132,7 +136,8 @@ START_TEST(absent_client_is_notfound)
     dcr_client *out = (dcr_client *)1;
     ck_assert_int_eq(st->ops->get(st, "nobody", 1, cp, &out, &err), APR_NOTFOUND);
     ck_assert_ptr_null(out);
-    ck_assert_int_eq(st->ops->update(st, C("nobody", NULL, 1, 0, "x"), cp, &err), APR_NOTFOUND);
+    ck_assert_int_eq(st->ops->update(st, C("nobody", NULL, 1, 0, "x"), NULL, cp, &err),
+                     APR_NOTFOUND);
     ck_assert_int_eq(st->ops->remove(st, "nobody", cp, &err), APR_NOTFOUND);
     /* and nothing was created by the failed update */
     ck_assert_int_eq(st->ops->get(st, "nobody", 1, cp, &out, &err), APR_NOTFOUND);
@@ -143,7 +148,7 @@ START_TEST(update_replaces_record_token_and_subject)
 {
     put_ok(C("u1", SUB_A, 10, 0, "before"));
     dcr_client *n = store_contract_client(cp, "u1", SUB_B, 10, 900, "after", "new-token");
-    ck_assert_int_eq(st->ops->update(st, n, cp, &err), APR_SUCCESS);
+    ck_assert_int_eq(st->ops->update(st, n, NULL, cp, &err), APR_SUCCESS);
     dcr_client *g = must_get("u1", 11);
     ck_assert_str_eq(dcr_json_string(g->metadata, "client_name"), "after");
     ck_assert(dcr_client_token_matches(g, "new-token"));
@@ -153,6 +158,73 @@ START_TEST(update_replaces_record_token_and_subject)
     ck_assert_int_eq(ids_of(SUB_A, 11, ids, 2), 0);
     ck_assert_int_eq(ids_of(SUB_B, 11, ids, 2), 1);
     ck_assert_str_eq(ids[0], "u1");
+}
+END_TEST
+
+/* An update with an expected token hash is a compare-and-set: a writer that authenticated with
+ * a token rotated meanwhile changes nothing (issue 10: no retired token comes back). */
+START_TEST(update_compare_and_set_on_the_token_hash)
+{
+    char seen[DCR_TOKEN_HASH_HEX + 1], stale[DCR_TOKEN_HASH_HEX + 1];
+    put_ok(C("cas", SUB_A, 10, 0, "first"));
+    memcpy(seen, must_get("cas", 11)->rat_hash, sizeof(seen));
+    dcr_client *rotated = store_contract_client(cp, "cas", SUB_A, 10, 0, "rotated", "tok-2");
+    ck_assert_int_eq(st->ops->update(st, rotated, seen, cp, &err), APR_SUCCESS);
+    /* the same expectation again: the token it names is retired */
+    dcr_token_hash("tok-cas", stale);
+    ck_assert_str_eq(stale, seen);
+    dcr_client *late = store_contract_client(cp, "cas", SUB_A, 10, 0, "late", "tok-cas");
+    ck_assert_int_eq(st->ops->update(st, late, stale, cp, &err), APR_NOTFOUND);
+    dcr_client *g = must_get("cas", 11);
+    ck_assert_str_eq(dcr_json_string(g->metadata, "client_name"), "rotated");
+    ck_assert(dcr_client_token_matches(g, "tok-2"));
+    ck_assert(!dcr_client_token_matches(g, "tok-cas"));
+}
+END_TEST
+
+/* replace in one step rewrites only what dcr_client_may_rewrite allows: the same statement,
+ * an older one, another endpoint's client or a version 1 record (no statement hash) is left
+ * exactly as it was. Stores without the one-step op skip this. */
+START_TEST(replace_returning_only_with_a_newer_statement_at_the_same_endpoint)
+{
+    const char *id = NULL;
+    long long iat = 0;
+    if (!st->ops->replace_returning)
+        return;
+    put_ok(C("rr", SUB_A, 100, 0, "owner"));
+    dcr_client *copy = C("rr-copy", SUB_A, 100, 0, "thief"); /* a copy of rr's statement */
+    dcr_token_hash("statement of rr", copy->statement_hash);
+    copy->statement_iat = 100;
+    dcr_client *older = C("rr-old", SUB_A, 100, 0, "thief");
+    older->statement_iat = 90;
+    dcr_client *elsewhere = C("rr-else", SUB_A, 100, 0, "thief");
+    elsewhere->statement_iat = 200;
+    elsewhere->endpoint = "https://other.example.test/register";
+    dcr_client *cases[] = {copy, older, elsewhere};
+    for (int i = 0; i < 3; i++) {
+        apr_status_t rv = st->ops->replace_returning(st, cases[i], 150, cp, &id, &iat, &err);
+        ck_assert_msg(rv == APR_NOTFOUND || rv == APR_ENOTIMPL, "case %d: %d", i, rv);
+        dcr_client *g = must_get("rr", 150);
+        ck_assert_str_eq(dcr_json_string(g->metadata, "client_name"), "owner");
+        ck_assert(dcr_client_token_matches(g, "tok-rr"));
+    }
+    /* a record without a statement hash (version 1) is never rewritten either */
+    dcr_client *v1 = C("rr-v1", SUB_B, 100, 0, "v1");
+    v1->statement_hash[0] = '\0';
+    v1->endpoint = NULL;
+    put_ok(v1);
+    dcr_client *newer_b = C("rr-b", SUB_B, 300, 0, "thief");
+    apr_status_t rv = st->ops->replace_returning(st, newer_b, 150, cp, &id, &iat, &err);
+    ck_assert_msg(rv == APR_NOTFOUND || rv == APR_ENOTIMPL, "v1: %d", rv);
+    ck_assert(dcr_client_token_matches(must_get("rr-v1", 150), "tok-rr-v1"));
+    /* a newer statement at the same endpoint does */
+    dcr_client *fresh = C("rr-new", SUB_A, 300, 0, "owner again");
+    rv = st->ops->replace_returning(st, fresh, 150, cp, &id, &iat, &err);
+    if (rv == APR_ENOTIMPL)
+        return;
+    ck_assert_int_eq(rv, APR_SUCCESS);
+    ck_assert_str_eq(id, "rr");
+    ck_assert_int_eq(must_get("rr", 150)->statement_iat, 300);
 }
 END_TEST
 
@@ -286,6 +358,8 @@ void store_contract_add(Suite *suite, store_contract_open_fn open, void *baton)
     tcase_add_test(tc, duplicate_id_is_eexist_and_keeps_the_first);
     tcase_add_test(tc, absent_client_is_notfound);
     tcase_add_test(tc, update_replaces_record_token_and_subject);
+    tcase_add_test(tc, update_compare_and_set_on_the_token_hash);
+    tcase_add_test(tc, replace_returning_only_with_a_newer_statement_at_the_same_endpoint);
     tcase_add_test(tc, remove_deletes_once);
     tcase_add_test(tc, find_clients_oldest_first_live_only);
     tcase_add_test(tc, expired_is_not_served);

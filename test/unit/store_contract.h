@@ -16,6 +16,9 @@ void store_contract_add(Suite *suite, store_contract_open_fn open, void *baton);
 
 /* A client with metadata {"client_name": name}, a hash of token, and subject (SPIFFE ID or
  * NULL); the memory is pool's. */
+/* The endpoint the contract's subject clients are bound to (record version 2). */
+#define STORE_CONTRACT_ENDPOINT "https://as.example.test/register"
+
 dcr_client *store_contract_client(apr_pool_t *pool, const char *id, const char *spiffe_id,
                                   long long issued_at, long long expires_at, const char *name,
                                   const char *token);
