@@ -5,6 +5,7 @@
 #include "json.h"
 #include "metadata.h"
 #include "registrar_int.h"
+#include "statement_memory.h"
 
 #include <string.h>
 
@@ -203,7 +204,11 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     /* Full replacement: omitted members go; the statement's win as at registration. */
     metadata =
         dcr_metadata_register(req->pool, body, id.metadata, req->policy, id.auth_method, &err);
-    if (!metadata) {
+    /* a fresh single-use VC is spent by an update as by a registration: it registers once */
+    if (!metadata ||
+        (fresh && id.single_use_until &&
+         !dcr_statement_first_use(req, dcr_json_string(body, "software_statement"),
+                                  id.single_use_until, &err))) {
         dcr_refuse(req, "update", &err, res);
         return;
     }

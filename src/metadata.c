@@ -353,8 +353,16 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
         return failf(err, DCR_ERR_INVALID_CLIENT_METADATA,
                      "software statement claims must be a JSON object"),
                NULL;
-    if (!collect(pool, request, merged, names, err) ||
-        (statement && !collect(pool, statement, merged, names, err)))
+    if (!collect(pool, request, merged, names, err))
+        return NULL;
+    /* Keys come whole from the statement when it names any (a VC's holder key above all):
+     * the request's jwks_uri must neither conflict with nor stand beside them. */
+    if (statement && (json_object_get(statement, "jwks") || json_object_get(statement, "jwks_uri")))
+        for (int i = 0; i < 2; i++) {
+            json_object_del(merged, i ? "jwks_uri" : "jwks");
+            json_object_del(names, i ? "jwks_uri" : "jwks");
+        }
+    if (statement && !collect(pool, statement, merged, names, err))
         return NULL;
 
     json_object_foreach(merged, canon, v)

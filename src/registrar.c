@@ -5,6 +5,7 @@
 #include "metadata.h"
 #include "refusals.h"
 #include "registrar_int.h"
+#include "statement_memory.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -113,9 +114,10 @@ void dcr_bind_statement(const dcr_request *req, dcr_client *c, const json_t *bod
     if (id->auth_method)
         json_object_set_new(st, "auth_method", json_string(id->auth_method));
     c->statement = st;
-    /* what re-registration judges a later statement by (dcr_client_may_rewrite) */
-    dcr_token_hash(json_string_value(json_object_get(body, "software_statement")),
-                   c->statement_hash);
+    /* what re-registration judges a later statement by (dcr_client_may_rewrite); the signed
+     * part only, so a re-encoded signature is the same statement */
+    dcr_statement_hash(req->pool, json_string_value(json_object_get(body, "software_statement")),
+                       c->statement_hash);
     c->statement_iat = id->iat;
     /* RFC 7591 3.2.1: the statement goes back unmodified, with what it vouched for. */
     json_object_set(c->metadata, "software_statement", json_object_get(body, "software_statement"));
@@ -173,6 +175,11 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     /* 4. statement claims win over the request; both validated and policed alike */
     metadata = dcr_metadata_register(req->pool, body, id.metadata, policy, id.auth_method, &err);
     if (!metadata)
+        goto refused;
+    /* a single-use VC is spent here: after the metadata passed, so a bad request costs none */
+    if (id.single_use_until &&
+        !dcr_statement_first_use(req, dcr_json_string(body, "software_statement"),
+                                 id.single_use_until, &err))
         goto refused;
     /* 5. the client, bound to its identity; its access token is only kept as a hash */
     token = dcr_client_new_token(req->pool);

@@ -29,6 +29,8 @@ typedef struct dcr_identity {
     const char *auth_method; /* forced token_endpoint_auth_method, or NULL for the default rule */
     long long iat; /* when the statement was issued (JWT iat; for a VC without one, validFrom,
                       nbf or issuanceDate), 0 when it says nothing: orders re-registrations */
+    long long single_use_until; /* a VC bound only by aud: registers once, remembered until
+                                   then (src/statement_memory.h); 0: not single use */
 } dcr_identity;
 
 typedef struct dcr_statement_ctx {

@@ -61,6 +61,12 @@ typedef struct dcr_store_ops {
     apr_status_t (*lock_subject)(dcr_store *s, const char *key, apr_pool_t *p, void **token,
                                  dcr_error *err);
     void (*unlock_subject)(dcr_store *s, void *token);
+    /* Single-use statements (DCRVCBinding aud): remembers a statement's hash (hex SHA-256)
+     * until expires_at. APR_SUCCESS the first time (or once an earlier memory of it expired
+     * at now), APR_EEXIST while it is remembered; shared by every process and node that
+     * shares the store. NULL where the store cannot remember (the statement is refused). */
+    apr_status_t (*remember_statement)(dcr_store *s, const char *sha256_hex, long long expires_at,
+                                       long long now, apr_pool_t *p, dcr_error *err);
 } dcr_store_ops;
 
 /* The lock key of the global ceiling (DCRMaxRegistrations): every registration takes it. */

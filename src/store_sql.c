@@ -182,7 +182,25 @@ static apr_status_t sql_expire(dcr_store *s, long long now, int batch, int *remo
     if ((rv = dcr_sql_settle(c, p, err)) || (rv = write1(c, DCR_SQL_EXPIRE, p, &nrows, args, err)))
         return rv;
     *removed = nrows;
+    /* then single-use statements past their expiry, in the same batches */
+    if ((rv = write1(c, DCR_SQL_FORGET, p, &nrows, args, err)))
+        return rv;
+    *removed += nrows;
     return APR_SUCCESS;
+}
+
+static apr_status_t sql_remember(dcr_store *s, const char *hash, long long expires_at,
+                                 long long now, apr_pool_t *p, dcr_error *err)
+{
+    dcr_sql_conn *c = s->ctx;
+    int nrows = 0;
+    apr_status_t rv;
+    const void *args[] = {hash, &expires_at, &now};
+
+    if ((rv = dcr_sql_settle(c, p, err)) ||
+        (rv = write1(c, DCR_SQL_REMEMBER, p, &nrows, args, err)))
+        return rv;
+    return nrows == 1 ? APR_SUCCESS : APR_EEXIST;
 }
 
 /* ---- reads --------------------------------------------------------------------------------- */
@@ -345,4 +363,5 @@ const dcr_store_ops dcr_sql_store_ops = {
     .count = sql_count,
     .lock_subject = dcr_sql_lock_subject,
     .unlock_subject = dcr_sql_unlock_subject,
+    .remember_statement = sql_remember,
 };

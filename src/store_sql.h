@@ -11,7 +11,7 @@
 #include <apr_dbd.h>
 #include <apr_global_mutex.h>
 
-#define DCR_SQL_SCHEMA_VERSION 1
+#define DCR_SQL_SCHEMA_VERSION 2 /* 2: dcr_used_statements */
 
 /* The statements every connection needs; dcr_sql_label names them for ap_dbd_prepare. */
 typedef enum dcr_sql_stmt {
@@ -22,6 +22,8 @@ typedef enum dcr_sql_stmt {
     DCR_SQL_FIND,
     DCR_SQL_EXPIRE,
     DCR_SQL_COUNT,
+    DCR_SQL_REMEMBER, /* single-use statements (dcr_used_statements) */
+    DCR_SQL_FORGET,
     /* PostgreSQL only: the subject lock rides on the statements around it (store_sql.c) */
     DCR_SQL_LOCK_FIND,
     DCR_SQL_INSERT_HANDOVER,
@@ -53,9 +55,16 @@ typedef struct dcr_sql_conn {
  * NULL for a driver we have no schema for. Every statement is idempotent (IF NOT EXISTS). */
 const char *const *dcr_sql_schema(const char *driver_name);
 
-/* Runs the (idempotent) schema statements and checks the schema version; err says what failed. */
+/* Runs the (idempotent) schema statements, which also migrate an older schema, and checks
+ * the schema version; err says what failed. */
 apr_status_t dcr_sql_create_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                    dcr_error *err);
+
+/* Only checks that the database holds this module's schema version (DCRDBDCreateSchema Off):
+ * APR_NOTFOUND when it holds no schema at all (yet), another error when its version is not
+ * ours; err names what was found and what to do. */
+apr_status_t dcr_sql_check_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                  dcr_error *err);
 
 /* Statement text in apr_dbd's portable placeholder syntax (%s, %lld), and a unique label.
  * The text is NULL for a statement the driver does not use (nothing to prepare). */

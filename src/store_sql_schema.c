@@ -6,13 +6,18 @@
 #include <string.h>
 
 /* Keep these equal to sql/sqlite.sql and sql/pgsql.sql (check_store_sqlite compares them). */
-/* After the table, both drivers alike: the indexes and the schema version. */
+/* After the table, both drivers alike: the indexes. */
 #define SCHEMA_COMMON                                                                              \
     "CREATE INDEX IF NOT EXISTS dcr_clients_subject ON dcr_clients (subject_key, issued_at)",      \
         "CREATE INDEX IF NOT EXISTS dcr_clients_expires ON dcr_clients (expires_at)"               \
-        " WHERE expires_at IS NOT NULL",                                                           \
+        " WHERE expires_at IS NOT NULL"
+/* After the single-use statements' table: the schema version, a version 1 database (the
+ * same tables but that one) migrated in place. */
+#define SCHEMA_VERSION                                                                             \
+    "CREATE INDEX IF NOT EXISTS dcr_used_statements_expires ON dcr_used_statements (expires_at)",  \
         "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",                        \
-        "INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)"
+        "INSERT INTO dcr_schema (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",   \
+        "UPDATE dcr_schema SET version = 2 WHERE version = 1"
 
 static const char *const schema_sqlite[] = {"CREATE TABLE IF NOT EXISTS dcr_clients ("
                                             " client_id TEXT NOT NULL PRIMARY KEY,"
@@ -22,7 +27,12 @@ static const char *const schema_sqlite[] = {"CREATE TABLE IF NOT EXISTS dcr_clie
                                             " subject_key TEXT,"
                                             " rat_hash TEXT NOT NULL"
                                             " )",
-                                            SCHEMA_COMMON, NULL};
+                                            SCHEMA_COMMON,
+                                            "CREATE TABLE IF NOT EXISTS dcr_used_statements ("
+                                            " hash TEXT NOT NULL PRIMARY KEY,"
+                                            " expires_at INTEGER NOT NULL"
+                                            " )",
+                                            SCHEMA_VERSION, NULL};
 
 static const char *const schema_pgsql[] = {
     "CREATE TABLE IF NOT EXISTS dcr_clients ("
@@ -34,6 +44,11 @@ static const char *const schema_pgsql[] = {
     " rat_hash CHAR(64) NOT NULL"
     " )",
     SCHEMA_COMMON,
+    "CREATE TABLE IF NOT EXISTS dcr_used_statements ("
+    " hash CHAR(64) NOT NULL PRIMARY KEY,"
+    " expires_at BIGINT NOT NULL"
+    " )",
+    SCHEMA_VERSION,
     "CREATE OR REPLACE FUNCTION dcr_lock_find(lock_key BIGINT, subject TEXT, now_s BIGINT)"
     " RETURNS TABLE (client_id VARCHAR, record TEXT) VOLATILE LANGUAGE plpgsql"
     " AS $$ BEGIN PERFORM pg_advisory_lock(lock_key);"
@@ -67,6 +82,16 @@ static const struct {
                         " dcr_clients WHERE expires_at <= %lld ORDER BY expires_at LIMIT %d)"},
     [DCR_SQL_COUNT] = {"dcr_count", "SELECT COUNT(*) FROM dcr_clients"
                                     " WHERE expires_at IS NULL OR expires_at > %lld"},
+    /* one row changed: first use (or the memory of an earlier one had expired); none: seen.
+     * The conflict target's row lock makes two racing first uses one success, one none. */
+    [DCR_SQL_REMEMBER] = {"dcr_remember",
+                          "INSERT INTO dcr_used_statements (hash, expires_at) VALUES (%s, %lld)"
+                          " ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at"
+                          " WHERE dcr_used_statements.expires_at <= %lld"},
+    [DCR_SQL_FORGET] = {"dcr_forget",
+                        "DELETE FROM dcr_used_statements WHERE hash IN (SELECT hash FROM"
+                        " dcr_used_statements WHERE expires_at <= %lld ORDER BY expires_at"
+                        " LIMIT %d)"},
     /* PostgreSQL only. dcr_lock_find is sql/pgsql.sql's. A write under a subject lock hands
      * the lock over to its own transaction only when it changed a row: the materialised
      * CTE takes the transaction lock for that row before the outer select drops the
@@ -181,17 +206,31 @@ apr_status_t dcr_sql_select_text(const apr_dbd_driver_t *driver, apr_dbd_t *hand
 static apr_status_t run_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                const char *const *sql, dcr_error *err)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    long long version = 0;
     int rv, nrows;
 
     for (; *sql; sql++)
         if ((rv = apr_dbd_query(driver, handle, &nrows, *sql)))
             return dcr_sql_fail(driver, handle, rv, err, *sql);
-    /* A newer module may have migrated the table: refuse rather than misread it. */
-    if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1)))
-        return dcr_sql_fail(driver, handle, rv, err, "schema version");
+    return dcr_sql_check_schema(driver, handle, p, err);
+}
+
+apr_status_t dcr_sql_check_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                  dcr_error *err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    long long version = 0;
+    int rv;
+
+    /* A newer module may have migrated the table: refuse rather than misread it; an older
+     * schema (nobody migrated it) would fail every statement that needs the new parts. */
+    if ((rv = apr_dbd_select(driver, p, handle, &res, "SELECT MAX(version) FROM dcr_schema", 1))) {
+        dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the client store is not available",
+                 "store: no dcr_schema table (%s): create the schema from sql/%s.sql or set "
+                 "DCRDBDCreateSchema On",
+                 apr_dbd_error(driver, handle, rv), dcr_sql_is_pg(driver) ? "pgsql" : "sqlite");
+        return APR_NOTFOUND;
+    }
     while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
         const char *v = apr_dbd_get_entry(driver, row, 0);
         if (v)
@@ -199,8 +238,11 @@ static apr_status_t run_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle
     }
     if (version != DCR_SQL_SCHEMA_VERSION) {
         dcr_fail(err, DCR_ERR_SERVER_ERROR, "the client store is misconfigured",
-                 "store: schema version %lld in the database, this module uses %d", version,
-                 DCR_SQL_SCHEMA_VERSION);
+                 "store: schema version %lld in the database, this module uses %d%s", version,
+                 DCR_SQL_SCHEMA_VERSION,
+                 version < DCR_SQL_SCHEMA_VERSION
+                     ? ": run sql/<driver>.sql (it migrates in place) or set DCRDBDCreateSchema On"
+                     : "");
         return APR_EGENERAL;
     }
     return APR_SUCCESS;

@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "json.h"
 #include "statement.h"
+#include "vc_binding.h"
 #include "status_list.h"
 #include "vc_payload.h"
 #include "vc_status.h"
@@ -17,6 +18,7 @@ void dcr_vc_trust_defaults(struct dcr_vc_trust *trust)
     trust->status_ttl_min = 60;
     trust->status_ttl_max = 3600;
     trust->status_max_bytes = DCR_STATUS_MAX_BYTES;
+    trust->binding = DCR_VC_BIND_AUD | DCR_VC_BIND_CNF;
 }
 
 const dcr_vc_issuer *dcr_vc_find_issuer(const struct dcr_vc_trust *trust, const char *id)
@@ -158,8 +160,10 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     const dcr_vc_issuer *issuer;
     dcr_vc_claims c;
     dcr_jws jws;
+    dcr_vc_bound bound;
     const char *why, *claimed;
     json_t *meta;
+    long long expires;
 
     memset(out, 0, sizeof(*out));
     if (!trust)
@@ -189,7 +193,10 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     if (!c.subject || !*c.subject)
         return invalid(err, "the credential names no subject (credentialSubject.id or sub)",
                        issuer->id);
-    if (!dcr_vc_check_time(ctx->pool, &c, ctx->now, ctx->policy->clock_skew, &why))
+    if (!dcr_vc_check_time(ctx->pool, &c, ctx->now, ctx->policy->clock_skew, &why) ||
+        !dcr_vc_check_lifetime(&c, trust->max_lifetime, &expires, &why) ||
+        !dcr_vc_check_binding(ctx->pool, &c, trust->binding, ctx->policy->audiences, expires,
+                              ctx->policy->clock_skew, &bound, &why))
         return invalid(err, why, issuer->id);
     meta = dcr_vc_harvest_metadata(ctx->pool, &c, trust->metadata_from, &why);
     if (!meta)
@@ -216,6 +223,14 @@ bool dcr_vc_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, size
     json_object_set_new(out->extensions, "vc_subject", json_string(c.subject));
     out->auth_method = trust->auth_method;
     out->iat = dcr_vc_issued_at(&c);
+    out->single_use_until = bound.single_use_until;
+    if (bound.holder_jwks) {
+        /* pinned to the holder: its key is the client's only credential, whatever the request
+         * or DCRVCAuthMethod say (statement values win, and the key replaces a jwks_uri) */
+        json_object_set(meta, "jwks", bound.holder_jwks);
+        json_object_del(meta, "jwks_uri");
+        out->auth_method = "private_key_jwt";
+    }
     dcr_log(ctx->log, DCR_LOG_INFO, "VC verified: issuer %s subject %s", issuer->id, c.subject);
     return true;
 }

@@ -40,6 +40,8 @@ struct dcr_vc_trust {
     int metadata_from;                        /* DCRVCMetadataFrom (subject) */
     bool status_unavailable_allow;            /* DCRVCStatusUnavailable allow (refuse) */
     const char *auth_method;                  /* DCRVCAuthMethod; NULL: the default rule */
+    unsigned binding;                         /* DCRVCBinding: DCR_VC_BIND_* (aud cnf) */
+    long long max_lifetime;                   /* DCRVCMaxLifetime seconds; 0: no limit */
     long long status_ttl_min, status_ttl_max; /* bounds on how long a list is cached (s) */
     size_t status_max_bytes;                  /* decompressed list bound */
     const dcr_fetch_conf *fetch; /* NULL: no fetching (lists must come from the cache) */
@@ -47,7 +49,8 @@ struct dcr_vc_trust {
 };
 
 /* Fills defaults: metadata from credentialSubject, refuse when a list is unavailable, lists
- * cached 60..3600 s (300 when the list gives no hint), DCR_STATUS_MAX_BYTES. */
+ * cached 60..3600 s (300 when the list gives no hint), DCR_STATUS_MAX_BYTES, binding
+ * `aud cnf`, no lifetime limit. */
 void dcr_vc_trust_defaults(struct dcr_vc_trust *trust);
 
 /* The configured issuer with exactly this id, or NULL. */

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "vc.h"
+#include "vc_binding.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -25,6 +26,8 @@ typedef struct dcr_vc_conf {
     int metadata_from;                           /* 0 unset */
     int unavailable;                             /* -1 unset, 0 refuse, 1 allow */
     const char *auth_method;                     /* NULL unset, "" default rule */
+    unsigned binding;                            /* DCRVCBinding bits, 0 unset */
+    long long max_lifetime;                      /* DCRVCMaxLifetime, -1 unset */
     const char *ca_file;
     long long timeout, max_size, ttl_min, ttl_max; /* -1 unset */
     apr_array_header_t *eku;                       /* DCRVCx5cEKU; NULL: unset (inherited) */
@@ -39,7 +42,7 @@ void *dcr_vc_conf_create(apr_pool_t *p)
 {
     dcr_vc_conf *c = apr_pcalloc(p, sizeof(*c));
     c->unavailable = -1;
-    c->timeout = c->max_size = c->ttl_min = c->ttl_max = -1;
+    c->timeout = c->max_size = c->ttl_min = c->ttl_max = c->max_lifetime = -1;
     return c;
 }
 
@@ -56,6 +59,8 @@ void *dcr_vc_conf_merge(apr_pool_t *p, void *basev, void *addv)
     PICK(metadata_from, 0);
     PICK(unavailable, -1);
     PICK(auth_method, NULL);
+    PICK(binding, 0);
+    PICK(max_lifetime, -1);
     PICK(ca_file, NULL);
     PICK(timeout, -1);
     PICK(max_size, -1);
@@ -166,7 +171,23 @@ const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg)
     }
     if (strcmp(what, "timeout") == 0)
         return number(cmd, arg, 1, &c->timeout);
+    if (strcmp(what, "lifetime") == 0)
+        return number(cmd, arg, 1, &c->max_lifetime);
     return number(cmd, arg, 1024, &c->max_size); /* maxsize */
+}
+
+const char *dcr_vc_cmd_binding(cmd_parms *cmd, void *dconf, const char *args)
+{
+    dcr_vc_conf *c = my_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    (void)dconf;
+    if (err)
+        return err;
+    c->binding = dcr_vc_binding_parse(cmd->temp_pool, args);
+    return c->binding
+               ? NULL
+               : apr_psprintf(cmd->pool, "DCRVCBinding: '%s': give aud, cnf or both, or any alone",
+                              args);
 }
 
 const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const char *b)
@@ -214,6 +235,16 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
         trust->metadata_from = c->metadata_from;
     trust->status_unavailable_allow = c->unavailable == 1;
     trust->auth_method = c->auth_method && *c->auth_method ? c->auth_method : NULL;
+    if (c->binding)
+        trust->binding = c->binding;
+    if (c->max_lifetime > 0)
+        trust->max_lifetime = c->max_lifetime;
+    if (trust->binding & DCR_VC_BIND_ANY)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "DCRVCBinding any for %s:%u: VCs bound neither to this endpoint (aud) nor "
+                     "to a holder key (cnf) are accepted; whoever holds a copy of one can "
+                     "register with it",
+                     s->server_hostname ? s->server_hostname : "(main server)", s->port);
     if (c->ttl_min >= 0)
         trust->status_ttl_min = c->ttl_min;
     if (c->ttl_max >= 0)

@@ -1,7 +1,7 @@
 /* VC directives: DCRVCIssuer, DCRVCRequireType, DCRVCMetadataFrom, DCRVCStatusUnavailable,
- * DCRVCAuthMethod, DCRVCStatusCacheTime, DCRFetchCAFile, DCRFetchTimeout, DCRFetchMaxSize,
- * DCRFetchAllow, DCRVCx5cEKU, DCRCache (docs/vc.md). The glue's config.c calls create/merge for
- * every server and apply in post_config. */
+ * DCRVCAuthMethod, DCRVCBinding, DCRVCMaxLifetime, DCRVCStatusCacheTime, DCRFetchCAFile,
+ * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRVCx5cEKU, DCRCache (docs/vc.md). The glue's
+ * config.c calls create/merge for every server and apply in post_config. */
 #ifndef DCR_AP_CONFIG_VC_H
 #define DCR_AP_CONFIG_VC_H
 
@@ -14,6 +14,7 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
 const char *dcr_vc_cmd_list(cmd_parms *cmd, void *dconf, const char *word);
 const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg);
 const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const char *b);
+const char *dcr_vc_cmd_binding(cmd_parms *cmd, void *dconf, const char *args);
 const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
 
 /* Entries for the module's command table, each followed by a comma. */
@@ -28,6 +29,11 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
                       "refuse or allow a VC whose status list cannot be fetched (refuse)"),        \
         AP_INIT_TAKE1("DCRVCAuthMethod", dcr_vc_cmd_take1, (void *)"auth", RSRC_CONF,              \
                       "token_endpoint_auth_method for VC clients (default: by the metadata)"),     \
+        AP_INIT_RAW_ARGS("DCRVCBinding", dcr_vc_cmd_binding, NULL, RSRC_CONF,                      \
+                         "what binds a VC here: aud, cnf, both (either suffices), or any alone "   \
+                         "(aud cnf)"),                                                             \
+        AP_INIT_TAKE1("DCRVCMaxLifetime", dcr_vc_cmd_take1, (void *)"lifetime", RSRC_CONF,         \
+                      "longest VC validity accepted, seconds (no limit)"),                         \
         AP_INIT_TAKE2("DCRVCStatusCacheTime", dcr_vc_cmd_take2, NULL, RSRC_CONF,                   \
                       "min and max seconds a status list is cached (60 3600)"),                    \
         AP_INIT_TAKE1("DCRFetchCAFile", dcr_vc_cmd_take1, (void *)"ca", RSRC_CONF,                 \

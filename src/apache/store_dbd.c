@@ -94,6 +94,41 @@ static const char *create_schema(apr_pool_t *ptemp, server_rec *s, const dbd_cfg
     return rv == APR_SUCCESS ? NULL : apr_pstrdup(ptemp, err.detail);
 }
 
+/* DCRDBDCreateSchema Off: someone else keeps the schema, but one of another version (a
+ * database the previous module created, not migrated) is a startup error naming it, not a
+ * prepare failure on every request. A database that cannot be reached now, or holds no schema
+ * yet, is left to the requests (503 until the operator has run sql/<driver>.sql). */
+static const char *check_schema(apr_pool_t *ptemp, server_rec *main, dbd_cfg *cfg)
+{
+    for (server_rec *v = ap_server_conf ? ap_server_conf : main; v; v = v->next) {
+        const dbd_cfg_t *dc = dbd_settings(v);
+        const apr_dbd_driver_t *driver = NULL;
+        apr_dbd_t *handle = NULL;
+        const char *why = NULL;
+        dcr_error err = {0};
+        apr_status_t rv;
+
+        if (dcr_ap_sconf(v)->store_cfg != cfg || !dc)
+            continue;
+        if (apr_dbd_get_driver(ptemp, dc->name, &driver) != APR_SUCCESS)
+            return apr_psprintf(ptemp, "no apr_dbd driver '%s' (DBDriver pgsql or sqlite3)",
+                                dc->name);
+        if (apr_dbd_open_ex(driver, ptemp, dc->params, &handle, &why) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
+                         "DCRStore dbd: cannot reach the database to check its schema now (%s)",
+                         why ? why : "no reason given");
+            continue;
+        }
+        rv = dcr_sql_check_schema(driver, handle, ptemp, &err);
+        apr_dbd_close(driver, handle);
+        if (rv == APR_NOTFOUND) /* not created yet: 503 until the operator runs the file */
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "DCRStore dbd: %s", err.detail);
+        else if (rv != APR_SUCCESS)
+            return apr_psprintf(ptemp, "DCRDBDCreateSchema Off: %s", err.detail);
+    }
+    return NULL;
+}
+
 static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *c)
 {
     dbd_cfg *cfg = c;
@@ -109,7 +144,7 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     dcr_ap_sweep_post_config(&cfg->sweep, s, c);
     cfg->schema_ready = !cfg->create_schema;
     if (!cfg->create_schema)
-        return NULL;
+        return check_schema(ptemp, s, cfg);
     /* Each server using this store may have its own DBDParams: create the schema in each. */
     for (server_rec *v = ap_server_conf ? ap_server_conf : s; v; v = v->next) {
         dcr_server_conf *sc = dcr_ap_sconf(v);
@@ -310,6 +345,12 @@ static apr_status_t r_lock(dcr_store *s, const char *key, apr_pool_t *p, void **
     RETRYING(dcr_sql_store_ops.lock_subject(&Q(s)->sql, key, p, token, err));
 }
 
+static apr_status_t r_remember(dcr_store *s, const char *hash, long long expires_at, long long now,
+                               apr_pool_t *p, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.remember_statement(&Q(s)->sql, hash, expires_at, now, p, err));
+}
+
 static void r_unlock(dcr_store *s, void *token)
 {
     dcr_sql_store_ops.unlock_subject(&Q(s)->sql, token);
@@ -328,6 +369,7 @@ static const dcr_store_ops dbd_ops = {
     .count = r_count,
     .lock_subject = r_lock,
     .unlock_subject = r_unlock,
+    .remember_statement = r_remember,
 };
 
 /* The store on a connection the caller got from mod_dbd, for the life of p. */

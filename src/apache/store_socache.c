@@ -23,6 +23,7 @@ APLOG_USE_MODULE(dcr_trusted);
 #define MUTEX_TYPE "dcr-store"
 #define MAX_RECORD (64 * 1024) /* read buffer; larger records are refused on write */
 #define INDEX_MAX (32 * 1024)
+#define MEMCACHE_MAX_TTL (29LL * 86400) /* memcached: longer relative expiries are dates */
 
 typedef struct socache_cfg {
     const char *provider_name;
@@ -455,6 +456,35 @@ static apr_status_t op_replace(dcr_store *st, const dcr_client *c, long long now
     return rv;
 }
 
+/* A single-use statement: an entry per hash that lives until the statement expires. Exact
+ * where the store has its mutex (shmcb, one node): read and write happen under it. memcache
+ * and redis are MP-safe and so run without one: two nodes (or processes) presenting the same
+ * copy in the same instant may both read "unseen" (docs/vc.md). shmcb forgets on restart, as
+ * it forgets the registrations; an eviction forgets early; memcache keeps it 29 days at most. */
+static apr_status_t op_remember(dcr_store *st, const char *hash, long long expires_at,
+                                long long now, apr_pool_t *p, dcr_error *err)
+{
+    handle *h = st->ctx;
+    char *val = NULL;
+    long long keep = expires_at > now ? expires_at : now + 1;
+    apr_status_t rv;
+    /* memcached reads a relative expiry over 30 days as a date in 1970 (gone at once) */
+    if (!strcmp(h->cfg->provider_name, "memcache") && keep > now + MEMCACHE_MAX_TTL)
+        keep = now + MEMCACHE_MAX_TTL;
+    if (!lock(h))
+        return down(err, "lock", APR_EGENERAL);
+    rv = fetch(h, "used", hash, p, &val, NULL);
+    if (rv == APR_SUCCESS && apr_atoi64(val) > now)
+        rv = APR_EEXIST;
+    else if (rv == APR_SUCCESS || rv == APR_NOTFOUND)
+        rv = save(h, "used", hash, apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)expires_at),
+                  keep, p, err);
+    else
+        rv = down(err, "read", rv);
+    unlock(h);
+    return rv;
+}
+
 static const dcr_store_ops ops = {
     .name = "socache",
     .caps = 0,
@@ -466,6 +496,7 @@ static const dcr_store_ops ops = {
     .replace_returning = op_replace,
     .expire = NULL,
     .count = NULL,
+    .remember_statement = op_remember,
 };
 
 static dcr_store *open_store(request_rec *r, void *c, dcr_error *err)

@@ -41,6 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     trust.issuers = issuers;
     trust.metadata_from = DCR_VC_META_BOTH;
     policy.vc = &trust;
+    policy.audiences = dcr_words(pool, "https://dcr.example.org/register"); /* DCRVCBinding aud */
     fuzz_fixture_end();
     return 0;
 }

@@ -13,6 +13,7 @@ import shutil
 import ssl
 import threading
 import time
+import uuid
 import zlib
 
 import pytest
@@ -77,9 +78,19 @@ class StatusServer:
         self.httpd.server_close()
 
 
+def audience(vhost):
+    """The registration endpoint URL the module builds (ServerName, port, Location): the
+    default audience a VC names in aud (DCRVCBinding aud)."""
+    return vhost.public_base + (vhost.location or "")
+
+
 class Issuer:
+    """aud: what the credentials it mints name in aud (None: no aud); env's make() sets it to
+    the server's endpoint, so the tests' VCs are bound to it (DCRVCBinding's default)."""
+
     def __init__(self, directory, ident=ISSUER):
         self.id = ident
+        self.aud = None
         self.ec = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
         self.ed = jwk.JWK.generate(kty="OKP", crv="Ed25519", kid="ed1")
         self.jwks = os.path.join(directory, "issuer-%d.jwks" % id(self))
@@ -99,6 +110,12 @@ class Issuer:
         t.make_signed_token(key)
         return t.serialize()
 
+    def bind(self, payload):
+        """payload with this issuer's aud, when it has one."""
+        if self.aud is not None and "aud" not in payload:
+            payload["aud"] = self.aud
+        return payload
+
     def vc2(self, status=None, token_status=None, types=("OAuthClientCredential",), **subject):
         now = int(time.time())
         cs = {"id": SUBJECT, "client_name": "Agent from the VC",
@@ -106,6 +123,7 @@ class Issuer:
               "grant_types": ["authorization_code"], "software_id": "agent-1"}
         cs.update(subject)
         p = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+             "id": "urn:uuid:%s" % uuid.uuid4(),  # each its own credential (single use)
              "type": ["VerifiableCredential"] + list(types), "issuer": self.id,
              "validFrom": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
              "validUntil": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
@@ -114,16 +132,18 @@ class Issuer:
             p["credentialStatus"] = status
         if token_status:
             p["status"] = {"status_list": token_status}
-        return self.sign(p)
+        return self.sign(self.bind(p))
 
     def vc1(self):
         now = int(time.time())
-        return self.sign({"iss": self.id, "sub": SUBJECT, "nbf": now - 60, "exp": now + 3600,
-                          "vc": {"@context": ["https://www.w3.org/2018/credentials/v1"],
-                                 "type": ["VerifiableCredential", "OAuthClientCredential"],
-                                 "credentialSubject": {"client_name": "Agent 1.1",
-                                                       "grant_types": ["client_credentials"]}}},
-                         typ="JWT", key=self.ed)
+        return self.sign(self.bind(
+            {"iss": self.id, "sub": SUBJECT, "nbf": now - 60, "exp": now + 3600,
+             "jti": "urn:uuid:%s" % uuid.uuid4(),
+             "vc": {"@context": ["https://www.w3.org/2018/credentials/v1"],
+                    "type": ["VerifiableCredential", "OAuthClientCredential"],
+                    "credentialSubject": {"client_name": "Agent 1.1",
+                                          "grant_types": ["client_credentials"]}}}),
+            typ="JWT", key=self.ed)
 
     def bitstring_list(self, url, set_bits=(), purpose="revocation"):
         bits = bytearray(16384)
@@ -167,6 +187,8 @@ def env(httpd_factory, tmp_path_factory):
         for iss in issuers or [issuer]:
             lines.append("DCRVCIssuer %s jwks:%s" % (iss.id, iss.jwks))
         h = httpd_factory(vhosts=[Vhost(conf=lines + list(extra))], start=False, mpm=mpm)
+        for iss in issuers or [issuer]:
+            iss.aud = audience(h.vhost)
         h.start()
         return h
 
@@ -436,6 +458,7 @@ def test_x5c_root_issuer(env, httpd_factory):
             cert.public_bytes(serialization.Encoding.DER)).decode()]},
             claims={"@context": ["https://www.w3.org/ns/credentials/v2"],
                     "type": ["VerifiableCredential"], "issuer": ident, "nbf": now - 10,
+                    "exp": now + 600, "aud": audience(h.vhost),
                     "credentialSubject": {"id": SUBJECT, "client_name": "CA-backed agent"}})
         t.make_signed_token(key)
         return t.serialize()
@@ -455,6 +478,7 @@ def test_vhost_issuer_list_replaces_main(env, httpd_factory):
     replace = Vhost(name="b.example.test", conf=[
         "DCRStore socache:shmcb", "DCRVCIssuer %s jwks:%s" % (other.id, other.jwks)])
     h = httpd_factory(vhosts=[inherit, replace], server_conf=server_conf)
+    issuer.aud = other.aud = [audience(inherit), audience(replace)]
 
     def send(v, st):
         return h.session().post(v.endpoint, json={"software_statement": st,

@@ -43,7 +43,7 @@ def test_secret_only_when_configured(env):  # noqa: F811
 
     body = {k: v for k, v in got.json().items()
             if k not in ("registration_client_uri", "client_id_issued_at",
-                         "client_secret_expires_at")}
+                         "client_secret_expires_at", "registration_access_token")}
     wrong = h.session().put(path_of(h, reg), headers=auth,
                             json=dict(body, client_secret="not-the-secret"))
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client_metadata"

@@ -485,6 +485,26 @@ START_TEST(statement_wins_member_by_member)
 }
 END_TEST
 
+START_TEST(statement_keys_replace_request_keys)
+{
+    const char *d, *jwk = ec_jwk(&d);
+    const char *keys = apr_psprintf(pool, "{\"jwks\":{\"keys\":[%s]}}", jwk);
+    /* the statement's jwks beside the request's jwks_uri: no conflict, the statement's win */
+    json_t *m = reg2("{" CB ",\"jwks_uri\":\"https://evil.example/jwks\"}", keys, NULL);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_ptr_null(json_object_get(m, "jwks_uri"));
+    ck_assert_ptr_nonnull(json_object_get(m, "jwks"));
+    ck_assert_str_eq(str(m, "token_endpoint_auth_method"), "private_key_jwt");
+    /* a request's jwks goes too, even an invalid one (it is never looked at) */
+    m = reg2("{" CB ",\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"AA\"}]}}", keys, NULL);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(dump(json_object_get(m, "jwks")), dump(json_object_get(js(keys), "jwks")));
+    /* without keys in the statement, the request's stay */
+    m = reg2("{" CB ",\"jwks_uri\":\"https://app.example/jwks\"}", "{\"client_name\":\"x\"}", NULL);
+    ck_assert_str_eq(str(m, "jwks_uri"), "https://app.example/jwks");
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -507,6 +527,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, jwks_key_shapes);
     tcase_add_test(tc, language_tags);
     tcase_add_test(tc, statement_wins_member_by_member);
+    tcase_add_test(tc, statement_keys_replace_request_keys);
     suite_add_tcase(s, tc);
     return s;
 }

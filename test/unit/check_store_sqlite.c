@@ -97,7 +97,7 @@ START_TEST(table_columns_are_the_public_interface)
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_clients WHERE expires_at IS NULL"
                                " AND subject_key IS NULL"),
                      "1");
-    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "1");
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
     /* the documented indexes exist */
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND"
                                " name IN ('dcr_clients_subject','dcr_clients_expires')"),
@@ -229,12 +229,93 @@ START_TEST(newer_schema_is_refused)
     dcr_error err = {0};
 
     apr_pool_create(&p1, pool);
-    exec_sql(open_ok(p1, file, NULL, NULL), "UPDATE dcr_schema SET version = 2");
+    exec_sql(open_ok(p1, file, NULL, NULL), "UPDATE dcr_schema SET version = 3");
     apr_pool_destroy(p1);
     ck_assert_int_ne(dcr_store_sqlite_open(pool, file, NULL, NULL, &c, &err), APR_SUCCESS);
     ck_assert_ptr_null(c);
     ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
-    ck_assert_ptr_nonnull(strstr(err.detail, "schema version 2"));
+    ck_assert_ptr_nonnull(strstr(err.detail, "schema version 3"));
+}
+END_TEST
+
+/* The schema the previous module (version 1) created, word for word, with one client. */
+static void make_v1_database(const char *file)
+{
+    static const char *const v1[] = {
+        "CREATE TABLE IF NOT EXISTS dcr_clients ( client_id TEXT NOT NULL PRIMARY KEY, record TEXT"
+        " NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER, subject_key TEXT, rat_hash"
+        " TEXT NOT NULL )",
+        "CREATE INDEX IF NOT EXISTS dcr_clients_subject ON dcr_clients (subject_key, issued_at)",
+        "CREATE INDEX IF NOT EXISTS dcr_clients_expires ON dcr_clients (expires_at) WHERE"
+        " expires_at IS NOT NULL",
+        "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",
+        "INSERT INTO dcr_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",
+        NULL};
+    const apr_dbd_driver_t *d = NULL;
+    apr_dbd_t *h = NULL;
+    int n;
+    dcr_client *c = store_contract_client(pool, "old1", NULL, 10, 0, "old", "tok");
+    apr_dbd_init(pool);
+    ck_assert_int_eq(apr_dbd_get_driver(pool, "sqlite3", &d), APR_SUCCESS);
+    ck_assert_int_eq(apr_dbd_open(d, pool, file, &h), APR_SUCCESS);
+    for (const char *const *q = v1; *q; q++)
+        ck_assert_int_eq(apr_dbd_query(d, h, &n, *q), 0);
+    ck_assert_int_eq(apr_dbd_query(d, h, &n,
+                                   apr_psprintf(pool,
+                                                "INSERT INTO dcr_clients VALUES ('old1', '%s', 10,"
+                                                " NULL, NULL, '%s')",
+                                                dcr_client_to_record(pool, c), c->rat_hash)),
+                     0);
+    apr_dbd_close(d, h);
+}
+
+START_TEST(version_1_database_is_migrated)
+{
+    const char *file = temp_db(pool);
+    dcr_sql_conn *c;
+    dcr_store *st;
+    dcr_client *got = NULL;
+    dcr_error err = {0};
+
+    make_v1_database(file);
+    c = open_ok(pool, file, NULL, NULL);
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_schema"), "1");
+    st = dcr_sql_store(pool, c);
+    /* the old client reads as before, and the new table works */
+    ck_assert_int_eq(st->ops->get(st, "old1", 11, pool, &got, &err), APR_SUCCESS);
+    ck_assert(dcr_client_token_matches(got, "tok"));
+    ck_assert_int_eq(st->ops->remember_statement(st, "ab", 100, 11, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(st->ops->remember_statement(st, "ab", 100, 12, pool, &err), APR_EEXIST);
+    /* opening again changes nothing (idempotent) */
+    c = open_ok(pool, file, NULL, NULL);
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
+    ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_used_statements"), "1");
+}
+END_TEST
+
+START_TEST(check_schema_names_an_old_version)
+{
+    const char *file = temp_db(pool);
+    const apr_dbd_driver_t *d = NULL;
+    apr_dbd_t *h = NULL;
+    dcr_error err = {0};
+
+    make_v1_database(file);
+    ck_assert_int_eq(apr_dbd_get_driver(pool, "sqlite3", &d), APR_SUCCESS);
+    ck_assert_int_eq(apr_dbd_open(d, pool, file, &h), APR_SUCCESS);
+    ck_assert_int_ne(dcr_sql_check_schema(d, h, pool, &err), APR_SUCCESS);
+    ck_assert_msg(strstr(err.detail, "schema version 1") &&
+                      strstr(err.detail, "DCRDBDCreateSchema"),
+                  "%s", err.detail);
+    apr_dbd_close(d, h);
+    /* no schema at all: said so, not a prepare failure */
+    file = temp_db(pool);
+    ck_assert_int_eq(apr_dbd_open(d, pool, file, &h), APR_SUCCESS);
+    ck_assert_int_eq(dcr_sql_check_schema(d, h, pool, &err), APR_NOTFOUND);
+    ck_assert_msg(strstr(err.detail, "no dcr_schema table"), "%s", err.detail);
+    ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
+    apr_dbd_close(d, h);
 }
 END_TEST
 
@@ -523,6 +604,8 @@ static Suite *suite(void)
     tcase_add_test(tc, two_connections_on_one_file);
     tcase_add_test(tc, processes_write_concurrently);
     tcase_add_test(tc, newer_schema_is_refused);
+    tcase_add_test(tc, version_1_database_is_migrated);
+    tcase_add_test(tc, check_schema_names_an_old_version);
     tcase_add_test(tc, unopenable_file_fails_cleanly);
     tcase_add_test(tc, corrupt_record_is_server_error);
     tcase_add_test(tc, schema_files_match_the_code);

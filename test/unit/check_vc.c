@@ -5,6 +5,7 @@
 #include "statement.h"
 #include "unit.h"
 #include "vc.h"
+#include "vc_binding.h"
 #include "vc_kit.h"
 
 #include <apr_strings.h>
@@ -41,9 +42,9 @@ static void setup(void)
 /* VCDM 2.0 payload of the digest's example, valid around NOW. */
 static json_t *vc2(void)
 {
-    return json_pack("{s:[s,s], s:[s,s], s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:[s], s:[s,s], "
-                     "s:s, s:s}}",
-                     "@context", "https://www.w3.org/ns/credentials/v2",
+    return json_pack("{s:s, s:[s,s], s:[s,s], s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:[s], "
+                     "s:[s,s], s:s, s:s}}",
+                     "aud", KIT_AUD, "@context", "https://www.w3.org/ns/credentials/v2",
                      "https://www.w3.org/ns/credentials/undefined-terms/v2", "type",
                      "VerifiableCredential", "OAuthClientCredential", "id",
                      "urn:uuid:8b1e6c2a-0000-4000-8000-000000000001", "issuer", ISS, "validFrom",
@@ -57,9 +58,9 @@ static json_t *vc2(void)
 /* VCDM 1.1 JWT: the credential in `vc`, registered claims outside. */
 static json_t *vc1(void)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:{s:[s], s:[s,s], s:{s:s, s:[s]}}}", "iss", ISS,
-                     "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp", (json_int_t)(NOW + 3600),
-                     "jti", "urn:uuid:1", "vc", "@context",
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:{s:[s], s:[s,s], s:{s:s, s:[s]}}}", "aud",
+                     KIT_AUD, "iss", ISS, "sub", SUBJ, "nbf", (json_int_t)(NOW - 3600), "exp",
+                     (json_int_t)(NOW + 3600), "jti", "urn:uuid:1", "vc", "@context",
                      "https://www.w3.org/2018/credentials/v1", "type", "VerifiableCredential",
                      "OAuthClientCredential", "credentialSubject", "client_name", "Agent One",
                      "redirect_uris", "https://agent.example.com/cb");
@@ -112,7 +113,8 @@ END_TEST
 
 START_TEST(v2_typ_variants)
 {
-    ck_assert(verify(sign(vc2(), "application/vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_msg(verify(sign(vc2(), "application/vc+jwt", "k1", ec_key, "ES256")), "%s (%s)",
+                  err.description, err.detail);
     ck_assert(verify(sign(vc2(), "vc+ld+jwt", "k1", ec_key, "ES256")));
     ck_assert(verify(sign(vc2(), NULL, "k1", ec_key, "ES256")));
     ck_refused(sign(vc2(), "vc+sd-jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
@@ -460,6 +462,191 @@ START_TEST(auth_method_from_policy)
 }
 END_TEST
 
+/* ---- binding (DCRVCBinding) and validity (exp mandatory, DCRVCMaxLifetime) ---------------- */
+
+#define until_v2 1796083200LL /* vc2's validUntil, 2026-12-01T00:00:00Z */
+
+static json_t *holder_cnf(void)
+{
+    return json_pack("{s:o}", "jwk", kit_jwk(other_key, "holder"));
+}
+
+START_TEST(binding_default_aud_or_cnf)
+{
+    json_t *p = vc2();
+    /* aud names this endpoint: accepted, single use until it expires (plus the skew) */
+    json_object_set_new(p, "aud", json_pack("[s,s]", "https://elsewhere.example", KIT_AUD));
+    ck_assert_msg(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")), "%s", err.description);
+    ck_assert_int_eq(id.single_use_until, until_v2 + 60);
+    ck_assert_ptr_null(json_object_get(id.metadata, "jwks"));
+    /* no aud and no cnf: a bearer credential */
+    p = vc2();
+    json_object_del(p, "aud");
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "not bound to this server (aud) or to a holder key"),
+                  "%s", err.description);
+    /* an aud for another verifier */
+    p = vc2();
+    json_object_set_new(p, "aud", json_string("https://elsewhere.example"));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    /* malformed aud is refused, even beside a good one */
+    p = vc2();
+    json_object_set_new(p, "aud", json_pack("[s,i]", KIT_AUD, 7));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    p = vc2();
+    json_object_set_new(p, "aud", json_array());
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    /* no endpoint audience configured: nothing matches */
+    policy.audiences = NULL;
+    ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+}
+END_TEST
+
+START_TEST(cnf_pins_the_holder_key)
+{
+    json_t *p = vc2(), *want = json_pack("{s:[o]}", "keys", kit_jwk(other_key, "holder"));
+    json_object_del(p, "aud");
+    json_object_set_new(p, "cnf", holder_cnf());
+    /* the credential asks for a jwks_uri, the policy for a secret: the holder key wins */
+    json_object_set_new(json_object_get(p, "credentialSubject"), "jwks_uri",
+                        json_string("https://agent.example.com/jwks"));
+    trust.auth_method = "client_secret_basic";
+    ck_assert_msg(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")), "%s", err.description);
+    ck_assert_str_eq(id.auth_method, "private_key_jwt");
+    ck_assert_msg(json_equal(json_object_get(id.metadata, "jwks"), want), "jwks is not cnf.jwk");
+    ck_assert_ptr_null(json_object_get(id.metadata, "jwks_uri"));
+    ck_assert_int_eq(id.single_use_until, 0); /* bound to a holder: not single use */
+    /* aud and cnf: still pinned, still not single use */
+    p = vc2();
+    json_object_set_new(p, "cnf", holder_cnf());
+    ck_assert(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_int_eq(id.single_use_until, 0);
+    ck_assert_msg(json_equal(json_object_get(id.metadata, "jwks"), want), "jwks is not cnf.jwk");
+    json_decref(want);
+}
+END_TEST
+
+START_TEST(cnf_forms_that_do_not_bind)
+{
+    json_t *p = vc2(), *jwk;
+    /* a thumbprint names a key nobody here can see: no holder key, and no aud either */
+    json_object_del(p, "aud");
+    json_object_set_new(p, "cnf",
+                        json_pack("{s:s}", "jkt", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    /* with aud, the same credential is an aud-bound one: single use */
+    p = vc2();
+    json_object_set_new(p, "cnf",
+                        json_pack("{s:s}", "jkt", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"));
+    ck_assert(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_int_gt(id.single_use_until, 0);
+    ck_assert_ptr_null(json_object_get(id.metadata, "jwks"));
+    /* a private key in cnf.jwk is refused (it must never be registered) */
+    p = vc2();
+    jwk = kit_jwk(other_key, NULL);
+    json_object_set_new(jwk, "d", json_string("AAAA"));
+    json_object_set_new(p, "cnf", json_pack("{s:o}", "jwk", jwk));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "cnf.jwk"), "%s", err.description);
+    /* a symmetric key, a cnf that is not an object */
+    p = vc2();
+    json_object_set_new(p, "cnf",
+                        json_pack("{s:{s:s, s:s}}", "jwk", "kty", "oct", "k", "c2VjcmV0"));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    p = vc2();
+    json_object_set_new(p, "cnf", json_string("holder"));
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+}
+END_TEST
+
+START_TEST(binding_aud_only_or_cnf_only)
+{
+    json_t *p;
+    trust.binding = DCR_VC_BIND_AUD;
+    p = vc2();
+    json_object_del(p, "aud");
+    json_object_set_new(p, "cnf", holder_cnf());
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "aud does not name"), "%s", err.description);
+    ck_assert(verify(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_int_gt(id.single_use_until, 0);
+
+    trust.binding = DCR_VC_BIND_CNF;
+    ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "holder key"), "%s", err.description);
+    p = vc2();
+    json_object_set_new(p, "cnf", holder_cnf());
+    ck_assert(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_int_eq(id.single_use_until, 0);
+    ck_assert_str_eq(id.auth_method, "private_key_jwt");
+}
+END_TEST
+
+START_TEST(binding_any_accepts_bare)
+{
+    json_t *p = vc2();
+    trust.binding = DCR_VC_BIND_ANY;
+    json_object_del(p, "aud");
+    ck_assert_msg(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")), "%s", err.description);
+    ck_assert_int_eq(id.single_use_until, 0);
+    ck_assert_ptr_null(id.auth_method);
+    /* a holder key still pins */
+    p = vc2();
+    json_object_set_new(p, "cnf", holder_cnf());
+    ck_assert(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_str_eq(id.auth_method, "private_key_jwt");
+}
+END_TEST
+
+START_TEST(expiry_is_mandatory)
+{
+    json_t *p = vc2();
+    json_object_del(p, "validUntil");
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "must expire"), "%s", err.description);
+    /* exp instead: fine, and the earlier of the two is what is remembered */
+    p = vc2();
+    json_object_set_new(p, "exp", json_integer(NOW + 600));
+    ck_assert(verify(sign(p, "vc+jwt", "k1", ec_key, "ES256")));
+    ck_assert_int_eq(id.single_use_until, NOW + 600 + 60);
+    p = vc1();
+    json_object_del(p, "exp");
+    ck_refused(sign(p, NULL, "ed", ed_key, "EdDSA"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    /* 1.1: expirationDate is its validUntil */
+    p = vc1();
+    json_object_del(p, "exp");
+    set_str(json_object_get(p, "vc"), "expirationDate", "2026-11-18T12:06:40Z");
+    ck_assert_msg(verify(sign(p, NULL, "ed", ed_key, "EdDSA")), "%s", err.description);
+}
+END_TEST
+
+START_TEST(max_lifetime)
+{
+    json_t *p;
+    /* vc1: nbf NOW-3600 .. exp NOW+3600, two hours */
+    trust.max_lifetime = 7200;
+    ck_assert(verify(sign(vc1(), NULL, "ed", ed_key, "EdDSA")));
+    trust.max_lifetime = 7199;
+    ck_refused(sign(vc1(), NULL, "ed", ed_key, "EdDSA"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "DCRVCMaxLifetime"), "%s", err.description);
+    /* iat comes first: issued an hour ago it has one hour of validity left to count */
+    p = vc1();
+    json_object_set_new(p, "iat", json_integer(NOW));
+    trust.max_lifetime = 3600;
+    ck_assert(verify(sign(p, NULL, "ed", ed_key, "EdDSA")));
+    /* vc2: validFrom 2026-11-01 .. validUntil 2026-12-01, 30 days */
+    trust.max_lifetime = 86400;
+    ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    trust.max_lifetime = 30 * 86400;
+    ck_assert(verify(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256")));
+    /* no start at all: the lifetime cannot be told */
+    p = vc2();
+    json_object_del(p, "validFrom");
+    ck_refused(sign(p, "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
+    ck_assert_msg(strstr(err.description, "lifetime"), "%s", err.description);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("vc");
@@ -480,6 +667,13 @@ static Suite *suite(void)
     tcase_add_test(tc, metadata_locations);
     tcase_add_test(tc, header_keys_never_used);
     tcase_add_test(tc, auth_method_from_policy);
+    tcase_add_test(tc, binding_default_aud_or_cnf);
+    tcase_add_test(tc, cnf_pins_the_holder_key);
+    tcase_add_test(tc, cnf_forms_that_do_not_bind);
+    tcase_add_test(tc, binding_aud_only_or_cnf_only);
+    tcase_add_test(tc, binding_any_accepts_bare);
+    tcase_add_test(tc, expiry_is_mandatory);
+    tcase_add_test(tc, max_lifetime);
     suite_add_tcase(s, tc);
     return s;
 }

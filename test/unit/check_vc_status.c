@@ -61,10 +61,11 @@ static char *sign(json_t *payload, const char *typ, EVP_PKEY *key)
 /* A credential whose status is the given entry (object, array, NULL) and/or IETF claim. */
 static char *credential(json_t *status_entry, json_t *token_status)
 {
-    json_t *p = json_pack("{s:[s], s:[s], s:s, s:s, s:{s:s, s:s}}", "@context",
+    json_t *p = json_pack("{s:[s], s:[s], s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "@context",
                           "https://www.w3.org/ns/credentials/v2", "type", "VerifiableCredential",
-                          "issuer", ISS, "validFrom", "2026-11-01T00:00:00Z", "credentialSubject",
-                          "id", "https://agent.example.com", "client_name", "Agent");
+                          "issuer", ISS, "aud", KIT_AUD, "validFrom", "2026-11-01T00:00:00Z",
+                          "validUntil", "2026-12-01T00:00:00Z", "credentialSubject", "id",
+                          "https://agent.example.com", "client_name", "Agent");
     if (status_entry)
         json_object_set_new(p, "credentialStatus", status_entry);
     if (token_status)

@@ -8,6 +8,7 @@
 typedef struct memstore {
     apr_pool_t *pool;
     apr_hash_t *records; /* client_id -> record JSON text */
+    apr_hash_t *used;    /* statement hash -> long long * expiry */
     bool down;
 } memstore;
 
@@ -112,6 +113,23 @@ static apr_status_t count(dcr_store *s, long long now, long long *n, apr_pool_t 
     return APR_SUCCESS;
 }
 
+static apr_status_t remember(dcr_store *s, const char *hash, long long expires_at, long long now,
+                             apr_pool_t *p, dcr_error *err)
+{
+    memstore *m = s->ctx;
+    long long *until;
+    (void)p;
+    if (unavailable(m, err))
+        return APR_EGENERAL;
+    until = apr_hash_get(m->used, hash, APR_HASH_KEY_STRING);
+    if (until && *until > now)
+        return APR_EEXIST;
+    until = apr_palloc(m->pool, sizeof(*until));
+    *until = expires_at;
+    apr_hash_set(m->used, apr_pstrdup(m->pool, hash), APR_HASH_KEY_STRING, until);
+    return APR_SUCCESS;
+}
+
 static const dcr_store_ops memstore_ops = {.name = "memory",
                                            .caps = DCR_STORE_CAN_ITERATE,
                                            .put = put,
@@ -119,7 +137,8 @@ static const dcr_store_ops memstore_ops = {.name = "memory",
                                            .update = update,
                                            .remove = remove_,
                                            .find_clients = find_clients,
-                                           .count = count};
+                                           .count = count,
+                                           .remember_statement = remember};
 
 dcr_store *memstore_create(apr_pool_t *pool)
 {
@@ -127,6 +146,7 @@ dcr_store *memstore_create(apr_pool_t *pool)
     memstore *m = apr_pcalloc(pool, sizeof(*m));
     m->pool = pool;
     m->records = apr_hash_make(pool);
+    m->used = apr_hash_make(pool);
     s->ops = &memstore_ops;
     s->ctx = m;
     return s;
@@ -140,4 +160,9 @@ unsigned memstore_count(dcr_store *s)
 void memstore_set_down(dcr_store *s, bool down)
 {
     ((memstore *)s->ctx)->down = down;
+}
+
+unsigned memstore_used_count(dcr_store *s)
+{
+    return apr_hash_count(((memstore *)s->ctx)->used);
 }

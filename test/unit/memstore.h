@@ -10,6 +10,7 @@
 
 dcr_store *memstore_create(apr_pool_t *pool);
 unsigned memstore_count(dcr_store *s);
+unsigned memstore_used_count(dcr_store *s);      /* single-use statements remembered */
 void memstore_set_down(dcr_store *s, bool down); /* every op fails with 503 while down */
 
 #endif

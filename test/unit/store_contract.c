@@ -347,6 +347,49 @@ START_TEST(expire_oldest_expiry_first)
 }
 END_TEST
 
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static apr_status_t remember(const char *hash, long long until, long long now)
+{
+    return st->ops->remember_statement(st, hash, until, now, cp, &err);
+}
+
+START_TEST(remember_statement_once_until_it_expires)
+{
+    ck_assert_ptr_nonnull(st->ops->remember_statement);
+    ck_assert_int_eq(remember(H1, 500, 100), APR_SUCCESS);
+    /* the same hash again while remembered, whatever expiry the copy claims */
+    ck_assert_int_eq(remember(H1, 500, 101), APR_EEXIST);
+    ck_assert_int_eq(remember(H1, 9000, 499), APR_EEXIST);
+    /* another statement is another entry */
+    ck_assert_int_eq(remember(H2, 500, 101), APR_SUCCESS);
+    /* once expired, it is new again (and remembered anew) */
+    ck_assert_int_eq(remember(H1, 900, 500), APR_SUCCESS);
+    ck_assert_int_eq(remember(H1, 900, 899), APR_EEXIST);
+    /* the registrations are untouched */
+    dcr_client *out;
+    ck_assert_int_eq(st->ops->get(st, H1, 100, cp, &out, &err), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(expire_forgets_used_statements)
+{
+    int removed = 0;
+    if (!st->ops->expire)
+        return;
+    ck_assert_int_eq(remember(H1, 50, 10), APR_SUCCESS);
+    ck_assert_int_eq(remember(H2, 5000, 10), APR_SUCCESS);
+    put_ok(C("keep", NULL, 1, 0, "x"));
+    ck_assert_int_eq(st->ops->expire(st, 100, 10, &removed, cp, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 1); /* H1's memory, no client */
+    ck_assert_int_eq(st->ops->expire(st, 100, 10, &removed, cp, &err), APR_SUCCESS);
+    ck_assert_int_eq(removed, 0);
+    ck_assert_int_eq(remember(H2, 5000, 100), APR_EEXIST); /* the live one stays */
+    must_get("keep", 100);
+}
+END_TEST
+
 void store_contract_add(Suite *suite, store_contract_open_fn open, void *baton)
 {
     TCase *tc = tcase_create("contract");
@@ -366,5 +409,7 @@ void store_contract_add(Suite *suite, store_contract_open_fn open, void *baton)
     tcase_add_test(tc, count_live_only);
     tcase_add_test(tc, expire_deletes_in_batches);
     tcase_add_test(tc, expire_oldest_expiry_first);
+    tcase_add_test(tc, remember_statement_once_until_it_expires);
+    tcase_add_test(tc, expire_forgets_used_statements);
     suite_add_tcase(suite, tc);
 }

@@ -176,6 +176,7 @@ void kit_vc_env(apr_pool_t *p, long long now, apr_array_header_t *issuers,
     trust->issuers = issuers;
     dcr_policy_defaults(p, policy);
     policy->vc = trust;
+    policy->audiences = dcr_words(p, KIT_AUD);
     memset(ctx, 0, sizeof *ctx);
     ctx->pool = p;
     ctx->now = now;

@@ -35,8 +35,13 @@ char *kit_pack(apr_pool_t *p, const unsigned char *raw, size_t len, int window_b
 
 /* The issuer iss with keys from buf (asserts that it loads). */
 dcr_vc_issuer *kit_issuer(apr_pool_t *p, const char *iss, dcr_vc_key_source src, const char *buf);
+/* The registration endpoint of the VC tests: the one audience of kit_vc_env's policy, which
+ * the tests' credentials name in aud (DCRVCBinding's default wants aud or cnf). */
+#define KIT_AUD "https://dcr.example.org/register"
+
 /* The context every VC statement test starts from: default trust with these issuers, default
- * policy pointing at it, and ctx at time now with a 16-entry memory cache, all in p. */
+ * policy pointing at it with KIT_AUD as its audience, and ctx at time now with a 16-entry
+ * memory cache, all in p. */
 void kit_vc_env(apr_pool_t *p, long long now, apr_array_header_t *issuers,
                 struct dcr_vc_trust *trust, dcr_policy *policy, dcr_statement_ctx *ctx);
 
