@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from jwcrypto import jwk, jwt
 
 from dcr_httpd import Vhost
-from test_vc import SUBJECT, env, post, refused  # noqa: F401 (env is a fixture)
+from test_vc import SUBJECT, audience, env, post, refused  # noqa: F401 (env is a fixture)
 from store_util import sqlite_count as count
 
 IDENT = "https://ca-backed.example"
@@ -66,9 +66,9 @@ class Pki:
 _serial = iter(range(1, 1000000))
 
 
-def credential(cert, key, name):
-    """A VC-JWT signed by key with cert as x5c, for a subject of its own (so that each
-    registration is a first one)."""
+def credential(cert, key, name, vhost):
+    """A VC-JWT signed by key with cert as x5c, bound to vhost's endpoint (aud), for a subject
+    of its own (so that each registration is a first one)."""
     now = int(time.time())
     signer = jwk.JWK.from_pem(key.private_bytes(serialization.Encoding.PEM,
                                                 serialization.PrivateFormat.PKCS8,
@@ -77,6 +77,7 @@ def credential(cert, key, name):
         cert.public_bytes(serialization.Encoding.DER)).decode()]},
         claims={"@context": ["https://www.w3.org/ns/credentials/v2"],
                 "type": ["VerifiableCredential"], "issuer": IDENT, "nbf": now - 10,
+                "exp": now + 600, "aud": audience(vhost),
                 "credentialSubject": {"id": "%s/%d" % (SUBJECT, next(_serial)),
                                       "client_name": name}})
     t.make_signed_token(signer)
@@ -96,7 +97,7 @@ def x5c_env(env):
 
 def accepted(h, pki, db, **ext):
     before = count(db)
-    r = post(h, credential(*pki.leaf(**ext), name="signer"))
+    r = post(h, credential(*pki.leaf(**ext), name="signer", vhost=h.vhost))
     assert r.status_code == 201, (ext, r.text)
     assert r.json()["vc_issuer"] == IDENT
     assert count(db) == before + 1
@@ -104,7 +105,7 @@ def accepted(h, pki, db, **ext):
 
 def rejected(h, pki, db, why, **ext):
     before = count(db)
-    r = post(h, credential(*pki.leaf(**ext), name="not a signer"))
+    r = post(h, credential(*pki.leaf(**ext), name="not a signer", vhost=h.vhost))
     refused(r, 400, "invalid_software_statement")
     assert count(db) == before  # nothing stored
     assert why in h.error_log_text(), ext
@@ -159,7 +160,7 @@ def test_eku_list_per_vhost(httpd_factory, x5c_env):
 
     def send(v, cert_key):
         return h.session().post(v.endpoint, json={
-            "software_statement": credential(*cert_key, name="x"),
+            "software_statement": credential(*cert_key, name="x", vhost=v),
             "grant_types": ["authorization_code"],
             "redirect_uris": ["https://agent.example.com/cb"]}, timeout=30)
 
