@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh checkout: dependencies, build, unit tests (plain and under
-# ASan/UBSan, fuzz corpora replayed), then the integration suite against a real httpd.
+# ASan/UBSan, fuzz corpora replayed), the Debian package built from make dist's tarball
+# (scripts/check-package.sh), then the integration suite against a real httpd.
 # Ends with each runner's own summary; exits non-zero when anything failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +42,9 @@ build build-asan --enable-sanitizers
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -s -j"$jobs" check >/dev/null 2>&1) || failed=1
 summaries build-asan
 [ $failed -eq 0 ] || { cat build-asan/test-suite.log; }
+
+step "Debian package (make dist, dpkg-buildpackage, lintian, a2enmod and apache2 -t)"
+scripts/check-package.sh build || failed=1
 
 # Debian's python3 (python3-pytest, -requests, -jwcrypto), whatever else is first on PATH.
 pytest() { /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"; }

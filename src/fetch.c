@@ -233,8 +233,12 @@ static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, c
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (conf->ca_file)
+    if (conf->ca_pem) { /* read by the parent as root; a child may not be able to (7.77+) */
+        struct curl_blob blob = {(void *)conf->ca_pem, conf->ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (conf->ca_file) {
         curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
+    }
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_dcr_trusted");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

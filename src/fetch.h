@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 
 typedef struct dcr_fetch_conf {
-    const char *ca_file;             /* DCRFetchCAFile; NULL: libcurl's default CA store */
+    const char *ca_file;             /* a CA file read by libcurl at each fetch (tests) */
+    const char *ca_pem;              /* DCRFetchCAFile as read at startup; wins over ca_file */
+    size_t ca_pem_len;               /* NULL/0 and no ca_file: libcurl's default CA store */
     long long timeout_ms;            /* DCRFetchTimeout (5 s) */
     size_t max_size;                 /* DCRFetchMaxSize (1 MiB), after content decoding */
     const apr_array_header_t *allow; /* DCRFetchAllow: "host" or "host:port" (const char *) */

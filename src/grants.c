@@ -2,6 +2,7 @@
 
 #include "json.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,42 @@ void dcr_response_type_needs(const char *rt, bool *needs_code, bool *needs_impli
 {
     *needs_code = has_word(rt, "code");
     *needs_implicit = has_word(rt, "token") || has_word(rt, "id_token");
+}
+
+bool dcr_grant_type_known(const char *g)
+{
+    static const char *const known[] = {"authorization_code", "implicit",      "password",
+                                        "client_credentials", "refresh_token", NULL};
+    const char *colon = strchr(g, ':');
+    for (int i = 0; known[i]; i++)
+        if (strcmp(g, known[i]) == 0)
+            return true;
+    /* an absolute URI: a scheme of letters (then letters, digits, + - .) and something after */
+    if (!colon || colon == g || !colon[1] ||
+        !((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z')))
+        return false;
+    for (const char *p = g; p < colon; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))
+            return false;
+    return strchr(g, ' ') == NULL;
+}
+
+bool dcr_response_type_known(const char *rt)
+{
+    bool any = false;
+    if (strcmp(rt, "none") == 0)
+        return true;
+    for (const char *p = rt; *p;) {
+        size_t len = strcspn(p, " ");
+        if (!((len == 4 && !memcmp(p, "code", 4)) || (len == 5 && !memcmp(p, "token", 5)) ||
+              (len == 8 && !memcmp(p, "id_token", 8))))
+            return false;
+        any = true;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return any;
 }
 
 static bool contains(const json_t *arr, const char *s)

@@ -30,6 +30,16 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
  * when nothing usable is left (nothing, or only refresh_token) it is invalid_client_metadata. */
 bool dcr_grants_public_client(json_t *grants, const char *auth_method, dcr_error *err);
 
+/* For DCRAllowedGrantTypes: a grant type RFC 7591 section 2 names (authorization_code,
+ * implicit, password, client_credentials, refresh_token, the JWT and SAML bearer URNs) or any
+ * other absolute URI (extension grants, RFC 6749 section 4.5). So a typo such as
+ * "client_credential" is caught when the configuration is read. */
+bool dcr_grant_type_known(const char *grant_type);
+
+/* For DCRAllowedResponseTypes: code, token, id_token, a space-separated combination of them
+ * (OIDC hybrid), or none alone. */
+bool dcr_response_type_known(const char *response_type);
+
 /* True when the (resolved) grant list holds a redirect-based grant. */
 bool dcr_grants_need_redirect(const json_t *grants);
 

@@ -8,6 +8,7 @@
 
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct trust_domain {
@@ -178,8 +179,19 @@ static bool check_audience(const dcr_statement_ctx *ctx, const json_t *payload, 
         }
     } else
         return INVALID("software_statement aud is missing or empty", NULL);
-    if (!match)
-        return INVALID("software_statement aud does not name this registration endpoint", NULL);
+    if (!match) { /* the admin must see both sides; json_dumps escapes what the client sent */
+        char *presented = json_dumps(aud, JSON_COMPACT | JSON_ENCODE_ANY);
+        const char *expected = "";
+        for (int k = 0; k < accepted->nelts; k++)
+            expected = apr_pstrcat(ctx->pool, expected, k ? " " : "",
+                                   APR_ARRAY_IDX(accepted, k, const char *), NULL);
+        dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
+                 "software_statement aud does not name this registration endpoint",
+                 "audience mismatch: expected %s, presented %.200s", expected,
+                 presented ? presented : "?");
+        free(presented);
+        return false;
+    }
     return true;
 }
 

@@ -37,6 +37,18 @@ static bool keep_sig(const char *use)
     return !use || strcmp(use, "sig") == 0;
 }
 
+int dcr_vc_issuer_key_count(const dcr_vc_issuer *is)
+{
+    switch (is->source) {
+    case DCR_VC_KEYS_JWKS:
+        return is->jwks ? is->jwks->nkeys : 0;
+    case DCR_VC_KEYS_PEM:
+        return is->key ? 1 : 0;
+    default:
+        return is->roots ? dcr_x509_roots_count(is->roots) : 0;
+    }
+}
+
 dcr_vc_issuer *dcr_vc_issuer_load(apr_pool_t *pool, const char *id, dcr_vc_key_source source,
                                   const char *buf, size_t len, const char **why)
 {

@@ -61,6 +61,10 @@ const dcr_vc_issuer *dcr_vc_find_issuer(const struct dcr_vc_trust *trust, const 
 dcr_vc_issuer *dcr_vc_issuer_load(apr_pool_t *pool, const char *id, dcr_vc_key_source source,
                                   const char *buf, size_t len, const char **why);
 
+/* How many keys (JWKS keys, 1 for pem:, roots for x5c-root:) the issuer holds: for the
+ * startup summary. */
+int dcr_vc_issuer_key_count(const dcr_vc_issuer *is);
+
 /* Verifies the compact JWS jws_text with the issuer's keys (kid / URL fragment / a handful of
  * fitting keys; pem: the one key; x5c-root: the validated leaf key at now). parse is the
  * already-parsed JWS. Failures are invalid_software_statement. */

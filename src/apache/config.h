@@ -51,9 +51,10 @@ typedef struct dcr_server_conf {
     apr_array_header_t *cors; /* DCRCORSOrigins, NULL unset (none) */
     struct dcr_cache *cache;  /* DCRCache, set in post_config where DCRRefusalLimit needs it */
 
-    /* set in post_config from the config tree: paths of the <Location> sections (no trailing
-     * slash) with SetHandler dcr-registration that this server serves */
+    /* set in check_config from the config tree: paths of the <Location> sections (no trailing
+     * slash) with SetHandler dcr-registration that this server serves (check_config) */
     apr_array_header_t *locations;
+    int tls; /* set in check_config from the tree: the server turns on SSLEngine */
 } dcr_server_conf;
 
 dcr_server_conf *dcr_ap_sconf(const server_rec *s);

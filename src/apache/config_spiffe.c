@@ -1,11 +1,13 @@
 /* DCRTrustDomain / DCRAllowSpiffeID. Names and patterns are checked when the directive is read;
- * bundle files are read in post_config, so every (graceful) restart reloads them. */
+ * bundle files are read and validated in check_config (as root, like mod_ssl's certificates),
+ * so `apache2 -t` fails on a broken bundle and every (graceful) restart reloads them. */
 #include "config_spiffe.h"
 
 #include "http_log.h"
 
 #include "conf_file.h"
 #include "config.h"
+#include "preflight.h"
 #include "spiffe.h"
 
 #include <apr_strings.h>
@@ -21,6 +23,7 @@ typedef struct dcr_spiffe_conf {
     apr_array_header_t *domains;  /* td_entry */
     apr_array_header_t *patterns; /* const char * */
     int domains_set, patterns_set;
+    const char *summary; /* "trust domain td: n key(s)", ... once loaded */
 } dcr_spiffe_conf;
 
 static dcr_spiffe_conf *my_conf(cmd_parms *cmd)
@@ -101,52 +104,64 @@ const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pat
 
 typedef struct warn_baton {
     server_rec *s;
-    const td_entry *td;
+    const char *td, *file;
 } warn_baton;
 
 static void bundle_warning(void *baton, const char *msg)
 {
     warn_baton *wb = baton;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wb->s, "DCRTrustDomain %s, bundle %s: %s",
-                 wb->td->name, wb->td->file, msg);
+    dcr_ap_warn_later(wb->s, apr_psprintf(wb->s->process->pconf, "DCRTrustDomain %s, bundle %s: %s",
+                                          wb->td, wb->file, msg));
+}
+
+const char *dcr_spiffe_load_bundle_file(apr_pool_t *pconf, server_rec *s, const char *td,
+                                        const char *file, dcr_spiffe_bundle **out)
+{
+    warn_baton wb = {s, td, file};
+    char *buf = NULL;
+    apr_size_t len = 0;
+    const char *why = NULL, *msg = dcr_conf_read_file(pconf, file, &buf, &len);
+    if (msg)
+        return apr_psprintf(pconf, "DCRTrustDomain %s: cannot read bundle %s: %s", td, file, msg);
+    if (!(*out = dcr_spiffe_bundle_parse(pconf, buf, len, bundle_warning, &wb, &why)))
+        return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s", td, file, why);
+    return NULL;
 }
 
 const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_spiffe_conf *c = conf;
     dcr_spiffe_trust *trust;
-    const char *why = NULL;
+    const char *why = NULL, *msg;
 
     policy->spiffe = NULL;
     if (!c || c->domains->nelts == 0) {
         if (c && c->patterns->nelts > 0)
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "DCRAllowSpiffeID has no effect without DCRTrustDomain");
+            dcr_ap_warn_later(s, "DCRAllowSpiffeID has no effect without DCRTrustDomain");
         return NULL;
     }
     trust = dcr_spiffe_trust_create(pconf);
+    c->summary = NULL;
     for (int i = 0; i < c->domains->nelts; i++) {
         const td_entry *e = &APR_ARRAY_IDX(c->domains, i, td_entry);
-        warn_baton wb = {s, e};
-        char *buf = NULL;
-        apr_size_t len = 0;
-        const char *msg = dcr_conf_read_file(pconf, e->file, &buf, &len);
         dcr_spiffe_bundle *b;
-        if (msg)
-            return apr_psprintf(pconf, "DCRTrustDomain %s: cannot read bundle %s: %s", e->name,
-                                e->file, msg);
-        b = dcr_spiffe_bundle_parse(pconf, buf, len, bundle_warning, &wb, &why);
-        if (!b)
-            return apr_psprintf(pconf, "DCRTrustDomain %s: bundle %s is not usable: %s", e->name,
-                                e->file, why);
+        if ((msg = dcr_spiffe_load_bundle_file(pconf, s, e->name, e->file, &b)))
+            return msg;
         if (!dcr_spiffe_trust_add_domain(trust, e->name, b, e->issuer, &why))
             return apr_psprintf(pconf, "DCRTrustDomain %s: %s", e->name, why);
-        ap_log_error(APLOG_MARK, b->jwt_keys->nkeys ? APLOG_DEBUG : APLOG_WARNING, 0, s,
-                     "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT
-                     ")%s",
-                     e->name, b->jwt_keys->nkeys, e->file,
-                     b->spiffe_shape ? "SPIFFE bundle" : "JWKS", (apr_int64_t)b->sequence,
-                     b->jwt_keys->nkeys ? "" : ": every JWT-SVID of this domain will be refused");
+        msg = apr_psprintf(
+            pconf,
+            "DCRTrustDomain %s: %d JWT-SVID key(s) from %s (%s, sequence %" APR_INT64_T_FMT ")",
+            e->name, b->jwt_keys->nkeys, e->file, b->spiffe_shape ? "SPIFFE bundle" : "JWKS",
+            (apr_int64_t)b->sequence);
+        if (b->jwt_keys->nkeys)
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "%s", msg);
+        else
+            dcr_ap_warn_later(
+                s,
+                apr_pstrcat(pconf, msg, ": every JWT-SVID of this domain will be refused", NULL));
+        msg = apr_psprintf(pconf, "trust domain %s: %d key(s)", e->name, b->jwt_keys->nkeys);
+        c->summary = c->summary ? apr_pstrcat(pconf, c->summary, ", ", msg, NULL) : msg;
     }
     for (int i = 0; i < c->patterns->nelts; i++) {
         const char *pat = APR_ARRAY_IDX(c->patterns, i, const char *);
@@ -155,11 +170,23 @@ const char *dcr_spiffe_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, 
             return apr_psprintf(pconf, "DCRAllowSpiffeID %s: %s", pat, why);
         dcr_spiffe_pattern_parse(pconf, pat, &p, &why);
         if (!dcr_spiffe_trust_bundle(trust, p.trust_domain))
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "DCRAllowSpiffeID %s names trust domain %s, which this server does "
-                         "not trust: it admits nothing",
-                         pat, p.trust_domain);
+            dcr_ap_warn_later(s, apr_psprintf(pconf,
+                                              "DCRAllowSpiffeID %s names trust domain %s, which "
+                                              "this server does not trust: it admits nothing",
+                                              pat, p.trust_domain));
     }
     policy->spiffe = trust;
     return NULL;
+}
+
+int dcr_spiffe_conf_count(const void *conf)
+{
+    const dcr_spiffe_conf *c = conf;
+    return c ? c->domains->nelts : 0;
+}
+
+const char *dcr_spiffe_conf_summary(const void *conf)
+{
+    const dcr_spiffe_conf *c = conf;
+    return c ? c->summary : NULL;
 }

@@ -1,10 +1,12 @@
-/* VC directives. Issuer key files are read in post_config, so every (graceful) restart
- * reloads them; values are checked when the directive is read. */
+/* VC directives. Issuer key files and DCRFetchCAFile are read and validated in check_config,
+ * by the parent as root (like mod_ssl's certificates), so `apache2 -t` fails on a broken one
+ * and every (graceful) restart reloads them; values are checked when the directive is read. */
 #include "config_vc.h"
 
 #include "http_log.h"
 
 #include "cache_socache.h"
+#include "ca_bundle.h"
 #include "conf_file.h"
 #include "config.h"
 #include "fetch.h"
@@ -30,6 +32,7 @@ typedef struct dcr_vc_conf {
     long long max_lifetime;                      /* DCRVCMaxLifetime, -1 unset */
     const char *ca_file;
     long long timeout, max_size, ttl_min, ttl_max; /* -1 unset */
+    const char *summary;                           /* "issuer x: n key(s)", ... once loaded */
     apr_array_header_t *eku;                       /* DCRVCx5cEKU; NULL: unset (inherited) */
 } dcr_vc_conf;
 
@@ -169,8 +172,17 @@ const char *dcr_vc_cmd_take1(cmd_parms *cmd, void *dconf, const char *arg)
         c->ca_file = ap_server_root_relative(cmd->pool, arg);
         return c->ca_file ? NULL : "DCRFetchCAFile: invalid path";
     }
-    if (strcmp(what, "timeout") == 0)
-        return number(cmd, arg, 1, &c->timeout);
+    if (strcmp(what, "timeout") == 0) {
+        /* a fetch holds a request (and its worker) for this long */
+        if ((err = number(cmd, arg, 1, &c->timeout)))
+            return err;
+        return c->timeout <= DCR_FETCH_TIMEOUT_MAX
+                   ? NULL
+                   : apr_psprintf(cmd->pool,
+                                  "DCRFetchTimeout: %s seconds is beyond the sane bound of %d "
+                                  "(a fetch holds a worker for that long)",
+                                  arg, DCR_FETCH_TIMEOUT_MAX);
+    }
     if (strcmp(what, "lifetime") == 0)
         return number(cmd, arg, 1, &c->max_lifetime);
     return number(cmd, arg, 1024, &c->max_size); /* maxsize */
@@ -200,6 +212,36 @@ const char *dcr_vc_cmd_take2(cmd_parms *cmd, void *dconf, const char *a, const c
     return c->ttl_min <= c->ttl_max ? NULL : "DCRVCStatusCacheTime: min is above max";
 }
 
+/* DCRFetchCAFile into memory, validated: a file only root can read still serves every
+ * child, and a broken one stops `apache2 -t`. */
+static const char *load_ca(apr_pool_t *pconf, const char *file, dcr_fetch_conf *fetch)
+{
+    char *buf = NULL;
+    apr_size_t len = 0;
+    const char *why = NULL, *msg = dcr_conf_read_file(pconf, file, &buf, &len);
+    int n = 0;
+    if (msg)
+        return apr_psprintf(pconf, "DCRFetchCAFile %s: cannot read it: %s", file, msg);
+    if (!dcr_ca_bundle_check(buf, len, &n, &why))
+        return apr_psprintf(pconf, "DCRFetchCAFile %s: %s", file, why);
+    fetch->ca_pem = buf;
+    fetch->ca_pem_len = len;
+    return NULL;
+}
+
+const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source, const char *file,
+                                    dcr_vc_issuer **out)
+{
+    char *buf = NULL;
+    apr_size_t len = 0;
+    const char *why = NULL, *msg = dcr_conf_read_file(pconf, file, &buf, &len);
+    if (msg)
+        return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", id, file, msg);
+    if (!(*out = dcr_vc_issuer_load(pconf, id, (dcr_vc_key_source)source, buf, len, &why)))
+        return apr_psprintf(pconf, "DCRVCIssuer %s: %s is not usable: %s", id, file, why);
+    return NULL;
+}
+
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_vc_conf *c = conf;
@@ -209,6 +251,13 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     const char *msg;
 
     policy->vc = NULL;
+    if (c)
+        c->summary = NULL;
+    /* the CA file is checked even without issuers: a missing one is a mistake either way */
+    fetch = apr_pcalloc(pconf, sizeof(*fetch));
+    dcr_fetch_defaults(fetch);
+    if (c && c->ca_file && (msg = load_ca(pconf, c->ca_file, fetch)))
+        return msg;
     if (!c || !c->issuers || c->issuers->nelts == 0)
         return NULL;
     trust = apr_pcalloc(pconf, sizeof(*trust));
@@ -216,18 +265,14 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     issuers = apr_array_make(pconf, c->issuers->nelts, sizeof(dcr_vc_issuer *));
     for (int i = 0; i < c->issuers->nelts; i++) {
         const issuer_entry *e = &APR_ARRAY_IDX(c->issuers, i, issuer_entry);
-        char *buf = NULL;
-        apr_size_t len = 0;
-        const char *why = NULL;
         dcr_vc_issuer *is;
-        if ((msg = dcr_conf_read_file(pconf, e->file, &buf, &len)))
-            return apr_psprintf(pconf, "DCRVCIssuer %s: cannot read %s: %s", e->id, e->file, msg);
-        is = dcr_vc_issuer_load(pconf, e->id, e->source, buf, len, &why);
-        if (!is)
-            return apr_psprintf(pconf, "DCRVCIssuer %s: %s is not usable: %s", e->id, e->file, why);
+        if ((msg = dcr_vc_load_issuer_file(pconf, e->id, e->source, e->file, &is)))
+            return msg;
         is->x5c_eku = c->eku;
         APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "DCRVCIssuer %s: keys from %s", e->id, e->file);
+        msg = apr_psprintf(pconf, "issuer %s: %d key(s)", e->id, dcr_vc_issuer_key_count(is));
+        c->summary = c->summary ? apr_pstrcat(pconf, c->summary, ", ", msg, NULL) : msg;
     }
     trust->issuers = issuers;
     trust->required_types = c->types;
@@ -250,20 +295,35 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     if (c->ttl_max >= 0)
         trust->status_ttl_max = c->ttl_max;
 
-    fetch = apr_pcalloc(pconf, sizeof(*fetch));
-    dcr_fetch_defaults(fetch);
-    fetch->ca_file = c->ca_file;
     fetch->allow = c->allow;
     if (c->timeout > 0)
         fetch->timeout_ms = c->timeout * 1000;
     if (c->max_size > 0)
         fetch->max_size = (size_t)c->max_size;
     trust->fetch = fetch;
-    dcr_fetch_global_init();
-
-    trust->cache = dcr_ap_cache(pconf, s, &msg);
-    if (!trust->cache)
-        return msg;
     policy->vc = trust;
     return NULL;
+}
+
+const char *dcr_vc_conf_attach(apr_pool_t *pconf, server_rec *s, dcr_policy *policy)
+{
+    struct dcr_vc_trust *trust = (struct dcr_vc_trust *)policy->vc;
+    const char *msg;
+    if (!trust)
+        return NULL;
+    dcr_fetch_global_init();
+    trust->cache = dcr_ap_cache(pconf, s, &msg);
+    return trust->cache ? NULL : msg;
+}
+
+int dcr_vc_conf_count(const void *conf)
+{
+    const dcr_vc_conf *c = conf;
+    return c && c->issuers ? c->issuers->nelts : 0;
+}
+
+const char *dcr_vc_conf_summary(const void *conf)
+{
+    const dcr_vc_conf *c = conf;
+    return c ? c->summary : NULL;
 }

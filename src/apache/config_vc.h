@@ -1,7 +1,8 @@
 /* VC directives: DCRVCIssuer, DCRVCRequireType, DCRVCMetadataFrom, DCRVCStatusUnavailable,
  * DCRVCAuthMethod, DCRVCBinding, DCRVCMaxLifetime, DCRVCStatusCacheTime, DCRFetchCAFile,
- * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRVCx5cEKU, DCRCache (docs/vc.md). The glue's
- * config.c calls create/merge for every server and apply in post_config. */
+ * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRVCx5cEKU, DCRCache (docs/vc.md). The
+ * glue's config.c calls create/merge for every server, preflight.c apply in check_config and
+ * startup.c attach in post_config. */
 #ifndef DCR_AP_CONFIG_VC_H
 #define DCR_AP_CONFIG_VC_H
 
@@ -51,8 +52,25 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
 
 void *dcr_vc_conf_create(apr_pool_t *p);
 void *dcr_vc_conf_merge(apr_pool_t *p, void *base, void *add);
-/* post_config: load issuer keys and set policy->vc (NULL when no VC issuer). Returns an
- * error message naming the directive and file, or NULL. */
+/* Longest DCRFetchTimeout accepted, seconds. */
+#define DCR_FETCH_TIMEOUT_MAX 60
+
+/* check_config: read and validate every issuer key file and DCRFetchCAFile (into memory), set
+ * policy->vc (NULL when no VC issuer). Returns an error message naming the directive and
+ * file, or NULL. */
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy);
+
+/* post_config: the shared cache (DCRCache) for policy->vc, once mod_socache is up. */
+const char *dcr_vc_conf_attach(apr_pool_t *pconf, server_rec *s, dcr_policy *policy);
+
+/* One issuer key file (jwks:, pem:, x5c-root:; source is a dcr_vc_key_source), read and fully
+ * validated: what a file source and a remote source's seed file share. */
+struct dcr_vc_issuer;
+const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int source, const char *file,
+                                    struct dcr_vc_issuer **out);
+
+/* How many DCRVCIssuer lines the server has; "issuer x: n key(s), ..." once applied. */
+int dcr_vc_conf_count(const void *conf);
+const char *dcr_vc_conf_summary(const void *conf);
 
 #endif

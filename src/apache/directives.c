@@ -8,6 +8,8 @@
 #include "store_dbd.h"
 #include "store_sqlite_glue.h"
 
+#include "grants.h"
+
 #include "http_log.h"
 
 #include <apr_strings.h>
@@ -193,6 +195,18 @@ static const char *add_list(cmd_parms *cmd, void *dc, const char *arg)
     }
     if (which == L_AUDIENCES ? !*arg : !is_token(arg))
         return apr_psprintf(cmd->pool, "%s: bad value '%s'", cmd->cmd->name, arg);
+    /* a typo here would make every registration fail, so refuse it now */
+    if (which == L_GRANTS && !dcr_grant_type_known(arg))
+        return apr_psprintf(cmd->pool,
+                            "DCRAllowedGrantTypes: unknown grant type '%s' (authorization_code, "
+                            "implicit, password, client_credentials, refresh_token or an "
+                            "extension grant URI)",
+                            arg);
+    if (which == L_RESPONSES && !dcr_response_type_known(arg))
+        return apr_psprintf(cmd->pool,
+                            "DCRAllowedResponseTypes: unknown response type '%s' (code, token, "
+                            "id_token or none)",
+                            arg);
     if (which == L_SCHEMES) {
         for (const char *c = arg; *c; c++)
             if (!(isalnum((unsigned char)*c) || strchr("+-.", *c)))

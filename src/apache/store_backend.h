@@ -14,6 +14,10 @@ typedef struct dcr_ap_store_backend {
     /* Directive time: parse what follows "prefix:" (NULL when nothing); *cfg gets the backend's
      * own state. Returns an error message or NULL. */
     const char *(*configure)(cmd_parms *cmd, const char *args, void **cfg);
+    /* check_config (so `apache2 -t` too), for every server that has this store: what can be
+     * checked without creating anything (paths, permissions for User, needed modules). NULL
+     * when fine, else the message. May be NULL. */
+    const char *(*check_config)(apr_pool_t *ptemp, server_rec *s, void *cfg);
     /* post_config, once per vhost that has this store: create/attach shared state, schema. */
     const char *(*post_config)(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *cfg);
     /* child_init: re-attach mutexes and shared memory. */

@@ -58,13 +58,36 @@ const char *dcr_ap_set_dbd_create_schema(cmd_parms *cmd, void *dc, int on)
 }
 
 /* mod_dbd's per-server config starts with a pointer to the public dbd_cfg_t (mod_dbd.h) in
- * every 2.4 release; the server back-pointer checks that this still holds. */
+ * every 2.4 release. A vhost without DBD directives of its own shares the main server's
+ * (mod_dbd does not always merge), so its cfg names the main server: the check is that the
+ * server it names is one of ours, as mod_authn_dbd users expect inheritance to work. NULL
+ * when mod_dbd is not loaded or no DBDriver reaches s. */
 static const dbd_cfg_t *dbd_settings(server_rec *s)
 {
     module *m = ap_find_linked_module("mod_dbd.c");
     void *svr = m ? ap_get_module_config(s->module_config, m) : NULL;
     const dbd_cfg_t *dc = svr ? *(dbd_cfg_t **)svr : NULL;
-    return dc && dc->server == s && dc->name && dc->params ? dc : NULL;
+    int known = 0;
+    if (!dc || !dc->name || !dc->params || dc->name[0] == '[') /* "[DBDriver unset]" */
+        return NULL;
+    for (server_rec *v = ap_server_conf ? ap_server_conf : s; v && !known; v = v->next)
+        known = dc->server == v;
+    return known || dc->server == s ? dc : NULL;
+}
+
+static const char *check_config(apr_pool_t *ptemp, server_rec *s, void *c)
+{
+    (void)c;
+    if (!ap_find_linked_module("mod_dbd.c"))
+        return "needs mod_dbd: a2enmod dbd (or LoadModule dbd_module "
+               "/usr/lib/apache2/modules/mod_dbd.so), then DBDriver and DBDParams in this "
+               "server or the main server";
+    if (!dbd_settings(s))
+        return apr_psprintf(ptemp,
+                            "no DBDriver/DBDParams reach %s:%u: set them in it or in the main "
+                            "server",
+                            s->server_hostname ? s->server_hostname : "?", (unsigned)s->port);
+    return NULL;
 }
 
 /* The schema over a private connection, closed again before mod_dbd opens its pool. */
@@ -139,17 +162,25 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     if (!dbd_acquire || !(dc = dbd_settings(s)))
-        return "needs mod_dbd: LoadModule dbd_module modules/mod_dbd.so, then DBDriver and "
-               "DBDParams for this server";
+        return "needs mod_dbd: a2enmod dbd (or LoadModule dbd_module "
+               "/usr/lib/apache2/modules/mod_dbd.so), then DBDriver and DBDParams in this "
+               "server or the main server";
     dcr_ap_sweep_post_config(&cfg->sweep, s, c);
     cfg->schema_ready = !cfg->create_schema;
     if (!cfg->create_schema)
         return check_schema(ptemp, s, cfg);
-    /* Each server using this store may have its own DBDParams: create the schema in each. */
+    /* Each server using this store may have its own DBDParams (or share the main server's):
+     * create the schema once per distinct database. */
+    apr_hash_t *seen = apr_hash_make(ptemp);
     for (server_rec *v = ap_server_conf ? ap_server_conf : s; v; v = v->next) {
         dcr_server_conf *sc = dcr_ap_sconf(v);
+        const char *key;
         if (sc->store_cfg != c || !(dc = dbd_settings(v)))
             continue;
+        key = apr_pstrcat(ptemp, dc->name, "\n", dc->params, NULL);
+        if (apr_hash_get(seen, key, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(seen, key, APR_HASH_KEY_STRING, "1");
         msg = create_schema(ptemp, v, dc);
         if (msg && *msg)
             return apr_pstrdup(pconf, msg);
@@ -425,6 +456,7 @@ static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err)
 const dcr_ap_store_backend dcr_ap_store_dbd = {
     .prefix = "dbd",
     .configure = configure,
+    .check_config = check_config,
     .post_config = post_config,
     .child_init = NULL,
     .open = open_store,

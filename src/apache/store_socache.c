@@ -13,6 +13,8 @@
 #include "ap_provider.h"
 #include "ap_socache.h"
 #include "http_log.h"
+
+#include "preflight.h"
 #include "util_mutex.h"
 
 #include <apr_strings.h>
@@ -94,6 +96,17 @@ static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     cfg->s = s;
     cfg->ready = 1;
     apr_pool_cleanup_register(pconf, cfg, destroy, apr_pool_cleanup_null);
+    /* the README used to suggest shmcb: say once per start what that costs */
+    dcr_ap_warn_later(s, apr_psprintf(pconf,
+                                      "DCRStore socache:%s keeps registrations in a cache: %s; "
+                                      "use DCRStore sqlite:<file> or dbd for registrations that "
+                                      "last",
+                                      cfg->provider_name,
+                                      strcmp(cfg->provider_name, "shmcb") == 0
+                                          ? "every restart, graceful ones (logrotate) included, "
+                                            "wipes them"
+                                          : "they are lost when the cache restarts or evicts "
+                                            "them"));
     return NULL;
 }
 

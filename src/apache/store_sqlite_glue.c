@@ -19,6 +19,8 @@
 #include <apr_reslist.h>
 #include <apr_strings.h>
 #include <errno.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(dcr_trusted);
@@ -109,6 +111,67 @@ void dcr_ap_sqlite_hand_over(apr_pool_t *p, server_rec *s, const char *file)
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
                          "DCRStore: cannot hand the SQLite file %s to the httpd User", f);
     }
+}
+
+/* Can uid (with gid and the User's other groups) do `want` (R_OK/W_OK/X_OK bits) on st? */
+static int user_may(const struct stat *st, uid_t uid, gid_t gid, const char *user, int want)
+{
+    int shift = 0; /* other */
+    if (uid == 0)
+        return 1;
+    if (st->st_uid == uid) {
+        shift = 6;
+    } else {
+        gid_t groups[64];
+        int n = 64, in = st->st_gid == gid;
+        if (!in && user && getgrouplist(user, gid, groups, &n) >= 0)
+            for (int i = 0; i < n && !in; i++)
+                in = groups[i] == st->st_gid;
+        if (in)
+            shift = 3;
+    }
+    return (((int)st->st_mode >> shift) & want) == want;
+}
+
+/* The file's directory must exist and, when the parent runs as root, let User create the
+ * journal files SQLite adds beside the file (-wal, -shm) and reach it through every parent. */
+static const char *check_config(apr_pool_t *ptemp, server_rec *s, void *c)
+{
+    sqlite_cfg *cfg = c;
+    char *dir = apr_pstrdup(ptemp, cfg->file), *slash = strrchr(dir, '/');
+    int as_root = geteuid() == 0;
+    uid_t uid = ap_unixd_config.user_id;
+    gid_t gid = ap_unixd_config.group_id;
+    const char *user = ap_unixd_config.user_name;
+    struct stat st;
+    (void)s;
+
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return apr_psprintf(ptemp,
+                            "the directory %s does not exist (create it, owned by the "
+                            "User httpd runs as)",
+                            dir);
+    if (as_root && !user_may(&st, uid, gid, user, W_OK | X_OK))
+        return apr_psprintf(ptemp,
+                            "User %s cannot create files in %s (SQLite puts its -wal and -shm "
+                            "files beside the database): chown it to %s or make it writable "
+                            "for its group",
+                            user ? user : "?", dir, user ? user : "the httpd User");
+    for (char *p = dir + strlen(dir); as_root && p > dir; p--) { /* every parent: search */
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (stat(*dir ? dir : "/", &st) == 0 && !user_may(&st, uid, gid, user, X_OK))
+            return apr_psprintf(ptemp, "User %s cannot reach %s: %s is not searchable for it",
+                                user ? user : "?", cfg->file, *dir ? dir : "/");
+    }
+    if (stat(cfg->file, &st) == 0 && !S_ISREG(st.st_mode))
+        return apr_psprintf(ptemp, "%s is not a regular file", cfg->file);
+    return NULL;
 }
 
 static const char *post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, void *c)
@@ -236,6 +299,7 @@ static dcr_store *sweep_open(apr_pool_t *p, void *baton, dcr_error *err)
 const dcr_ap_store_backend dcr_ap_store_sqlite = {
     .prefix = "sqlite",
     .configure = configure,
+    .check_config = check_config,
     .post_config = post_config,
     .child_init = child_init,
     .open = open_store,

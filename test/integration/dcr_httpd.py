@@ -151,7 +151,8 @@ class Httpd:
         self.module = module or find_module()
         self.log_level = log_level
         self.modules = list(modules)
-        self.allowed = []
+        # the socache store's startup warning (registrations do not survive a restart)
+        self.allowed = [re.compile(r"DCRStore socache:\S+ keeps registrations in a cache")]
         self.running = False
         for d in ("logs", "run", "conf", "data"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)

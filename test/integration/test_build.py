@@ -1,5 +1,6 @@
 """The build as an admin meets it: configure names the Debian package of a missing dependency,
-and `make install` puts the module where httpd loads modules (and nothing else)."""
+and `make install` puts the module where httpd loads modules, with its a2enmod files, schemas
+and docs."""
 
 import glob
 import os
@@ -48,7 +49,10 @@ def test_missing_dependency_names_its_package(tmp_path, configure, module, packa
     assert package in p.stderr, p.stderr
 
 
-def test_make_install_puts_the_module_where_httpd_loads_modules(tmp_path, configure):
+def test_make_install_places_the_module_and_the_a2enmod_files(tmp_path, configure):
+    """The default configure installs what the Debian package ships (scripts/check-package.sh
+    compares the two): the module, dcr_trusted.load and .conf for a2enmod, the SQL schemas and
+    the docs; `make uninstall` takes all of it away again."""
     build = tmp_path / "build"
     build.mkdir()
     subprocess.run([configure, "-q"], cwd=build, check=True, capture_output=True)
@@ -59,5 +63,25 @@ def test_make_install_puts_the_module_where_httpd_loads_modules(tmp_path, config
                    capture_output=True)
     moddir = subprocess.run(["apxs", "-q", "LIBEXECDIR"], capture_output=True, text=True,
                             check=True).stdout.strip()
+    confdir = subprocess.run(["apxs", "-q", "SYSCONFDIR"], capture_output=True, text=True,
+                             check=True).stdout.strip() + "/mods-available"
+    docs = ["README"] + sorted(f for f in os.listdir(os.path.join(REPO, "docs"))
+                               if f.endswith(".md"))
+    schemas = sorted(f for f in os.listdir(os.path.join(REPO, "sql")) if f.endswith(".sql"))
+    expected = sorted([moddir.lstrip("/") + "/mod_dcr_trusted.so",
+                       confdir.lstrip("/") + "/dcr_trusted.load",
+                       confdir.lstrip("/") + "/dcr_trusted.conf"] +
+                      ["usr/share/mod-dcr-trusted/sql/" + f for f in schemas] +
+                      ["usr/share/doc/libapache2-mod-dcr-trusted/" + f for f in docs])
     installed = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
-    assert installed == [moddir.lstrip("/") + "/mod_dcr_trusted.so"]
+    assert installed == expected
+    assert "pgsql.sql" in schemas and "directives.md" in docs
+    load = (dest / confdir.lstrip("/") / "dcr_trusted.load").read_text().splitlines()
+    # a2enmod enables what the module needs first (the way Debian's .load files say it).
+    assert load == ["# Depends: socache_shmcb",
+                    "LoadModule dcr_trusted_module %s/mod_dcr_trusted.so" % moddir]
+    with open(os.path.join(REPO, "conf", "dcr_trusted.conf")) as f:
+        assert (dest / confdir.lstrip("/") / "dcr_trusted.conf").read_text() == f.read()
+    subprocess.run(["make", "-s", "uninstall", "DESTDIR=%s" % dest], cwd=build, check=True,
+                   capture_output=True)
+    assert [p for p in dest.rglob("*") if p.is_file()] == []

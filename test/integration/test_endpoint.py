@@ -2,6 +2,7 @@
 codes and headers of DESIGN.md's tables, CORS, logging."""
 
 import json
+import os
 import re
 import ssl
 
@@ -196,11 +197,8 @@ def test_chunked_body_under_limit(small_body):
 
 # -- TLS ------------------------------------------------------------------------------------
 
-def test_403_over_plain_http_when_tls_required(httpd_factory):
-    h = httpd_factory([Vhost(tls=False)])
-    r = h.session().post(h.endpoint, json=META)
-    check_error(r, 403, "invalid_request")
-    assert h.wait_access_log(1)[-1]["status"] == 403
+# A vhost that serves the endpoint without TLS while DCRRequireTLS is On no longer starts (it
+# answered 403 to every request): test_configtest.py::test_handler_without_tls_while_tls_required.
 
 
 def test_plain_http_allowed_with_require_tls_off(httpd_factory):
@@ -221,8 +219,13 @@ def test_public_url_overrides_base(httpd_factory):
 
 # -- statements -----------------------------------------------------------------------------
 
-def test_statement_required_by_default(httpd_factory):
-    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb"])])
+def test_statement_required_by_default(httpd_factory, tmp_path):
+    from test_spiffe import TrustDomain
+    os.chmod(tmp_path, 0o755)
+    td = TrustDomain("example.org", str(tmp_path / "bundle.json"), kinds=(("ec1", "EC"),))
+    # a trust anchor is needed to start with DCRRequireStatement On (test_configtest.py)
+    h = httpd_factory([Vhost(conf=["DCRStore socache:shmcb",
+                                   "DCRTrustDomain example.org %s" % td.path])])
     r = register(h)
     body = check_error(r, 400, "invalid_software_statement")
     assert "required" in body["error_description"]
@@ -354,8 +357,12 @@ def test_two_vhosts_two_stores(httpd_factory):
     check_error(r, 401, "invalid_token")
 
 
-def test_vhost_settings_do_not_leak(httpd_factory):
-    a = Vhost(name="a.example.test", conf=["DCRStore socache:shmcb"])  # statement required
+def test_vhost_settings_do_not_leak(httpd_factory, tmp_path):
+    from test_spiffe import TrustDomain
+    os.chmod(tmp_path, 0o755)
+    td = TrustDomain("example.org", str(tmp_path / "bundle.json"), kinds=(("ec1", "EC"),))
+    a = Vhost(name="a.example.test", conf=["DCRStore socache:shmcb",  # statement required
+                                           "DCRTrustDomain example.org %s" % td.path])
     b = Vhost(name="b.example.test", conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
                                            "DCRAllowedGrantTypes client_credentials"])
     h = httpd_factory([a, b])

@@ -221,3 +221,20 @@ def test_database_down_at_start_schema_comes_later(httpd_factory, postgres, data
     assert_readable(h, [c])
     assert count(postgres, database) == 1
     assert any("cannot reach the database" in l for l in h.error_log_lines())
+
+
+def test_dbd_configured_in_the_main_server(httpd_factory, postgres, database):
+    """mod_authn_dbd's usual layout: DBDriver/DBDParams in the main server, DCRStore dbd in a
+    VirtualHost (and a second one) that inherits the pool; the schema is created once."""
+    lines = dbd_lines(postgres, database)
+    main, store = "\n".join(lines[:-1]), lines[-1]
+    h = httpd_factory(vhosts=[vhost([store], name="a.example.test"),
+                              vhost([store], name="b.example.test")],
+                      server_conf=main, modules=["dbd"], start=False)
+    assert h.config_test().returncode == 0
+    h.start()
+    a = register(h, name="inherited")
+    assert_readable(h, [a])
+    assert count(postgres, database) == 1
+    h.graceful()
+    assert_readable(h, [a])

@@ -350,6 +350,23 @@ def test_local_checks_before_status_fetch(env):
     assert status.hits["/status/p"] == 1
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: httpd children run as User nobody")
+def test_ca_file_only_root_can_read(env):
+    """DCRFetchCAFile is read by the parent as root at startup and handed to libcurl from
+    memory (like mod_ssl's certificates): a CA file the children cannot read still serves
+    every status-list fetch."""
+    make, issuer, status, db = env
+    os.chmod(status.ca, 0o600)
+    url = status.url("/status/root-only")
+    status.docs["/status/root-only"] = ("application/vc+jwt", issuer.bitstring_list(url))
+    entry = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+             "statusListIndex": "3", "statusListCredential": url}
+    h = make()
+    r = post(h, issuer.vc2(status=entry))
+    assert r.status_code == 201, r.text
+    assert status.hits["/status/root-only"] == 1
+
+
 def test_iss_and_issuer_disagree(env):
     make, issuer, status, db = env
     other = Issuer(os.path.dirname(issuer.jwks), "https://second.example.org")

@@ -202,6 +202,29 @@ START_TEST(confidential_clients_keep_client_credentials)
 }
 END_TEST
 
+/* DCRAllowedGrantTypes / DCRAllowedResponseTypes values: typos are caught at configuration. */
+START_TEST(known_values)
+{
+    ck_assert(dcr_grant_type_known("client_credentials"));
+    ck_assert(dcr_grant_type_known("authorization_code"));
+    ck_assert(dcr_grant_type_known("refresh_token"));
+    ck_assert(dcr_grant_type_known("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    ck_assert(dcr_grant_type_known("urn:ietf:params:oauth:grant-type:token-exchange"));
+    ck_assert(!dcr_grant_type_known("client_credential"));
+    ck_assert(!dcr_grant_type_known("authorisation_code"));
+    ck_assert(!dcr_grant_type_known(""));
+    ck_assert(!dcr_grant_type_known(":x"));
+    ck_assert(!dcr_grant_type_known("urn:"));
+    ck_assert(!dcr_grant_type_known("1urn:x"));
+    ck_assert(dcr_response_type_known("code"));
+    ck_assert(dcr_response_type_known("none"));
+    ck_assert(dcr_response_type_known("code id_token"));
+    ck_assert(!dcr_response_type_known("codes"));
+    ck_assert(!dcr_response_type_known("code none"));
+    ck_assert(!dcr_response_type_known(""));
+}
+END_TEST
+
 static Suite *grants_suite(void)
 {
     Suite *s = suite_create("grants");
@@ -211,6 +234,7 @@ static Suite *grants_suite(void)
     tcase_add_test(tc, public_client_loses_client_credentials);
     tcase_add_test(tc, confidential_clients_keep_client_credentials);
     tcase_add_test(tc, response_type_needs);
+    tcase_add_test(tc, known_values);
     suite_add_tcase(s, tc);
     return s;
 }

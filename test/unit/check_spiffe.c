@@ -335,6 +335,12 @@ START_TEST(audience_rules)
     refused(with_claim("aud", json_null()), INVALID, "aud null");
     refused(with_claim("aud", json_string("https://evil.example/register")), INVALID, "other aud");
     refused(with_claim("aud", json_pack("[s,s]", "https://a", "https://b")), INVALID, "no match");
+    /* the log detail shows both sides, so an admin sees why; control characters escaped */
+    ck_assert_msg(strstr(err.detail, "expected " AUD " https://as2.example.com/register") &&
+                      strstr(err.detail, "presented [\"https://a\",\"https://b\"]"),
+                  "%s", err.detail);
+    refused(with_claim("aud", json_string("https://x\n[error] forged")), INVALID, "newline");
+    ck_assert_msg(strstr(err.detail, "\\n[error]") && !strchr(err.detail, '\n'), "%s", err.detail);
     refused(with_claim("aud", json_pack("[s,i]", AUD, 1)), INVALID, "non-string element");
     refused(with_claim("aud", json_string(AUD "/")), INVALID, "trailing slash");
     ck_assert(verify(with_claim("aud", json_pack("[s,s]", "https://a", AUD))));

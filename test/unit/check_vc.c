@@ -173,7 +173,10 @@ START_TEST(pem_issuer_ignores_kid)
     apr_array_header_t *a = apr_array_make(pool, 1, sizeof(dcr_vc_issuer *));
     APR_ARRAY_PUSH(a, dcr_vc_issuer *) =
         kit_issuer(pool, ISS, DCR_VC_KEYS_PEM, kit_pub_pem(pool, other_key));
+    /* the JWKS issuer of the fixture holds its EC and Ed25519 keys (startup summary) */
+    ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(trust.issuers, 0, dcr_vc_issuer *)), 2);
     trust.issuers = a;
+    ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(a, 0, dcr_vc_issuer *)), 1);
     ck_assert(verify(sign(vc2(), "vc+jwt", "whatever", other_key, "ES256")));
     ck_refused(sign(vc2(), "vc+jwt", "k1", ec_key, "ES256"), DCR_ERR_INVALID_SOFTWARE_STATEMENT);
 }
@@ -192,6 +195,7 @@ START_TEST(x5c_issuer)
     APR_ARRAY_PUSH(a, dcr_vc_issuer *) =
         kit_issuer(pool, ISS, DCR_VC_KEYS_X5C, kit_cert_pem(pool, root));
     trust.issuers = a;
+    ck_assert_int_eq(dcr_vc_issuer_key_count(APR_ARRAY_IDX(a, 0, dcr_vc_issuer *)), 1);
 
     h = json_pack("{s:s, s:s, s:o}", "alg", "ES256", "typ", "vc+jwt", "x5c",
                   kit_x5c(pool, leaf, NULL));
