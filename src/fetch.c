@@ -91,6 +91,10 @@ bool dcr_fetch_url_allowed(apr_pool_t *pool, const dcr_fetch_conf *conf, const c
         return false;
     }
     hlen = (size_t)(strrchr(origin, ':') - origin);
+    if (conf->source_origin && strcasecmp(conf->source_origin, origin) == 0) {
+        *listed = true;
+        return true;
+    }
     for (int i = 0; conf->allow && i < conf->allow->nelts; i++) {
         const char *a = APR_ARRAY_IDX(conf->allow, i, const char *);
         /* "host" allows every port of host, "host:port" only that one */

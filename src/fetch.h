@@ -20,6 +20,10 @@ typedef struct dcr_fetch_conf {
     size_t max_size;                 /* DCRFetchMaxSize (1 MiB), after content decoding */
     const apr_array_header_t *allow; /* DCRFetchAllow: "host" or "host:port" (const char *) */
     int max_redirects;               /* 3 */
+    /* "host:port" of a configured trust source (DCRTrustDomain / DCRVCIssuer URL): counts as
+     * listed in DCRFetchAllow, so an in-cluster SPIRE on a private address works. Only that
+     * origin: a redirect elsewhere is checked without the exemption. NULL: none. */
+    const char *source_origin;
 } dcr_fetch_conf;
 
 typedef enum dcr_fetch_status {

@@ -5,6 +5,7 @@
 
 #include "json.h"
 #include "statement.h"
+#include "trust_source.h"
 
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -13,8 +14,9 @@
 
 typedef struct trust_domain {
     const char *name;
-    const char *issuer; /* NULL: iss absent, or spiffe://<name> */
-    const dcr_spiffe_bundle *bundle;
+    const char *issuer;              /* NULL: iss absent, or spiffe://<name> */
+    const dcr_spiffe_bundle *bundle; /* a file's; NULL for a remote source */
+    dcr_trust_source *source;        /* https:// or jwks:https:// (src/trust_source.c) */
 } trust_domain;
 
 struct dcr_spiffe_trust {
@@ -42,31 +44,56 @@ static const trust_domain *find_domain(const dcr_spiffe_trust *t, const char *na
     return NULL;
 }
 
+static trust_domain *add_domain(dcr_spiffe_trust *trust, const char *td, const char *issuer,
+                                const char **why)
+{
+    trust_domain *d;
+    if (!td || !dcr_spiffe_td_valid(td, strlen(td))) {
+        *why = "invalid trust domain name (1..255 bytes of a-z 0-9 . - _, no spiffe:// prefix)";
+        return NULL;
+    }
+    if (issuer && !*issuer) {
+        *why = "empty issuer= value";
+        return NULL;
+    }
+    if (find_domain(trust, td)) {
+        *why = "trust domain configured twice";
+        return NULL;
+    }
+    d = apr_array_push(trust->domains);
+    memset(d, 0, sizeof(*d));
+    d->name = apr_pstrdup(trust->pool, td);
+    d->issuer = issuer ? apr_pstrdup(trust->pool, issuer) : NULL;
+    return d;
+}
+
 bool dcr_spiffe_trust_add_domain(dcr_spiffe_trust *trust, const char *td,
                                  const dcr_spiffe_bundle *bundle, const char *issuer,
                                  const char **why)
 {
     trust_domain *d;
-    if (!td || !dcr_spiffe_td_valid(td, strlen(td))) {
-        *why = "invalid trust domain name (1..255 bytes of a-z 0-9 . - _, no spiffe:// prefix)";
-        return false;
-    }
     if (!bundle) {
         *why = "no bundle";
         return false;
     }
-    if (issuer && !*issuer) {
-        *why = "empty issuer= value";
+    if (!(d = add_domain(trust, td, issuer, why)))
         return false;
-    }
-    if (find_domain(trust, td)) {
-        *why = "trust domain configured twice";
-        return false;
-    }
-    d = apr_array_push(trust->domains);
-    d->name = apr_pstrdup(trust->pool, td);
-    d->issuer = issuer ? apr_pstrdup(trust->pool, issuer) : NULL;
     d->bundle = bundle;
+    return true;
+}
+
+bool dcr_spiffe_trust_add_remote(dcr_spiffe_trust *trust, const char *td,
+                                 struct dcr_trust_source *source, const char *issuer,
+                                 const char **why)
+{
+    trust_domain *d;
+    if (!source) {
+        *why = "no key source";
+        return false;
+    }
+    if (!(d = add_domain(trust, td, issuer, why)))
+        return false;
+    d->source = source;
     return true;
 }
 
@@ -83,6 +110,11 @@ const dcr_spiffe_bundle *dcr_spiffe_trust_bundle(const dcr_spiffe_trust *trust, 
 {
     const trust_domain *d = find_domain(trust, td);
     return d ? d->bundle : NULL;
+}
+
+bool dcr_spiffe_trust_has(const dcr_spiffe_trust *trust, const char *td)
+{
+    return find_domain(trust, td) != NULL;
 }
 
 int dcr_spiffe_trust_count(const dcr_spiffe_trust *trust)
@@ -246,6 +278,7 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
     const trust_domain *td;
     const json_t *sub;
     const dcr_jwk *key;
+    const dcr_jwks *keys;
     const char *why = NULL;
     dcr_spiffe_id id;
     dcr_jws jws;
@@ -270,7 +303,15 @@ bool dcr_spiffe_verify_statement(const dcr_statement_ctx *ctx, const char *jwt, 
                           id.trust_domain);
     if (!check_header(&jws, err))
         return false;
-    key = dcr_jwks_find(td->bundle->jwt_keys, jws.kid);
+    keys = td->source ? dcr_trust_source_keys(td->source, ctx->pool, ctx->now, &why)
+                      : td->bundle->jwt_keys;
+    if (!keys) /* fail closed: never fetched, or stale past DCRTrustMaxStale */
+        return UNAPPROVED("the keys of this trust domain are not available", "%s", why);
+    key = dcr_jwks_find(keys, jws.kid);
+    /* a rotation the last refresh has not seen yet: one rate-limited refresh, then again */
+    if (!key && td->source && dcr_trust_source_kid_miss(td->source) &&
+        (keys = dcr_trust_source_keys(td->source, ctx->pool, ctx->now, &why)))
+        key = dcr_jwks_find(keys, jws.kid);
     if (!key)
         return INVALID("software_statement is signed with a key its trust domain does not "
                        "list",

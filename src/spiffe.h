@@ -23,12 +23,20 @@ bool dcr_spiffe_trust_add_domain(dcr_spiffe_trust *trust, const char *td,
                                  const dcr_spiffe_bundle *bundle, const char *issuer,
                                  const char **why);
 
+/* Trusts td with the keys of a remote source (src/trust_source.h), read at each use. */
+struct dcr_trust_source;
+bool dcr_spiffe_trust_add_remote(dcr_spiffe_trust *trust, const char *td,
+                                 struct dcr_trust_source *source, const char *issuer,
+                                 const char **why);
+
 /* Adds a DCRAllowSpiffeID pattern (see dcr_spiffe_pattern_parse). A trust domain with no
  * pattern admits all its IDs; one with patterns admits only matching IDs. */
 bool dcr_spiffe_trust_add_pattern(dcr_spiffe_trust *trust, const char *pattern, const char **why);
 
-/* The bundle of td, NULL when td is not trusted. */
+/* The bundle file of td, NULL when td is not trusted or has a remote source. */
 const dcr_spiffe_bundle *dcr_spiffe_trust_bundle(const dcr_spiffe_trust *trust, const char *td);
+/* Whether td is trusted (a file or a remote source). */
+bool dcr_spiffe_trust_has(const dcr_spiffe_trust *trust, const char *td);
 int dcr_spiffe_trust_count(const dcr_spiffe_trust *trust);
 
 /* True when the ID passes the patterns of its trust domain (no path: never). */

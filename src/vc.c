@@ -5,6 +5,7 @@
 #include "statement.h"
 #include "vc_binding.h"
 #include "status_list.h"
+#include "trust_source.h"
 #include "vc_payload.h"
 #include "vc_status.h"
 
@@ -91,6 +92,7 @@ bool dcr_vc_verify_signature(apr_pool_t *pool, const dcr_vc_issuer *iss, const d
                              long long now, dcr_error *err)
 {
     const char *why;
+    const dcr_jwks *keys = iss->jwks;
     int tried = 0;
 
     switch (iss->source) {
@@ -118,8 +120,16 @@ bool dcr_vc_verify_signature(apr_pool_t *pool, const dcr_vc_issuer *iss, const d
     case DCR_VC_KEYS_JWKS:
         break;
     }
+    /* a JWKS URL: the set in force, fail closed when there is none (never fetched, stale) */
+    if (iss->remote && !(keys = dcr_trust_source_keys(iss->remote, pool, now, &why)))
+        return dcr_fail(err, DCR_ERR_UNAPPROVED_SOFTWARE_STATEMENT,
+                        "the keys of this credential issuer are not available", "%s", why);
     if (jws->kid) {
-        const dcr_jwk *k = key_by_kid(iss->jwks, jws->kid);
+        const dcr_jwk *k = key_by_kid(keys, jws->kid);
+        /* a rotation not seen yet: one rate-limited refresh, then look again */
+        if (!k && iss->remote && dcr_trust_source_kid_miss(iss->remote) &&
+            (keys = dcr_trust_source_keys(iss->remote, pool, now, &why)))
+            k = key_by_kid(keys, jws->kid);
         if (!k)
             return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
                             "no key of the issuer matches the kid of the credential",
@@ -127,8 +137,8 @@ bool dcr_vc_verify_signature(apr_pool_t *pool, const dcr_vc_issuer *iss, const d
         return dcr_jws_verify(jws, k, err);
     }
     /* no kid: a handful of the keys that fit alg */
-    for (int i = 0; i < iss->jwks->nkeys && tried < DCR_VC_MAX_KEY_TRIES; i++) {
-        const dcr_jwk *k = iss->jwks->keys[i];
+    for (int i = 0; i < keys->nkeys && tried < DCR_VC_MAX_KEY_TRIES; i++) {
+        const dcr_jwk *k = keys->keys[i];
         if (!dcr_jwk_fits_alg(k, jws->alg))
             continue;
         tried++;

@@ -15,7 +15,7 @@
 struct dcr_cache;
 
 typedef enum dcr_vc_key_source {
-    DCR_VC_KEYS_JWKS, /* jwks:<file> */
+    DCR_VC_KEYS_JWKS, /* jwks:<file>, or jwks:https://... (remote, src/trust_source.h) */
     DCR_VC_KEYS_PEM,  /* pem:<file>: one key, kid ignored */
     DCR_VC_KEYS_X5C,  /* x5c-root:<file>: x5c header chain validated to these roots */
 } dcr_vc_key_source;
@@ -26,6 +26,7 @@ typedef struct dcr_vc_issuer {
     const dcr_jwks *jwks;              /* DCR_VC_KEYS_JWKS */
     const dcr_jwk *key;                /* DCR_VC_KEYS_PEM */
     const dcr_x509_roots *roots;       /* DCR_VC_KEYS_X5C */
+    struct dcr_trust_source *remote;   /* DCR_VC_KEYS_JWKS from a URL: jwks unused */
     const apr_array_header_t *x5c_eku; /* DCRVCx5cEKU OIDs (const char *); NULL: none required */
 } dcr_vc_issuer;
 

@@ -8,20 +8,21 @@
 #include "http_config.h"
 
 #include "policy.h"
+#include "trust_sources.h"
 
-const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, const char *td,
-                                        const char *file, const char *issuer);
+const char *dcr_spiffe_cmd_trust_domain(cmd_parms *cmd, void *dconf, int argc, char *const argv[]);
 const char *dcr_spiffe_cmd_allow_id(cmd_parms *cmd, void *dconf, const char *pattern);
 
 /* Entries for the module's command table, each followed by a comma. */
 /* clang-format off */
 #define DCR_SPIFFE_COMMANDS                                                                        \
-    AP_INIT_TAKE23("DCRTrustDomain", dcr_spiffe_cmd_trust_domain, NULL, RSRC_CONF,                 \
-                   "trust domain, its bundle file (SPIFFE bundle or JWKS), optional "              \
-                   "issuer=<iss>"),                                                                \
+    AP_INIT_TAKE_ARGV("DCRTrustDomain", dcr_spiffe_cmd_trust_domain, NULL, RSRC_CONF,              \
+                   "trust domain, its keys (bundle file, https:// bundle endpoint or "             \
+                   "jwks:https:// URL), optional issuer=<iss> and seed=<file>"),                   \
     AP_INIT_ITERATE("DCRAllowSpiffeID", dcr_spiffe_cmd_allow_id, NULL, RSRC_CONF,                  \
                     "SPIFFE IDs allowed to register: exact, or ending in /* (default: all "        \
-                    "IDs of a trusted domain)"),
+                    "IDs of a trusted domain)"),                                                  \
+    DCR_TRUST_COMMANDS
 /* clang-format on */
 
 void *dcr_spiffe_conf_create(apr_pool_t *p);

@@ -10,16 +10,20 @@
 #include "conf_file.h"
 #include "config.h"
 #include "fetch.h"
+#include "preflight.h"
+#include "trust_sources.h"
 #include "vc.h"
 #include "vc_binding.h"
 
 #include <apr_strings.h>
 #include <string.h>
+#include <strings.h>
 
 APLOG_USE_MODULE(dcr_trusted);
 
 typedef struct issuer_entry {
     const char *id, *file;
+    const char *url; /* jwks:https://...: fetched (src/apache/trust_sources.c), file NULL */
     dcr_vc_key_source source;
 } issuer_entry;
 
@@ -92,7 +96,17 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
             return apr_psprintf(cmd->pool, "DCRVCIssuer %s is configured twice", issuer);
     e = apr_array_push(c->issuers);
     e->id = apr_pstrdup(cmd->pool, issuer);
-    e->file = NULL;
+    e->file = e->url = NULL;
+    if (strncasecmp(source, "jwks:https://", 13) == 0) {
+        e->source = DCR_VC_KEYS_JWKS;
+        e->url = apr_pstrdup(cmd->pool, source + 5);
+        dcr_ap_trust_wanted(cmd);
+        return NULL;
+    }
+    if (strstr(source, "://"))
+        return apr_psprintf(cmd->pool,
+                            "DCRVCIssuer %s: '%s': keys are fetched only from jwks:https:// URLs",
+                            issuer, source);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t n = strlen(kinds[i].prefix);
         if (strncmp(source, kinds[i].prefix, n) == 0 && source[n]) {
@@ -103,7 +117,7 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
     if (!e->file)
         return apr_psprintf(cmd->pool,
                             "DCRVCIssuer %s: second argument must be jwks:<file>, pem:<file> or "
-                            "x5c-root:<file>, got '%s'",
+                            "x5c-root:<file>, or jwks:https://<url>, got '%s'",
                             issuer, source);
     return NULL;
 }
@@ -242,21 +256,55 @@ const char *dcr_vc_load_issuer_file(apr_pool_t *pconf, const char *id, int sourc
     return NULL;
 }
 
+const dcr_fetch_conf *dcr_vc_conf_fetch(apr_pool_t *pconf, void *conf, const char **msg)
+{
+    dcr_vc_conf *c = conf;
+    dcr_fetch_conf *fetch = apr_pcalloc(pconf, sizeof(*fetch));
+    dcr_fetch_defaults(fetch);
+    dcr_fetch_global_init();
+    *msg = NULL;
+    if (!c)
+        return fetch;
+    fetch->ca_file = c->ca_file; /* names the settings (trust slots are keyed by them) */
+    if (c->ca_file && (*msg = load_ca(pconf, c->ca_file, fetch)))
+        return NULL;
+    fetch->allow = c->allow;
+    if (c->timeout > 0)
+        fetch->timeout_ms = c->timeout * 1000;
+    if (c->max_size > 0)
+        fetch->max_size = (size_t)c->max_size;
+    return fetch;
+}
+
+/* An issuer whose JWKS comes from a URL, fetched with this server's DCRFetch* settings. */
+static dcr_vc_issuer *remote_issuer(apr_pool_t *pconf, server_rec *s, const issuer_entry *e,
+                                    const dcr_fetch_conf *fetch, const char **why)
+{
+    dcr_vc_issuer *is = apr_pcalloc(pconf, sizeof(*is));
+    is->id = e->id;
+    is->source = DCR_VC_KEYS_JWKS;
+    is->remote =
+        dcr_trust_source_create(pconf, apr_psprintf(pconf, "DCRVCIssuer %s", e->id),
+                                DCR_TRUST_VC_JWKS, e->url, fetch, dcr_ap_trust_limits(pconf), why);
+    if (!is->remote)
+        return NULL;
+    dcr_ap_trust_add(pconf, s, is->remote);
+    return is;
+}
+
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy)
 {
     dcr_vc_conf *c = conf;
     struct dcr_vc_trust *trust;
     apr_array_header_t *issuers;
-    dcr_fetch_conf *fetch;
-    const char *msg;
+    const dcr_fetch_conf *fetch;
+    const char *msg, *why = NULL;
 
     policy->vc = NULL;
     if (c)
         c->summary = NULL;
     /* the CA file is checked even without issuers: a missing one is a mistake either way */
-    fetch = apr_pcalloc(pconf, sizeof(*fetch));
-    dcr_fetch_defaults(fetch);
-    if (c && c->ca_file && (msg = load_ca(pconf, c->ca_file, fetch)))
+    if (!(fetch = dcr_vc_conf_fetch(pconf, c, &msg)))
         return msg;
     if (!c || !c->issuers || c->issuers->nelts == 0)
         return NULL;
@@ -266,6 +314,12 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
     for (int i = 0; i < c->issuers->nelts; i++) {
         const issuer_entry *e = &APR_ARRAY_IDX(c->issuers, i, issuer_entry);
         dcr_vc_issuer *is;
+        if (e->url) {
+            if (!(is = remote_issuer(pconf, s, e, fetch, &why)))
+                return apr_psprintf(pconf, "DCRVCIssuer %s: %s", e->id, why);
+            APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
+            continue;
+        }
         if ((msg = dcr_vc_load_issuer_file(pconf, e->id, e->source, e->file, &is)))
             return msg;
         is->x5c_eku = c->eku;
@@ -284,22 +338,20 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
         trust->binding = c->binding;
     if (c->max_lifetime > 0)
         trust->max_lifetime = c->max_lifetime;
-    if (trust->binding & DCR_VC_BIND_ANY)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "DCRVCBinding any for %s:%u: VCs bound neither to this endpoint (aud) nor "
-                     "to a holder key (cnf) are accepted; whoever holds a copy of one can "
-                     "register with it",
-                     s->server_hostname ? s->server_hostname : "(main server)", s->port);
+    if (trust->binding & DCR_VC_BIND_ANY) /* check_config: logged once the start goes on */
+        dcr_ap_warn_later(s, apr_psprintf(pconf,
+                                          "DCRVCBinding any for %s:%u: VCs bound neither to this "
+                                          "endpoint (aud) nor to a holder key (cnf) are "
+                                          "accepted; whoever holds a copy of one can register "
+                                          "with it",
+                                          s->server_hostname ? s->server_hostname
+                                                             : "(main server)",
+                                          s->port));
     if (c->ttl_min >= 0)
         trust->status_ttl_min = c->ttl_min;
     if (c->ttl_max >= 0)
         trust->status_ttl_max = c->ttl_max;
 
-    fetch->allow = c->allow;
-    if (c->timeout > 0)
-        fetch->timeout_ms = c->timeout * 1000;
-    if (c->max_size > 0)
-        fetch->max_size = (size_t)c->max_size;
     trust->fetch = fetch;
     policy->vc = trust;
     return NULL;

@@ -21,7 +21,8 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
 /* Entries for the module's command table, each followed by a comma. */
 #define DCR_VC_COMMANDS                                                                            \
     AP_INIT_TAKE2("DCRVCIssuer", dcr_vc_cmd_issuer, NULL, RSRC_CONF,                               \
-                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file>"),          \
+                  "trusted VC issuer and its keys: <issuer> jwks:|pem:|x5c-root:<file> or "        \
+                  "jwks:https://<url>"),                                                           \
         AP_INIT_ITERATE("DCRVCRequireType", dcr_vc_cmd_list, (void *)"types", RSRC_CONF,           \
                         "credential types a VC must carry besides VerifiableCredential"),          \
         AP_INIT_TAKE1("DCRVCMetadataFrom", dcr_vc_cmd_take1, (void *)"meta", RSRC_CONF,            \
@@ -59,6 +60,11 @@ void *dcr_vc_conf_merge(apr_pool_t *p, void *base, void *add);
  * policy->vc (NULL when no VC issuer). Returns an error message naming the directive and
  * file, or NULL. */
 const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_policy *policy);
+/* The outbound fetch settings (DCRFetch*) of a server's VC configuration (NULL: defaults),
+ * which remote trust sources of every kind use too, DCRFetchCAFile read into memory; NULL with
+ * *msg when that file is unusable. */
+struct dcr_fetch_conf;
+const struct dcr_fetch_conf *dcr_vc_conf_fetch(apr_pool_t *pconf, void *conf, const char **msg);
 
 /* post_config: the shared cache (DCRCache) for policy->vc, once mod_socache is up. */
 const char *dcr_vc_conf_attach(apr_pool_t *pconf, server_rec *s, dcr_policy *policy);

@@ -10,6 +10,7 @@
 #include "config_vc.h"
 #include "preflight.h"
 #include "store_socache.h"
+#include "trust_sources.h"
 
 #include "http_log.h"
 #include "http_main.h"
@@ -85,6 +86,10 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             if (sc->locations && sc->locations->nelts > 0)
                 log_endpoint(ptemp, v, sc);
         }
+    if ((msg = dcr_ap_trust_post_config(pconf, s))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", msg);
+        return !OK;
+    }
     return OK;
 }
 

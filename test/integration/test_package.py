@@ -10,7 +10,9 @@ import subprocess
 
 import pytest
 
-from dcr_httpd import REPO, find_module
+from dcr_httpd import REPO, _make_cert, find_module
+from services import child_writable_dir
+from test_doc_examples import Sandbox, prepare
 
 CONF = os.path.join(REPO, "conf", "dcr_trusted.conf")
 LOAD_IN = os.path.join(REPO, "conf", "dcr_trusted.load.in")
@@ -93,9 +95,14 @@ def test_each_conf_line_parses_with_its_value(httpd_factory):
     SQL-store ones after the DCRStore line they follow in the file)."""
     h = httpd_factory(start=False, modules=["dbd"])
     store = None
+    # apache2 -t reads every file a directive names: the conf's example paths are made in a
+    # sandbox with files of the kind each directive needs (test_doc_examples.Sandbox)
+    root = child_writable_dir("dcr-conf-")
+    crt, key, ca = _make_cert(root, ["as.example.com", "localhost"])
+    sandbox = Sandbox(os.path.join(root, "fs"), crt, key, ca)
 
     def config_test(lines):
-        h.server_conf = "\n".join(lines)
+        h.server_conf = "\n".join(prepare(line, sandbox)[0] for line in lines)
         h.write_conf()
         return h.config_test()
 
@@ -111,6 +118,7 @@ def test_each_conf_line_parses_with_its_value(httpd_factory):
         else:
             p = config_test([store, line])
         assert p.returncode == 0, "%s: %s" % (line, p.stderr)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

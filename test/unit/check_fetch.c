@@ -123,6 +123,26 @@ static bool special(const char *addr)
     return dcr_fetch_addr_is_special((struct sockaddr *)&ss);
 }
 
+/* A configured trust source's own host counts as listed (private addresses allowed); another
+ * origin, e.g. where a redirect points, gets no such exemption. */
+START_TEST(source_origin_listed)
+{
+    dcr_fetch_conf c;
+    bool listed;
+    dcr_fetch_defaults(&c);
+    c.source_origin = "spire.internal:8443";
+    ck_assert(
+        dcr_fetch_url_allowed(pool, &c, "https://SPIRE.internal:8443/bundle", NULL, &listed, &why));
+    ck_assert(listed);
+    ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://spire.internal:8444/bundle", NULL, &listed,
+                                     &why));
+    ck_assert(!listed);
+    ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://evil.example/bundle", NULL, &listed, &why));
+    ck_assert(
+        !dcr_fetch_url_allowed(pool, &c, "http://spire.internal:8443/bundle", NULL, &listed, &why));
+}
+END_TEST
+
 START_TEST(special_addresses)
 {
     static const char *const bad[] = {
@@ -317,6 +337,7 @@ static Suite *suite(void)
     tcase_add_test(tc, url_policy);
     tcase_add_test(tc, ports_out_of_range);
     tcase_add_test(tc, allow_entries);
+    tcase_add_test(tc, source_origin_listed);
     tcase_add_test(tc, special_addresses);
     suite_add_tcase(s, tc);
     tcase_add_unchecked_fixture(net, start_server, stop_server);

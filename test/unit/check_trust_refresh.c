@@ -1,0 +1,136 @@
+/* The fetcher side of trust sources: what an answer does to the published key set (new set,
+ * confirmation, older spiffe_sequence, content type, size cap, malformed documents, outages up
+ * to the stale limit) and which attempts are a change of state worth logging. */
+#include "trust_kit.h"
+
+START_TEST(rotation_published_and_picked_up)
+{
+    dcr_trust_source *s = source(DCR_TRUST_SPIFFE_BUNDLE, URL);
+    EVP_PKEY *k2 = mint_new_key("P-256");
+    const dcr_jwks *ks;
+    const char *why = NULL;
+    dcr_trust_report rep;
+
+    ck_assert_ptr_null(keys_at(s, NOW, &why)); /* never fetched, no seed: refused, says why */
+    ck_assert_ptr_nonnull(strstr(why, "first fetch"));
+    rep = answer(s, NOW, "application/json", bundle(1, 120, mint_key("P-256"), "k1"), -1);
+    ck_assert(rep.changed && !rep.failed);
+    ck_assert_int_eq(dcr_trust_slot_get(&dcr_trust_slot_at(region, 0)->next_refresh), NOW + 120);
+    ks = keys_at(s, NOW, &why);
+    ck_assert_ptr_nonnull(dcr_jwks_find(ks, "k1"));
+    ck_assert_ptr_null(dcr_jwks_find(ks, "k2"));
+    ck_assert(!dcr_trust_source_due(s, NOW + 119));
+    ck_assert(dcr_trust_source_due(s, NOW + 120));
+
+    rep = answer(s, NOW + 120, "application/json", bundle(1, 120, mint_key("P-256"), "k1"), -1);
+    ck_assert(!rep.changed); /* confirmed: nothing to log */
+    rep = answer(s, NOW + 240, "application/json; charset=utf-8", bundle(2, 120, k2, "k2"), -1);
+    ck_assert(rep.changed && !rep.failed);
+    ks = keys_at(s, NOW + 240, &why);
+    ck_assert_ptr_nonnull(dcr_jwks_find(ks, "k2"));
+    ck_assert_ptr_null(dcr_jwks_find(ks, "k1")); /* removed key: revoked */
+    EVP_PKEY_free(k2);
+}
+END_TEST
+
+START_TEST(older_sequence_and_bad_answers_keep_last_good)
+{
+    dcr_trust_source *s = source(DCR_TRUST_SPIFFE_BUNDLE, URL);
+    dcr_trust_slot *slot = dcr_trust_slot_at(region, 0);
+    EVP_PKEY *k2 = mint_new_key("P-256");
+    const char *why = NULL;
+    char *big;
+    dcr_trust_report rep;
+    uint64_t v;
+
+    answer(s, NOW, "application/json", bundle(5, 60, mint_key("P-256"), "k1"), -1);
+    v = dcr_trust_slot_version(slot);
+    rep = answer(s, NOW + 60, "application/json", bundle(4, 60, k2, "k2"), -1);
+    ck_assert(rep.failed && rep.changed);
+    ck_assert_int_eq(slot->result, DCR_TRUST_OLDER);
+    rep = answer(s, NOW + 120, "text/html", bundle(6, 60, k2, "k2"), -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    ck_assert_ptr_nonnull(strstr(rep.msg, "content type"));
+    answer(s, NOW + 180, NULL, bundle(6, 60, k2, "k2"), -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    answer(s, NOW + 240, "application/json", "{\"keys\": 42}", -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    answer(s, NOW + 300, "application/json", "not json", -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    big = apr_pcalloc(pool, DCR_TRUST_SLOT_DOC_MAX + 64);
+    memset(big, ' ', DCR_TRUST_SLOT_DOC_MAX + 32);
+    memcpy(big, "{\"keys\":[]}", 11);
+    rep = answer(s, NOW + 360, "application/json", big, -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    ck_assert_ptr_nonnull(strstr(rep.msg, "cap"));
+    /* every one of those left the first set in force */
+    ck_assert_uint_eq(dcr_trust_slot_version(slot), v);
+    ck_assert_int_eq(dcr_trust_slot_get(&slot->good_at), NOW);
+    ck_assert_ptr_nonnull(dcr_jwks_find(keys_at(s, NOW + 360, &why), "k1"));
+    ck_assert_ptr_null(dcr_jwks_find(keys_at(s, NOW + 360, &why), "k2"));
+    EVP_PKEY_free(k2);
+}
+END_TEST
+
+/* Last good keys through an outage up to DCRTrustMaxStale, then fail closed; a failure is
+ * reported as a change once, not on every attempt. */
+START_TEST(outage_then_stale)
+{
+    dcr_trust_source *s;
+    const char *why = NULL;
+    dcr_trust_report rep;
+    limits.max_stale = 600;
+    s = source(DCR_TRUST_SPIFFE_BUNDLE, URL);
+    answer(s, NOW, "application/json", bundle(1, 60, mint_key("P-256"), "k1"), -1);
+    rep = outage(s, NOW + 60);
+    ck_assert(rep.changed && rep.failed);
+    ck_assert_ptr_nonnull(strstr(rep.msg, "stays in force"));
+    rep = outage(s, NOW + 120);
+    ck_assert(!rep.changed);
+    { /* the same failure with other timings is no change either; another one is */
+        dcr_fetch_result r = {0};
+        dcr_trust_source_apply(s, pool, NOW + 130, DCR_FETCH_FAILED, &r,
+                               "connection refused after 12 ms", &rep);
+        dcr_trust_source_apply(s, pool, NOW + 140, DCR_FETCH_FAILED, &r,
+                               "connection refused after 3 ms", &rep);
+        ck_assert(!rep.changed);
+        dcr_trust_source_apply(s, pool, NOW + 150, DCR_FETCH_FAILED, &r, "HTTP 500", &rep);
+        ck_assert(rep.changed);
+        dcr_trust_source_apply(s, pool, NOW + 160, DCR_FETCH_FAILED, &r, "connection refused",
+                               &rep);
+    }
+    ck_assert_ptr_nonnull(keys_at(s, NOW + 600, &why));
+    ck_assert_ptr_null(keys_at(s, NOW + 601, &why));
+    ck_assert_ptr_nonnull(strstr(why, "stale"));
+    ck_assert_ptr_nonnull(strstr(why, "connection refused"));
+    rep = answer(s, NOW + 700, "application/json", bundle(1, 60, mint_key("P-256"), "k1"), -1);
+    ck_assert(rep.changed && !rep.failed); /* back: logged once */
+    ck_assert_ptr_nonnull(keys_at(s, NOW + 700, &why));
+}
+END_TEST
+
+/* A VC issuer's JWKS must hold a signing key, like its file. */
+START_TEST(vc_jwks_rules)
+{
+    dcr_trust_source *s = source(DCR_TRUST_VC_JWKS, "https://issuer.example.org/jwks");
+    const char *why = NULL;
+    answer(s, NOW, "application/json", "{\"keys\":[]}", -1);
+    ck_assert_int_eq(dcr_trust_slot_at(region, 0)->result, DCR_TRUST_REJECTED);
+    ck_assert_ptr_null(keys_at(s, NOW, &why));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("trust_refresh");
+    TCase *tc = unit_tcase("trust_refresh");
+    apr_initialize();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, rotation_published_and_picked_up);
+    tcase_add_test(tc, older_sequence_and_bad_answers_keep_last_good);
+    tcase_add_test(tc, outage_then_stale);
+    tcase_add_test(tc, vc_jwks_rules);
+    suite_add_tcase(s, tc);
+    return unit_run(s, CK_FORK_GETENV);
+}
