@@ -26,12 +26,52 @@ void dcr_fetch_global_init(void)
     }
 }
 
+/* 1 to 65535 in decimal digits only: apr_uri_parse reads ports with strtol into 16 bits, so
+ * ":65979" or ":-65093" would otherwise wrap to 443. */
+static bool port_ok(const char *s, size_t n)
+{
+    long v = 0;
+    if (n == 0 || n > 5)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+bool dcr_fetch_allow_entry_valid(const char *w)
+{
+    const char *colon = w ? strrchr(w, ':') : NULL;
+    struct in6_addr a6;
+    char host[INET6_ADDRSTRLEN + 1];
+    size_t hlen;
+
+    if (!w || !*w || strpbrk(w, "/@?#[]% \t"))
+        return false;
+    if (!colon || inet_pton(AF_INET6, w, &a6) == 1)
+        return true; /* a host name, an IPv4 literal or a bare IPv6 literal */
+    hlen = (size_t)(colon - w);
+    if (hlen == 0 || !port_ok(colon + 1, strlen(colon + 1)))
+        return false;
+    if (!memchr(w, ':', hlen))
+        return true;
+    if (hlen >= sizeof(host)) /* an IPv6 literal followed by a port */
+        return false;
+    memcpy(host, w, hlen);
+    host[hlen] = '\0';
+    return inet_pton(AF_INET6, host, &a6) == 1;
+}
+
 const char *dcr_fetch_origin(apr_pool_t *pool, const char *url)
 {
     apr_uri_t u;
     char *host;
     if (!url || apr_uri_parse(pool, url, &u) != APR_SUCCESS || !u.scheme ||
         strcasecmp(u.scheme, "https") != 0 || !u.hostname || !*u.hostname || u.user || u.password)
+        return NULL;
+    if (u.port_str && *u.port_str && !port_ok(u.port_str, strlen(u.port_str)))
         return NULL;
     host = apr_pstrdup(pool, u.hostname);
     for (char *p = host; *p; p++)
@@ -47,7 +87,7 @@ bool dcr_fetch_url_allowed(apr_pool_t *pool, const dcr_fetch_conf *conf, const c
 
     *listed = false;
     if (!origin) {
-        *why = "only https URLs without userinfo are fetched";
+        *why = "only https URLs without userinfo and with a port of 1 to 65535 are fetched";
         return false;
     }
     hlen = (size_t)(strrchr(origin, ':') - origin);

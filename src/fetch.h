@@ -45,9 +45,13 @@ void dcr_fetch_defaults(dcr_fetch_conf *conf);
 /* curl_global_init, once per process (post_config / test start-up). */
 void dcr_fetch_global_init(void);
 
-/* "host:port" of an https URL (default port 443), lower case; NULL when not https or not a
- * plain absolute URL (userinfo is refused). */
+/* "host:port" of an https URL (default port 443), lower case; NULL when not https, not a
+ * plain absolute URL (userinfo is refused) or its port is not 1 to 65535. */
 const char *dcr_fetch_origin(apr_pool_t *pool, const char *url);
+
+/* True when a DCRFetchAllow value is "host" or "host:port" with a port of 1 to 65535 (an IPv6
+ * literal without brackets, as the origins compare). */
+bool dcr_fetch_allow_entry_valid(const char *w);
 
 /* Whether url may be fetched for an owner origin ("host:port", may be NULL): *listed tells
  * that the host is in conf->allow, which also permits special-use addresses. */

@@ -190,15 +190,23 @@ static void cascade(json_t *grants, json_t *responses)
     }
 }
 
+static bool not_only_refresh(const json_t *g, dcr_error *err)
+{
+    bool only_refresh = true;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(g, i, v) only_refresh &= strcmp(json_string_value(v), "refresh_token") == 0;
+    if (only_refresh)
+        return failf(err, "grant type refresh_token needs another grant type");
+    return true;
+}
+
 bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_t *response_types,
                         const dcr_policy *policy, json_t **grants_out, json_t **responses_out,
                         dcr_error *err)
 {
     json_t *g, *r;
     const char *why = NULL;
-    bool only_refresh = true;
-    size_t i;
-    const json_t *v;
 
     if (grant_types) {
         if (!(g = read_list(grant_types, "grant_types", err)))
@@ -228,9 +236,8 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
 
     if (json_array_size(g) == 0)
         return failf(err, "none of the requested grant types is allowed by this server");
-    json_array_foreach(g, i, v) only_refresh &= strcmp(json_string_value(v), "refresh_token") == 0;
-    if (only_refresh)
-        return failf(err, "grant type refresh_token needs another grant type");
+    if (!not_only_refresh(g, err))
+        return false;
     *grants_out = g;
     *responses_out = r;
     return true;
@@ -239,4 +246,17 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
 bool dcr_grants_need_redirect(const json_t *grants)
 {
     return contains(grants, "authorization_code") || contains(grants, "implicit");
+}
+
+bool dcr_grants_public_client(json_t *grants, const char *auth_method, dcr_error *err)
+{
+    if (!auth_method || strcmp(auth_method, "none") != 0)
+        return true;
+    for (size_t i = json_array_size(grants); i-- > 0;)
+        if (strcmp(json_string_value(json_array_get(grants, i)), "client_credentials") == 0)
+            json_array_remove(grants, i);
+    if (json_array_size(grants) == 0)
+        return failf(err, "grant type client_credentials is only for confidential clients "
+                          "(RFC 6749 4.4): register keys (jwks or jwks_uri) to use it");
+    return not_only_refresh(grants, err);
 }

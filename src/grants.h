@@ -25,6 +25,11 @@ bool dcr_grants_resolve(apr_pool_t *pool, const json_t *grant_types, const json_
                         const dcr_policy *policy, json_t **grants_out, json_t **responses_out,
                         dcr_error *err);
 
+/* RFC 6749 4.4: client_credentials only for confidential clients. When auth_method is "none"
+ * (a public client) the grant is dropped from the resolved list like any out-of-policy grant;
+ * when nothing usable is left (nothing, or only refresh_token) it is invalid_client_metadata. */
+bool dcr_grants_public_client(json_t *grants, const char *auth_method, dcr_error *err);
+
 /* For DCRAllowedGrantTypes: a grant type RFC 7591 section 2 names (authorization_code,
  * implicit, password, client_credentials, refresh_token, the JWT and SAML bearer URNs) or any
  * other absolute URI (extension grants, RFC 6749 section 4.5). So a typo such as

@@ -450,9 +450,10 @@ json_t *dcr_metadata_register(apr_pool_t *pool, const json_t *request, const jso
 
     json_object_foreach(merged, canon, v) if (!is_derived(canon))
         json_object_set(out, dcr_json_string(names, canon), v);
+    if (!dcr_auth_method_resolve(merged, forced_auth_method, out, err) ||
+        !dcr_grants_public_client(grants, dcr_json_string(out, "token_endpoint_auth_method"), err))
+        return NULL;
     json_object_set(out, "grant_types", grants);
     json_object_set(out, "response_types", responses);
-    if (!dcr_auth_method_resolve(merged, forced_auth_method, out, err))
-        return NULL;
     return out;
 }

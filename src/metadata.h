@@ -16,7 +16,8 @@
  *
  * forced_auth_method: when not NULL, token_endpoint_auth_method is set to it whatever was asked
  * (SPIFFE clients); when NULL the default rule applies (no secrets: private_key_jwt with jwks /
- * jwks_uri, else none).
+ * jwks_uri, else none). A client that ends up public (none) loses client_credentials
+ * (dcr_grants_public_client). URL members must not name internal hosts (dcr_web_url_problem).
  *
  * Returns a new object owned by pool, or NULL with err set (invalid_redirect_uri or
  * invalid_client_metadata). Server-managed members (client_id, registration_access_token,

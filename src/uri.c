@@ -1,5 +1,7 @@
 #include "uri.h"
 
+#include "special_host.h"
+
 #include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
@@ -193,5 +195,7 @@ const char *dcr_web_url_problem(const char *url, bool https_only)
         return "URL has no host";
     if (u.has_userinfo)
         return "URL must not contain user information";
+    if (dcr_host_is_special(u.host, u.host_len, u.host_ipv6))
+        return "URL names a loopback, private, special-use or internal host";
     return NULL;
 }

@@ -33,7 +33,8 @@ bool dcr_uri_scheme_is(const dcr_uri *u, const char *lower_name);
 bool dcr_uri_is_loopback(const dcr_uri *u);
 
 /* NULL when url is an absolute http(s) URL with a host and no userinfo (https only when
- * https_only), else a static reason. */
+ * https_only) whose host is not special-use or internal (src/special_host.h: others fetch
+ * these URLs, so they must not point inside the network), else a static reason. */
 const char *dcr_web_url_problem(const char *url, bool https_only);
 
 #endif

@@ -107,7 +107,7 @@ bool dcr_vc_verify_signature(apr_pool_t *pool, const dcr_vc_issuer *iss, const d
                             "this issuer signs with a certificate chain: the x5c header is "
                             "missing",
                             "issuer %s", iss->id);
-        leaf = dcr_x509_verify_x5c(pool, iss->roots, x5c, now, iss->id, &why);
+        leaf = dcr_x509_verify_x5c(pool, iss->roots, x5c, now, iss->id, iss->x5c_eku, &why);
         if (!leaf)
             return dcr_fail(err, DCR_ERR_INVALID_SOFTWARE_STATEMENT,
                             "the x5c certificate chain is not valid for this issuer", "%s", why);

@@ -23,10 +23,11 @@ typedef enum dcr_vc_key_source {
 typedef struct dcr_vc_issuer {
     const char *id; /* exact issuer identifier (iss / issuer / issuer.id) */
     dcr_vc_key_source source;
-    const dcr_jwks *jwks;            /* DCR_VC_KEYS_JWKS */
-    const dcr_jwk *key;              /* DCR_VC_KEYS_PEM */
-    const dcr_x509_roots *roots;     /* DCR_VC_KEYS_X5C */
-    struct dcr_trust_source *remote; /* DCR_VC_KEYS_JWKS from a URL: jwks unused */
+    const dcr_jwks *jwks;              /* DCR_VC_KEYS_JWKS */
+    const dcr_jwk *key;                /* DCR_VC_KEYS_PEM */
+    const dcr_x509_roots *roots;       /* DCR_VC_KEYS_X5C */
+    struct dcr_trust_source *remote;   /* DCR_VC_KEYS_JWKS from a URL: jwks unused */
+    const apr_array_header_t *x5c_eku; /* DCRVCx5cEKU OIDs (const char *); NULL: none required */
 } dcr_vc_issuer;
 
 /* Where harvested client metadata is read from (DCRVCMetadataFrom). */

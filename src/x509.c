@@ -132,8 +132,83 @@ static X509 *decode_cert(apr_pool_t *pool, const json_t *item)
     return cert;
 }
 
+bool dcr_x509_oid_valid(const char *s)
+{
+    ASN1_OBJECT *o;
+    int arcs = 1;
+    /* arcs of digits joined by single dots: OBJ_txt2obj would also take names and "1..3" */
+    if (!s || !*s || strspn(s, "0123456789.") != strlen(s) || strlen(s) > 128 || *s == '.' ||
+        s[strlen(s) - 1] == '.' || strstr(s, ".."))
+        return false;
+    for (const char *p = s; *p; p++)
+        arcs += *p == '.';
+    if (arcs < 2)
+        return false;
+    o = OBJ_txt2obj(s, 1);
+    ASN1_OBJECT_free(o);
+    return o != NULL;
+}
+
+/* True when the certificate lists an extendedKeyUsage with one of the configured OIDs. */
+static bool eku_lists(EXTENDED_KEY_USAGE *ekus, const apr_array_header_t *want)
+{
+    for (int i = 0; i < sk_ASN1_OBJECT_num(ekus); i++) {
+        char buf[160];
+        if (OBJ_obj2txt(buf, sizeof(buf), sk_ASN1_OBJECT_value(ekus, i), 1) <= 0)
+            continue;
+        for (int k = 0; k < want->nelts; k++)
+            if (strcmp(buf, APR_ARRAY_IDX(want, k, const char *)) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* TLS and e-mail purposes: a certificate for a web server, a TLS client or a mailbox is not a
+ * credential issuer's signing key, even when a SAN names the issuer's host. */
+static bool eku_only_tls_or_mail(EXTENDED_KEY_USAGE *ekus)
+{
+    for (int i = 0; i < sk_ASN1_OBJECT_num(ekus); i++) {
+        int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(ekus, i));
+        if (nid != NID_server_auth && nid != NID_client_auth && nid != NID_email_protect)
+            return false;
+    }
+    return true; /* an empty list names no other purpose either */
+}
+
+const char *dcr_x509_leaf_purpose_problem(X509 *leaf, const apr_array_header_t *eku)
+{
+    int crit = -1;
+    BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(leaf, NID_basic_constraints, &crit, NULL);
+    EXTENDED_KEY_USAGE *ekus;
+    const char *problem = NULL;
+
+    /* crit -1: absent (an end entity); -2: repeated; >= 0 with NULL: undecodable */
+    if (bc ? bc->ca != 0 : crit != -1)
+        problem = "x5c leaf certificate is a CA certificate (basicConstraints), not a signing "
+                  "leaf";
+    BASIC_CONSTRAINTS_free(bc);
+    if (problem)
+        return problem;
+    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) &&
+        !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
+        return "x5c leaf certificate is not allowed to sign (keyUsage)";
+
+    crit = -1;
+    ekus = X509_get_ext_d2i(leaf, NID_ext_key_usage, &crit, NULL);
+    if (!ekus && crit != -1)
+        return "x5c leaf certificate has a malformed or repeated extendedKeyUsage";
+    if (ekus && eku_only_tls_or_mail(ekus))
+        problem = "x5c leaf certificate is for TLS or e-mail only (extendedKeyUsage), not for "
+                  "signing credentials";
+    else if (eku && eku->nelts > 0 && !(ekus && eku_lists(ekus, eku)))
+        problem = "x5c leaf certificate lacks an extendedKeyUsage named by DCRVCx5cEKU";
+    sk_ASN1_OBJECT_pop_free(ekus, ASN1_OBJECT_free);
+    return problem;
+}
+
 EVP_PKEY *dcr_x509_verify_x5c(apr_pool_t *pool, const dcr_x509_roots *roots, const json_t *x5c,
-                              long long now, const char *issuer, const char **why)
+                              long long now, const char *issuer, const apr_array_header_t *eku,
+                              const char **why)
 {
     STACK_OF(X509) * chain;
     X509_STORE_CTX *sctx;
@@ -176,11 +251,8 @@ EVP_PKEY *dcr_x509_verify_x5c(apr_pool_t *pool, const dcr_x509_roots *roots, con
     if (rc != 1)
         return NULL;
 
-    if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) &&
-        !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        *why = "x5c leaf certificate is not allowed to sign (keyUsage)";
+    if ((*why = dcr_x509_leaf_purpose_problem(leaf, eku)))
         return NULL;
-    }
     if (!dcr_x509_bound_to_issuer(leaf, issuer)) {
         *why = "x5c leaf certificate does not name the issuer (URI or DNS subjectAltName)";
         return NULL;

@@ -37,6 +37,7 @@ typedef struct dcr_vc_conf {
     const char *ca_file;
     long long timeout, max_size, ttl_min, ttl_max; /* -1 unset */
     const char *summary;                           /* "issuer x: n key(s)", ... once loaded */
+    apr_array_header_t *eku;                       /* DCRVCx5cEKU; NULL: unset (inherited) */
 } dcr_vc_conf;
 
 static dcr_vc_conf *my_conf(cmd_parms *cmd)
@@ -61,6 +62,7 @@ void *dcr_vc_conf_merge(apr_pool_t *p, void *basev, void *addv)
     PICK(issuers, NULL);
     PICK(types, NULL);
     PICK(allow, NULL);
+    PICK(eku, NULL);
     PICK(metadata_from, 0);
     PICK(unavailable, -1);
     PICK(auth_method, NULL);
@@ -123,14 +125,18 @@ const char *dcr_vc_cmd_issuer(cmd_parms *cmd, void *dconf, const char *issuer, c
 const char *dcr_vc_cmd_list(cmd_parms *cmd, void *dconf, const char *word)
 {
     dcr_vc_conf *c = my_conf(cmd);
-    bool types = strcmp(cmd->info, "types") == 0;
-    apr_array_header_t **list = types ? &c->types : &c->allow;
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *what = cmd->info, *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    bool allow = strcmp(what, "allow") == 0, eku = strcmp(what, "eku") == 0;
+    apr_array_header_t **list = allow ? &c->allow : eku ? &c->eku : &c->types;
     (void)dconf;
     if (err)
         return err;
-    if (!types && (strchr(word, '/') || strchr(word, '@') || !*word))
-        return apr_psprintf(cmd->pool, "DCRFetchAllow: '%s' is not host or host:port", word);
+    if (allow && !dcr_fetch_allow_entry_valid(word))
+        return apr_psprintf(cmd->pool,
+                            "DCRFetchAllow: '%s' is not host or host:port (port 1 to 65535)", word);
+    if (eku && !dcr_x509_oid_valid(word))
+        return apr_psprintf(cmd->pool,
+                            "DCRVCx5cEKU: '%s' is not a dotted OID (e.g. 1.3.6.1.5.5.7.3.3)", word);
     if (!*list)
         *list = apr_array_make(cmd->pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(*list, const char *) = apr_pstrdup(cmd->pool, word);
@@ -316,6 +322,7 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
         }
         if ((msg = dcr_vc_load_issuer_file(pconf, e->id, e->source, e->file, &is)))
             return msg;
+        is->x5c_eku = c->eku;
         APR_ARRAY_PUSH(issuers, dcr_vc_issuer *) = is;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "DCRVCIssuer %s: keys from %s", e->id, e->file);
         msg = apr_psprintf(pconf, "issuer %s: %d key(s)", e->id, dcr_vc_issuer_key_count(is));

@@ -1,8 +1,8 @@
 /* VC directives: DCRVCIssuer, DCRVCRequireType, DCRVCMetadataFrom, DCRVCStatusUnavailable,
  * DCRVCAuthMethod, DCRVCBinding, DCRVCMaxLifetime, DCRVCStatusCacheTime, DCRFetchCAFile,
- * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRCache (docs/vc.md). The glue's config.c
- * calls create/merge for every server, preflight.c apply in check_config and startup.c attach
- * in post_config. */
+ * DCRFetchTimeout, DCRFetchMaxSize, DCRFetchAllow, DCRVCx5cEKU, DCRCache (docs/vc.md). The
+ * glue's config.c calls create/merge for every server, preflight.c apply in check_config and
+ * startup.c attach in post_config. */
 #ifndef DCR_AP_CONFIG_VC_H
 #define DCR_AP_CONFIG_VC_H
 
@@ -46,6 +46,8 @@ const char *dcr_ap_cmd_cache(cmd_parms *cmd, void *dconf, const char *spec);
                       "largest outbound response in bytes (1048576)"),                             \
         AP_INIT_ITERATE("DCRFetchAllow", dcr_vc_cmd_list, (void *)"allow", RSRC_CONF,              \
                         "hosts (host or host:port) fetches may reach besides an issuer's own"),    \
+        AP_INIT_ITERATE("DCRVCx5cEKU", dcr_vc_cmd_list, (void *)"eku", RSRC_CONF,                  \
+                        "extendedKeyUsage OIDs an x5c signing leaf must carry (none)"),            \
         AP_INIT_TAKE1("DCRCache", dcr_ap_cmd_cache, NULL, RSRC_CONF,                               \
                       "socache provider for shared non-durable state (shmcb)"),
 

@@ -22,6 +22,10 @@ def vhost(store_lines, name="as.example.test", public_url=NODES_URL):
     return Vhost(name=name, conf=list(store_lines) + STORE_CONF_TAIL, public_url=public_url)
 
 
+# A public host for the keys of test clients (registered, never fetched).
+JWKS_URI = "https://workload.example/jwks"
+
+
 class Client:
     def __init__(self, body):
         self.id = body["client_id"]
@@ -34,7 +38,8 @@ class Client:
 
 def register(h, session=None, name="store test", **extra):
     s = session or h.session()
-    meta = {"client_name": name, "grant_types": ["client_credentials"]}
+    # keys make the client confidential: client_credentials is not for public clients
+    meta = {"client_name": name, "grant_types": ["client_credentials"], "jwks_uri": JWKS_URI}
     meta.update(extra)
     r = s.post(h.endpoint, json=meta, timeout=30)
     assert r.status_code == 201, (r.status_code, r.text)
@@ -115,7 +120,8 @@ def sqlite_count(db):
 
 def assert_other_node_updates_and_deletes(a, b, c):
     """Node b updates, then deletes, c (registered on node a); a sees each change."""
-    r = update(b, c, {"client_name": "changed-on-b", "grant_types": ["client_credentials"]})
+    r = update(b, c, {"client_name": "changed-on-b", "grant_types": ["client_credentials"],
+                      "jwks_uri": JWKS_URI})
     assert r.status_code == 200, r.text
     c.token = r.json().get("registration_access_token", c.token)
     r = read(a, c)

@@ -9,6 +9,7 @@ import ssl
 import pytest
 
 from dcr_httpd import Vhost, raw_request
+from store_util import JWKS_URI
 
 META = {"redirect_uris": ["https://client.example.org/cb"], "client_name": "Test client",
         "grant_types": ["authorization_code"], "response_types": ["code"]}
@@ -369,7 +370,7 @@ def test_vhost_settings_do_not_leak(httpd_factory, tmp_path):
     s = h.session()
     check_error(s.post(a.endpoint, json=META), 400, "invalid_software_statement")
     r = s.post(b.endpoint, json=dict(META, grant_types=["client_credentials"],
-                                     response_types=[]))
+                                     response_types=[], jwks_uri=JWKS_URI))
     assert r.status_code == 201, r.text
     assert r.json()["grant_types"] == ["client_credentials"]
 
@@ -510,7 +511,7 @@ def test_vhost_list_replaces_main_server_list(httpd_factory):
     h = httpd_factory([a, b], server_conf="DCRAllowedGrantTypes authorization_code "
                                           "client_credentials")
     want = dict(META, grant_types=["authorization_code", "client_credentials",
-                                   "refresh_token"])
+                                   "refresh_token"], jwks_uri=JWKS_URI)
     s = h.session()
     ra = s.post(a.endpoint, json=want)
     rb = s.post(b.endpoint, json=want)

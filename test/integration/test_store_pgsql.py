@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from store_util import (assert_other_node_updates_and_deletes, assert_readable, read, register,
-                        register_many, token_hash, vhost)
+from store_util import (JWKS_URI, assert_other_node_updates_and_deletes, assert_readable, read,
+                        register, register_many, token_hash, vhost)
 
 SQL_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
 _dbs = itertools.count()
@@ -130,7 +130,7 @@ def test_create_schema_off_leaves_the_database_alone(httpd_factory, postgres, da
     assert postgres.psql("SELECT to_regclass('dcr_clients') IS NULL", db=database) == [["t"]]
     h.allow_errors(r"dcr_clients", r"temporarily_unavailable|store")
     r = h.session().post(h.endpoint, json={"client_name": "x",
-                                          "grant_types": ["client_credentials"]}, timeout=30)
+                                          "grant_types": ["client_credentials"], "jwks_uri": JWKS_URI}, timeout=30)
     assert r.status_code == 503, r.text
     assert r.json()["error"] == "temporarily_unavailable"
     # the operator runs the shipped schema; the same server then works without a restart
@@ -171,7 +171,7 @@ def test_database_down_is_503_and_recovers(httpd_factory, postgres, database):
     try:
         s = a.session()
         r = s.post(a.endpoint, json={"client_name": "during",
-                                        "grant_types": ["client_credentials"]}, timeout=30)
+                                        "grant_types": ["client_credentials"], "jwks_uri": JWKS_URI}, timeout=30)
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "temporarily_unavailable"
         assert "Retry-After" in r.headers
@@ -210,7 +210,7 @@ def test_database_down_at_start_schema_comes_later(httpd_factory, postgres, data
     try:
         h.start()
         r = h.session().post(h.endpoint, json={"client_name": "x",
-                                                "grant_types": ["client_credentials"]},
+                                                "grant_types": ["client_credentials"], "jwks_uri": JWKS_URI},
                              timeout=30)
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "temporarily_unavailable"

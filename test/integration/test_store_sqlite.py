@@ -14,8 +14,8 @@ import time
 import pytest
 
 from services import child_writable_dir
-from store_util import (assert_readable, delete, read, register, register_many, sqlite_rows as rows,
-                        token_hash, update, vhost)
+from store_util import (JWKS_URI, assert_readable, delete, read, register, register_many,
+                        sqlite_rows as rows, token_hash, update, vhost)
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def test_updates_and_deletes_survive_restarts(httpd_factory, store_dir):
     a deleted client stays deleted."""
     h, db = sqlite_server(httpd_factory, store_dir)
     keep, gone = register(h, name="keep"), register(h, name="gone")
-    r = update(h, keep, {"client_name": "kept", "grant_types": ["client_credentials"]})
+    r = update(h, keep, {"client_name": "kept", "grant_types": ["client_credentials"],
+                         "jwks_uri": JWKS_URI})
     assert r.status_code == 200, r.text
     old_token = keep.token
     keep.token = r.json().get("registration_access_token", keep.token)

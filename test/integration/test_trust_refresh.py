@@ -466,7 +466,9 @@ def vc(h, key, kid):
          "validUntil": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
          "credentialSubject": {"id": "https://agent.example.com/%s" % uuid.uuid4(),
                                "client_name": "agent",
-                               "grant_types": ["client_credentials"]}}
+                               "grant_types": ["client_credentials"],
+                               # keys: client_credentials is for confidential clients only
+                               "jwks_uri": "https://agent.example.com/jwks"}}
     t = jwt.JWT(header={"alg": "ES256", "kid": kid, "typ": "vc+jwt"}, claims=p)
     t.make_signed_token(key)
     return t.serialize()

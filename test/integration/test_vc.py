@@ -228,7 +228,9 @@ def test_both_encodings_register(env):
     assert "client_secret" not in reg
 
     st1 = issuer.vc1()
-    r = post(h, st1, grant_types=["client_credentials"])
+    # keys make it confidential: client_credentials is not for public clients
+    r = post(h, st1, grant_types=["client_credentials"],
+             jwks_uri="https://agent.example.com/jwks")
     assert r.status_code == 201, r.text
     assert r.json()["client_name"] == "Agent 1.1"
     assert r.json()["vc_subject"] == SUBJECT

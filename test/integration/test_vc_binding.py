@@ -40,8 +40,9 @@ def credential(issuer, aud=None, cnf=None, valid_for=3600, start="validFrom", ex
     """A VCDM 2.0 VC of its own (a fresh id), valid from a minute ago for valid_for seconds;
     aud / cnf (a public JWK) when given; start names the claim that says when it began."""
     now = int(time.time())
+    # the code grant: these clients carry no keys, and public clients get no client_credentials
     cs = {"id": "https://agent.example.com", "client_name": "Agent from the VC",
-          "grant_types": ["client_credentials"]}
+          "grant_types": ["authorization_code"]}
     cs.update(subject)
     p = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:%s" % uuid.uuid4(),
          "type": ["VerifiableCredential"], "issuer": issuer.id, "credentialSubject": cs}
@@ -68,7 +69,8 @@ def malleate(statement):
 
 
 def post(h, statement, **meta):
-    body = {"client_name": "from the request", "grant_types": ["client_credentials"]}
+    body = {"client_name": "from the request", "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://agent.example.com/cb"]}
     body.update(meta)
     body["software_statement"] = statement
     return h.session().post(h.vhost.endpoint, json=body, timeout=30)

@@ -58,6 +58,55 @@ START_TEST(url_policy)
 }
 END_TEST
 
+/* issue 11: apr_uri_parse keeps ports in 16 bits, so 65979 = 65536 + 443 wrapped to the
+ * issuer's own origin */
+START_TEST(ports_out_of_range)
+{
+    dcr_fetch_conf c;
+    bool listed;
+    dcr_fetch_defaults(&c);
+    ck_assert_str_eq(dcr_fetch_origin(pool, "https://h.example:65535/x"), "h.example:65535");
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:65979/x"));
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:65536/x"));
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:131515/x"));
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:-65093/x"));
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:+443/x"));
+    ck_assert_ptr_null(dcr_fetch_origin(pool, "https://h.example:0/x"));
+    ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://issuer.example:65979/s/1",
+                                     "issuer.example:443", &listed, &why));
+    ck_assert_ptr_nonnull(strstr(why, "65535"));
+    c.allow = dcr_words(pool, "127.0.0.1:8443");
+    ck_assert(!dcr_fetch_url_allowed(pool, &c, "https://127.0.0.1:73979/l", NULL, &listed, &why));
+}
+END_TEST
+
+START_TEST(allow_entries)
+{
+    static const char *const good[] = {
+        "status.example", "status.example:8443", "127.0.0.1", "127.0.0.1:1", "h:65535", "::1",
+        "::1:8443",       "2001:db8::5",         NULL};
+    static const char *const bad[] = {"",
+                                      "h:65536",
+                                      "h:99999",
+                                      "h:0",
+                                      "h:",
+                                      ":443",
+                                      "h:-1",
+                                      "h:+443",
+                                      "h:44x",
+                                      "https://status.example/",
+                                      "u@status.example",
+                                      "[::1]:443",
+                                      "h:1:2",
+                                      "status.example/x",
+                                      NULL};
+    for (const char *const *g = good; *g; g++)
+        ck_assert_msg(dcr_fetch_allow_entry_valid(*g), "%s refused", *g);
+    for (const char *const *b = bad; *b; b++)
+        ck_assert_msg(!dcr_fetch_allow_entry_valid(*b), "%s accepted", *b);
+}
+END_TEST
+
 static bool special(const char *addr)
 {
     struct sockaddr_storage ss;
@@ -286,6 +335,8 @@ static Suite *suite(void)
     TCase *tc = unit_tcase("policy"), *net = unit_tcase("https");
     tcase_add_test(tc, origin_parsing);
     tcase_add_test(tc, url_policy);
+    tcase_add_test(tc, ports_out_of_range);
+    tcase_add_test(tc, allow_entries);
     tcase_add_test(tc, source_origin_listed);
     tcase_add_test(tc, special_addresses);
     suite_add_tcase(s, tc);

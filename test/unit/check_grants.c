@@ -66,7 +66,10 @@ static const grant_case grant_cases[] = {
 START_TEST(grant_response_table)
 {
     const grant_case *c = &grant_cases[_i];
-    json_t *req = json_pack("{s:[s]}", "redirect_uris", "https://app.example/cb"), *m;
+    /* a confidential client (keys), so that only the table decides */
+    json_t *req = json_pack("{s:[s], s:s}", "redirect_uris", "https://app.example/cb", "jwks_uri",
+                            "https://app.example/jwks"),
+           *m;
     dcr_json_own(pool, req);
     if (c->grants)
         json_object_set(req, "grant_types", js(c->grants));
@@ -96,7 +99,7 @@ END_TEST
 START_TEST(policy_can_drop_the_code_grant)
 {
     json_t *req = js("{" CB ",\"grant_types\":[\"authorization_code\",\"client_credentials\"],"
-                     "\"response_types\":[\"code\"]}"),
+                     "\"response_types\":[\"code\"],\"jwks_uri\":\"https://app.example/jwks\"}"),
            *m;
     dcr_policy_defaults(pool, &pol);
     pol.grant_types = dcr_words(pool, "client_credentials");
@@ -136,6 +139,69 @@ START_TEST(response_type_needs)
 }
 END_TEST
 
+/* issue 11: RFC 6749 4.4 gives client_credentials to confidential clients only; a public
+ * client (token_endpoint_auth_method none) loses it like an out-of-policy grant */
+START_TEST(public_client_loses_client_credentials)
+{
+    json_t *m;
+    dcr_policy_defaults(pool, &pol);
+    /* no keys: public; the grant goes, the code grant stays */
+    m = dcr_metadata_register(pool,
+                              js("{" CB ",\"grant_types\":[\"authorization_code\","
+                                 "\"client_credentials\",\"refresh_token\"]}"),
+                              NULL, &pol, NULL, &err);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(str(m, "token_endpoint_auth_method"), "none");
+    ck_assert_str_eq(dump(json_object_get(m, "grant_types")),
+                     "[\"authorization_code\",\"refresh_token\"]");
+    /* the only grant: refused, and the description says why */
+    dcr_error_clear(&err);
+    ck_assert_ptr_null(dcr_metadata_register(pool, js("{\"grant_types\":[\"client_credentials\"]}"),
+                                             NULL, &pol, NULL, &err));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_ptr_nonnull(strstr(err.description, "confidential"));
+    /* nothing but refresh_token left: refused as well */
+    ck_assert_ptr_null(dcr_metadata_register(
+        pool, js("{\"grant_types\":[\"client_credentials\",\"refresh_token\"]}"), NULL, &pol, NULL,
+        &err));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+    /* asking for none explicitly, with keys, is still public */
+    ck_assert_ptr_null(dcr_metadata_register(
+        pool,
+        js("{\"grant_types\":[\"client_credentials\"],\"token_endpoint_auth_method\":\"none\","
+           "\"jwks_uri\":\"https://app.example/jwks\"}"),
+        NULL, &pol, NULL, &err));
+    /* a statement that grants it to a public client does not help either */
+    ck_assert_ptr_null(dcr_metadata_register(
+        pool, js("{}"), js("{\"grant_types\":[\"client_credentials\"]}"), &pol, NULL, &err));
+    /* a forced "none" (DCRVCAuthMethod none) is public too */
+    ck_assert_ptr_null(dcr_metadata_register(
+        pool,
+        js("{\"grant_types\":[\"client_credentials\"],\"jwks_uri\":\"https://app.example/j\"}"),
+        NULL, &pol, "none", &err));
+}
+END_TEST
+
+START_TEST(confidential_clients_keep_client_credentials)
+{
+    json_t *m;
+    dcr_policy_defaults(pool, &pol);
+    m = dcr_metadata_register(
+        pool,
+        js("{\"grant_types\":[\"client_credentials\"],\"jwks_uri\":\"https://app.example/j\"}"),
+        NULL, &pol, NULL, &err);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(str(m, "token_endpoint_auth_method"), "private_key_jwt");
+    ck_assert_str_eq(dump(json_object_get(m, "grant_types")), "[\"client_credentials\"]");
+    /* SPIFFE clients: the forced method authenticates them */
+    m = dcr_metadata_register(pool, js("{\"grant_types\":[\"client_credentials\"]}"), NULL, &pol,
+                              "spiffe_jwt", &err);
+    ck_assert_msg(m != NULL, "%s", err.description);
+    ck_assert_str_eq(dump(json_object_get(m, "grant_types")), "[\"client_credentials\"]");
+}
+END_TEST
+
 /* DCRAllowedGrantTypes / DCRAllowedResponseTypes values: typos are caught at configuration. */
 START_TEST(known_values)
 {
@@ -165,6 +231,8 @@ static Suite *grants_suite(void)
     TCase *tc = unit_tcase("grants");
     tcase_add_loop_test(tc, grant_response_table, 0, sizeof(grant_cases) / sizeof(grant_cases[0]));
     tcase_add_test(tc, policy_can_drop_the_code_grant);
+    tcase_add_test(tc, public_client_loses_client_credentials);
+    tcase_add_test(tc, confidential_clients_keep_client_credentials);
     tcase_add_test(tc, response_type_needs);
     tcase_add_test(tc, known_values);
     suite_add_tcase(s, tc);

@@ -26,7 +26,7 @@ START_TEST(update_replaces_all_metadata)
     j = call(dcr_update, id, token,
              apr_psprintf(pool,
                           "{\"client_id\":\"%s\",\"grant_types\":[\"client_credentials\"],"
-                          "\"response_types\":[]}",
+                          "\"response_types\":[],\"jwks_uri\":\"https://new.example/jwks\"}",
                           id),
              &res);
     ck_assert_int_eq(res.status, 200);

@@ -123,6 +123,28 @@ END_TEST
 
 /* ---- other members --------------------------------------------------------------------- */
 
+/* issue 11: no metadata URL names an internal host, whether from the request, a language
+ * variant or a statement; redirect URIs of native apps keep their loopback (RFC 8252) */
+START_TEST(url_fields_name_no_internal_host)
+{
+    const char *fields[] = {"client_uri", "logo_uri",    "tos_uri", "policy_uri",
+                            "jwks_uri",   "logo_uri#de", NULL};
+    const char *hosts[] = {"127.0.0.1", "[::1]",     "169.254.169.254",
+                           "10.1.2.3",  "localhost", "metadata.google.internal",
+                           NULL};
+    for (const char **f = fields; *f; f++)
+        for (const char **h = hosts; *h; h++) {
+            reg_fails(apr_psprintf(pool, "{" CB ",\"%s\":\"https://%s/x\"}", *f, *h),
+                      DCR_ERR_INVALID_CLIENT_METADATA);
+            ck_assert_ptr_nonnull(strstr(err.description, "internal host"));
+        }
+    ck_assert_ptr_null(reg2("{" CB "}", "{\"jwks_uri\":\"https://127.0.0.1:9/jwks\"}", NULL));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+    reg_ok("{\"redirect_uris\":[\"http://127.0.0.1:5000/cb\",\"http://[::1]/cb\"],"
+           "\"application_type\":\"native\",\"client_uri\":\"https://app.example/\"}");
+}
+END_TEST
+
 START_TEST(url_fields)
 {
     const char *fields[] = {"client_uri", "logo_uri", "tos_uri", "policy_uri", NULL};
@@ -520,6 +542,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, non_object_refused);
     tcase_add_test(tc, unknown_and_server_members_dropped);
     tcase_add_test(tc, null_and_empty_strings_are_absent);
+    tcase_add_test(tc, url_fields_name_no_internal_host);
     tcase_add_test(tc, is_known_whitelist);
     tcase_add_test(tc, huge_values_not_echoed);
     suite_add_tcase(s, tc);

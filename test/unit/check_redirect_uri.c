@@ -167,7 +167,9 @@ START_TEST(redirect_required_for_redirect_grants)
     reg_fails("{\"grant_types\":[\"authorization_code\",\"refresh_token\"]}",
               DCR_ERR_INVALID_REDIRECT_URI);
     {
-        json_t *m = reg_ok("{\"grant_types\":[\"client_credentials\"]}");
+        /* keys make it confidential: client_credentials is not for public clients */
+        json_t *m = reg_ok("{\"grant_types\":[\"client_credentials\"],"
+                           "\"jwks_uri\":\"https://app.example/jwks\"}");
         ck_assert_str_eq(dump(json_object_get(m, "response_types")), "[]");
         ck_assert_ptr_null(json_object_get(m, "redirect_uris"));
     }

@@ -58,12 +58,16 @@ static const char *credential(const char *aud, bool cnf)
     return jwt;
 }
 
+/* a grant any client may have: client_credentials would need keys (public clients lose it) */
+#define CODE_GRANT "\"grant_types\":[\"authorization_code\"]"
+#define CALLBACK ",\"redirect_uris\":[\"https://agent.example.com/cb\"]"
+
 static const char *body_with(const char *statement, const char *extra)
 {
-    return apr_psprintf(pool,
-                        "{\"grant_types\":[\"client_credentials\"],\"software_statement\":\"%s\""
-                        "%s%s}",
-                        statement, extra ? "," : "", extra ? extra : "");
+    bool own_redirects = extra && strstr(extra, "\"redirect_uris\"");
+    return apr_psprintf(pool, "{" CODE_GRANT "%s,\"software_statement\":\"%s\"%s%s}",
+                        own_redirects ? "" : CALLBACK, statement, extra ? "," : "",
+                        extra ? extra : "");
 }
 
 START_TEST(aud_bound_vc_registers_once)
@@ -207,8 +211,8 @@ START_TEST(update_spends_a_fresh_single_use_vc)
     const char *fresh = credential(ENDPOINT, false);
     j = call(dcr_update, id, token,
              apr_psprintf(pool,
-                          "{\"client_id\":\"%s\",\"grant_types\":[\"client_credentials\"],"
-                          "\"software_statement\":\"%s\"}",
+                          "{\"client_id\":\"%s\"," CODE_GRANT CALLBACK
+                          ",\"software_statement\":\"%s\"}",
                           id, fresh),
              &res);
     ck_assert_msg(res.status == 200, "%s", res.body);

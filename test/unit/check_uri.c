@@ -145,6 +145,44 @@ START_TEST(web_urls)
     ck_assert_ptr_nonnull(dcr_web_url_problem("https://u@app.example/", false));
     ck_assert_ptr_nonnull(dcr_web_url_problem("mailto:a@app.example", false));
     ck_assert_ptr_nonnull(dcr_web_url_problem("", false));
+    /* ports: 65535 at most, however many digits (no wrapping to 443 = 65979 - 65536) */
+    ck_assert_ptr_null(dcr_web_url_problem("https://app.example:65535/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:65536/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:65979/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:4294967739/", false));
+    ck_assert_ptr_nonnull(dcr_web_url_problem("https://app.example:-1/", false));
+}
+END_TEST
+
+/* issue 11: metadata URLs are dereferenced by others (an authorization server fetching
+ * jwks_uri, a consent page loading logo_uri), so none may point inside the network */
+START_TEST(web_urls_name_no_internal_host)
+{
+    static const char *const bad[] = {"https://127.0.0.1/jwks",
+                                      "https://127.0.0.1:8443/jwks",
+                                      "https://[::1]/jwks",
+                                      "https://[fe80::1]/x",
+                                      "https://[::ffff:169.254.169.254]/latest/meta-data",
+                                      "http://169.254.169.254/latest/meta-data",
+                                      "https://10.0.0.5/logo.png",
+                                      "https://192.168.1.1/",
+                                      "https://100.64.1.1/",
+                                      "https://2130706433/",
+                                      "https://localhost/jwks",
+                                      "https://LocalHost:8443/jwks",
+                                      "https://app.localhost/",
+                                      "https://metadata.google.internal/computeMetadata/v1/",
+                                      "https://printer.local/",
+                                      "https://intranet/tos",
+                                      NULL};
+    for (const char *const *u = bad; *u; u++) {
+        const char *why = dcr_web_url_problem(*u, false);
+        ck_assert_msg(why != NULL, "%s accepted", *u);
+        ck_assert_msg(strstr(why, "internal host") != NULL, "%s: %s", *u, why);
+    }
+    ck_assert_ptr_null(dcr_web_url_problem("https://8.8.8.8/jwks", true));
+    ck_assert_ptr_null(dcr_web_url_problem("https://[2606:4700:4700::1111]/jwks", true));
+    ck_assert_ptr_null(dcr_web_url_problem("https://localhost.example.com/jwks", true));
 }
 END_TEST
 
@@ -156,6 +194,7 @@ static Suite *uri_suite(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, loopback);
     tcase_add_test(tc, web_urls);
+    tcase_add_test(tc, web_urls_name_no_internal_host);
     suite_add_tcase(s, tc);
     return s;
 }
