@@ -176,8 +176,10 @@ def test_main_server_location_on_a_plain_vhost_warns_and_403s(httpd_factory):
     assert any("plain.example.test" in l for l in warned), h.error_log_text()
     assert not any("as.example.test" in l for l in warned), warned
     s = h.session()
-    assert s.post(tls.url + "/register", json=META).status_code == 201
-    r = s.post(plain.url + "/register", json=META)
+    # a confidential client (its keys at a URL): client_credentials is not for public ones
+    open_meta = dict(META, jwks_uri="https://workload.example/jwks")
+    assert s.post(tls.url + "/register", json=open_meta).status_code == 201
+    r = s.post(plain.url + "/register", json=open_meta)
     assert r.status_code == 403 and r.json()["error"] == "invalid_request"
 
 
