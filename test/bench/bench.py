@@ -347,7 +347,7 @@ def calibrate(work, seconds):
     with open(os.path.join(work, "noop.txt"), "w") as f:
         f.write("{}")
     h = Httpd(os.path.join(work, "noop"), vhosts=[Vhost(name="bench.test", conf=[
-        "DCRStore socache:shmcb", 'Alias /noop "%s/noop.txt"' % work,
+        "DCRStore socache:shmcb", "DCRRequireStatement Off", 'Alias /noop "%s/noop.txt"' % work,
         '<Directory "%s">\n    Require all granted\n</Directory>' % work])],
         modules=("alias",), log_level="warn")
     try:
