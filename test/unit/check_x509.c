@@ -138,17 +138,6 @@ END_TEST
 
 /* ---- the leaf's purpose (issue 11) ------------------------------------------------------- */
 
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509_EXTENSION *ext;
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    ck_assert_ptr_nonnull(ext);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-}
-
 static apr_status_t free_x509(void *d)
 {
     X509_free(d);
@@ -171,13 +160,13 @@ static X509 *leaf_with(pki *k, const char *bc, const char *ku, const char *eku)
     ASN1_TIME_set(X509_getm_notAfter(c), (time_t)(NOW + 30 * DAY));
     X509_set_pubkey(c, k->leaf_key);
     if (bc)
-        add_ext(c, k->inter, NID_basic_constraints, bc);
+        kit_add_ext(c, k->inter, NID_basic_constraints, bc);
     if (ku)
-        add_ext(c, k->inter, NID_key_usage, ku);
+        kit_add_ext(c, k->inter, NID_key_usage, ku);
     if (eku)
-        add_ext(c, k->inter, NID_ext_key_usage, eku);
-    add_ext(c, k->inter, NID_authority_key_identifier, "keyid:always");
-    add_ext(c, k->inter, NID_subject_alt_name, "URI:" ISS);
+        kit_add_ext(c, k->inter, NID_ext_key_usage, eku);
+    kit_add_ext(c, k->inter, NID_authority_key_identifier, "keyid:always");
+    kit_add_ext(c, k->inter, NID_subject_alt_name, "URI:" ISS);
     ck_assert_int_gt(X509_sign(c, k->int_key, EVP_sha256()), 0);
     apr_pool_cleanup_register(pool, c, free_x509, apr_pool_cleanup_null);
     return c;

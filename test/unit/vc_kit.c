@@ -37,7 +37,7 @@ EVP_PKEY *kit_key(apr_pool_t *p, const char *type)
     return k;
 }
 
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+void kit_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509_EXTENSION *ext;
@@ -63,12 +63,12 @@ X509 *kit_cert(apr_pool_t *p, const char *cn, EVP_PKEY *key, X509 *ca, EVP_PKEY 
     ASN1_TIME_set(X509_getm_notBefore(c), (time_t)nb);
     ASN1_TIME_set(X509_getm_notAfter(c), (time_t)na);
     X509_set_pubkey(c, key);
-    add_ext(c, ca ? ca : c, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
-    add_ext(c, ca ? ca : c, NID_key_usage,
+    kit_add_ext(c, ca ? ca : c, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+    kit_add_ext(c, ca ? ca : c, NID_key_usage,
             is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-    add_ext(c, ca ? ca : c, NID_subject_key_identifier, "hash");
+    kit_add_ext(c, ca ? ca : c, NID_subject_key_identifier, "hash");
     if (san)
-        add_ext(c, ca ? ca : c, NID_subject_alt_name, san);
+        kit_add_ext(c, ca ? ca : c, NID_subject_alt_name, san);
     ck_assert_int_gt(
         X509_sign(c, ca_key ? ca_key : key,
                   EVP_PKEY_get_id(ca_key ? ca_key : key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()),

@@ -19,6 +19,9 @@ EVP_PKEY *kit_key(apr_pool_t *p, const char *type);
 X509 *kit_cert(apr_pool_t *p, const char *cn, EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key,
                long long nb, long long na, bool is_ca, const char *san);
 char *kit_cert_pem(apr_pool_t *p, X509 *cert);
+
+/* Adds extension nid with an openssl.cnf-style value to cert, issued by issuer. */
+void kit_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* x5c JSON array (new reference) of the given certificates (NULL-terminated). */
 json_t *kit_x5c(apr_pool_t *p, X509 *first, ...);
 char *kit_b64url(apr_pool_t *p, const unsigned char *d, size_t n);
