@@ -65,7 +65,7 @@ X509 *kit_cert(apr_pool_t *p, const char *cn, EVP_PKEY *key, X509 *ca, EVP_PKEY 
     X509_set_pubkey(c, key);
     kit_add_ext(c, ca ? ca : c, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
     kit_add_ext(c, ca ? ca : c, NID_key_usage,
-            is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+                is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
     kit_add_ext(c, ca ? ca : c, NID_subject_key_identifier, "hash");
     if (san)
         kit_add_ext(c, ca ? ca : c, NID_subject_alt_name, san);
