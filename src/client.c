@@ -168,6 +168,8 @@ char *dcr_client_to_record(apr_pool_t *pool, const dcr_client *c)
         json_object_set_new(r, "statement_sha256", json_string(c->statement_hash));
         json_object_set_new(r, "statement_iat", json_integer((json_int_t)c->statement_iat));
     }
+    if (c->upstream) /* its public part only: the upstream's secrets stay beside the record */
+        json_object_set(r, "upstream", c->upstream);
     text = dcr_json_dump(pool, r);
     json_decref(r);
     return text;
@@ -217,6 +219,12 @@ static bool version2(const json_t *r, dcr_client *c, dcr_error *err)
         memcpy(c->statement_hash, hash, DCR_TOKEN_HASH_HEX + 1);
         c->statement_iat = json_integer_value(iat);
     }
+    /* an optional member of version 2 (docs/record.md): the upstream's client */
+    c->upstream = json_object_get(r, "upstream");
+    if (c->upstream && (!json_is_object(c->upstream) ||
+                        !json_is_string(json_object_get(c->upstream, "kind")) ||
+                        !json_is_string(json_object_get(c->upstream, "client_id"))))
+        return corrupt(err, "upstream not an object with a kind and a client_id");
     return true;
 }
 
@@ -279,6 +287,13 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
 
 /* ---- the RFC 7591 / 7592 response ------------------------------------------------------ */
 
+const char *dcr_client_public_id(const dcr_client *c)
+{
+    const char *up = c->upstream ? json_string_value(json_object_get(c->upstream, "client_id"))
+                                 : NULL;
+    return up ? up : c->client_id;
+}
+
 json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *token,
                             const char *client_uri)
 {
@@ -288,11 +303,11 @@ json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *t
     /* Secrets are never stored, so never shown from the record; the expiry only belongs to a
      * client that policy gave a secret. */
     json_object_del(r, "client_secret");
-    if (!c->secret_hash[0])
+    if (!c->secret_hash[0] && !c->upstream) /* an upstream's expiry is the upstream's word */
         json_object_del(r, "client_secret_expires_at");
     json_object_del(r, "registration_access_token");
     json_object_del(r, "registration_client_uri");
-    json_object_set_new(r, "client_id", json_string(c->client_id));
+    json_object_set_new(r, "client_id", json_string(dcr_client_public_id(c)));
     json_object_set_new(r, "client_id_issued_at", json_integer((json_int_t)c->issued_at));
     if (client_uri)
         json_object_set_new(r, "registration_client_uri", json_string(client_uri));

@@ -34,6 +34,11 @@ typedef struct dcr_client {
     char statement_hash[DCR_TOKEN_HASH_HEX + 1]; /* hex SHA-256 of the statement that last wrote
                                                     the client; "" none (or version 1) */
     long long statement_iat; /* that statement's issue time (dcr_identity.iat) */
+    json_t *upstream; /* DCRUpstream: the upstream's client as the record names it ({"kind",
+                         "client_id", ...}, src/upstream.h); NULL for a client of this module */
+    const char *upstream_secret; /* the upstream's secrets for it (JSON text): kept by the SQL
+                                    stores beside the record, never in it; NULL none (or not
+                                    loaded: find_clients leaves it out) */
 } dcr_client;
 
 /* New random identifiers from the OpenSSL CSPRNG, unpadded base64url, never "https://": ids
@@ -41,6 +46,9 @@ typedef struct dcr_client {
  * fails. */
 char *dcr_client_new_id(apr_pool_t *pool);
 char *dcr_client_new_token(apr_pool_t *pool);
+
+/* The client_id the client knows: the upstream's for a forwarded registration, else ours. */
+const char *dcr_client_public_id(const dcr_client *c);
 
 /* Hex SHA-256 of a token into out (DCR_TOKEN_HASH_HEX + 1 bytes). */
 void dcr_token_hash(const char *token, char *out);

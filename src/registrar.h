@@ -12,6 +12,7 @@
 #include <apr_pools.h>
 
 struct dcr_cache;
+struct dcr_upstream;
 
 typedef struct dcr_request {
     apr_pool_t *pool;
@@ -25,12 +26,14 @@ typedef struct dcr_request {
     dcr_store *store;
     struct dcr_cache *cache; /* may be NULL */
     const dcr_logger *log;
+    const struct dcr_upstream *upstream; /* DCRUpstream (src/upstream.h), or NULL */
 } dcr_request;
 
 typedef struct dcr_response {
     int status;            /* HTTP status */
     char *body;            /* JSON text, NULL for 204 */
     const char *client_id; /* for notes and logs, NULL when none */
+    const char *location;  /* 201: the registration_client_uri, for a Location header */
     const char *decision;  /* "registered", "read", or the error code name */
     dcr_error err;         /* code DCR_OK on success */
     long long retry_after; /* seconds for a Retry-After header (429, 503), else 0 */
