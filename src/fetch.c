@@ -311,3 +311,95 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
         return DCR_FETCH_OK;
     }
 }
+
+/* One POST/PUT/DELETE (upstream authorization servers): the same rules as a GET (https only,
+ * allowed origins, special-use addresses only for listed hosts, bounded answer, timeouts), a
+ * bearer token and a body, and never a redirect: a 3xx is returned as it came. */
+dcr_fetch_status dcr_fetch_send(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *method,
+                                const char *url, const char *owner_origin, const char *bearer,
+                                const char *content_type, const char *body, size_t body_len,
+                                dcr_fetch_result *out, const char **why)
+{
+    CURL *h;
+    struct curl_slist *hdrs = NULL;
+    transfer t = {.pool = pool, .max = conf->max_size, .max_age = -1};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char *ct = NULL;
+    CURLcode rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &t.listed, why))
+        return DCR_FETCH_REFUSED;
+    if (!(h = curl_easy_init())) {
+        *why = "curl_easy_init failed";
+        return DCR_FETCH_FAILED;
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (bearer)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Authorization: Bearer ", bearer, NULL));
+    if (content_type)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Content-Type: ", content_type, NULL));
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+    if (strcmp(method, "GET") == 0)
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_size);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (conf->ca_pem) {
+        struct curl_blob blob = {(void *)conf->ca_pem, conf->ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (conf->ca_file) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
+    }
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_dcr_trusted");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->http_status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+    out->content_type = ct ? apr_pstrdup(pool, ct) : NULL;
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+
+    if (t.blocked) {
+        *why = "the host resolves to a loopback, private or special-use address that is not "
+               "listed in DCRFetchAllow";
+        return DCR_FETCH_REFUSED;
+    }
+    if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        *why = "the response exceeds DCRFetchMaxSize";
+        return DCR_FETCH_FAILED;
+    }
+    if (rc != CURLE_OK) {
+        *why = apr_psprintf(pool, "%s failed: %s", method,
+                            *errbuf ? errbuf : curl_easy_strerror(rc));
+        return DCR_FETCH_FAILED;
+    }
+    out->body = t.buf ? t.buf : apr_pstrdup(pool, "");
+    out->body[t.len] = 0;
+    out->len = t.len;
+    out->max_age = t.max_age;
+    return DCR_FETCH_OK;
+}
