@@ -393,8 +393,8 @@ dcr_fetch_status dcr_fetch_send(apr_pool_t *pool, const dcr_fetch_conf *conf, co
         return DCR_FETCH_FAILED;
     }
     if (rc != CURLE_OK) {
-        *why = apr_psprintf(pool, "%s failed: %s", method,
-                            *errbuf ? errbuf : curl_easy_strerror(rc));
+        *why =
+            apr_psprintf(pool, "%s failed: %s", method, *errbuf ? errbuf : curl_easy_strerror(rc));
         return DCR_FETCH_FAILED;
     }
     out->body = t.buf ? t.buf : apr_pstrdup(pool, "");
