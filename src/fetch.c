@@ -209,9 +209,45 @@ static curl_socket_t on_open(void *baton, curlsocktype purpose, struct curl_sock
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
+/* What one transfer sends besides the URL: a GET with an Accept header, or a call with a
+ * method, a bearer token and a body. */
+typedef struct call {
+    const char *method; /* NULL: GET */
+    const char *accept, *bearer, *content_type;
+    const char *body;
+    size_t body_len;
+} call;
+
+static struct curl_slist *call_headers(apr_pool_t *pool, const call *k)
+{
+    struct curl_slist *hdrs = NULL;
+    if (k->accept)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Accept: ", k->accept, NULL));
+    if (k->bearer)
+        hdrs =
+            curl_slist_append(hdrs, apr_pstrcat(pool, "Authorization: Bearer ", k->bearer, NULL));
+    if (k->content_type)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Content-Type: ", k->content_type, NULL));
+    if (k->method) /* no "100 continue" round trip before a body */
+        hdrs = curl_slist_append(hdrs, "Expect:");
+    return hdrs;
+}
+
+static void set_method(CURL *h, const call *k)
+{
+    if (!k->method)
+        return;
+    if (k->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, k->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->body_len);
+    }
+    if (strcmp(k->method, "POST") != 0 || !k->body)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, k->method);
+}
+
 static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
-                                 bool listed, const char *accept, dcr_fetch_result *out,
-                                 char **redirect, const char **why)
+                                 bool listed, const call *k, dcr_fetch_result *out, char **redirect,
+                                 const char **why)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -224,8 +260,8 @@ static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, c
         *why = "curl_easy_init failed";
         return DCR_FETCH_FAILED;
     }
-    if (accept)
-        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Accept: ", accept, NULL));
+    hdrs = call_headers(pool, k);
+    set_method(h, k);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are checked by hand */
@@ -286,6 +322,7 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
                                const char *owner_origin, const char *accept, dcr_fetch_result *out,
                                const char **why)
 {
+    call k = {.accept = accept};
     memset(out, 0, sizeof(*out));
     for (int hops = 0;; hops++) {
         bool listed;
@@ -293,7 +330,7 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
         dcr_fetch_status st;
         if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &listed, why))
             return DCR_FETCH_REFUSED;
-        st = get_once(pool, conf, url, listed, accept, out, &next, why);
+        st = get_once(pool, conf, url, listed, &k, out, &next, why);
         if (st != DCR_FETCH_OK)
             return st;
         if (out->http_status >= 300 && out->http_status < 400 && next) {
@@ -310,4 +347,27 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
         }
         return DCR_FETCH_OK;
     }
+}
+
+dcr_fetch_status dcr_fetch_send(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *method,
+                                const char *url, const char *owner_origin, const char *bearer,
+                                const char *content_type, const char *body, size_t body_len,
+                                dcr_fetch_result *out, const char **why)
+{
+    call k = {method, "application/json", bearer, body ? content_type : NULL, body, body_len};
+    char *next = NULL;
+    bool listed;
+    dcr_fetch_status st;
+
+    memset(out, 0, sizeof(*out));
+    if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &listed, why))
+        return DCR_FETCH_REFUSED;
+    /* never a redirect: a token or a body must not follow one elsewhere */
+    st = get_once(pool, conf, url, listed, &k, out, &next, why);
+    if (st == DCR_FETCH_OK && out->http_status >= 300 && out->http_status < 400) {
+        *why = apr_psprintf(pool, "%s answered a redirect (HTTP %ld): not followed", method,
+                            out->http_status);
+        return DCR_FETCH_FAILED;
+    }
+    return st;
 }
