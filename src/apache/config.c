@@ -3,6 +3,8 @@
  * directives.c; the endpoint <Location> paths are learnt in startup.c. */
 #include "config.h"
 
+#include "config_upstream.h"
+
 #include "config_spiffe.h"
 #include "config_vc.h"
 
@@ -29,6 +31,7 @@ void *dcr_ap_create_server(apr_pool_t *p, server_rec *s)
     dcr_policy_defaults(p, &sc->policy);
     sc->spiffe = dcr_spiffe_conf_create(p);
     sc->vc = dcr_vc_conf_create(p);
+    sc->upstream = dcr_ap_upstream_conf_create(p);
     sc->require_tls = -1;
     sc->max_body = -1;
     return sc;
@@ -64,6 +67,7 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
 
     sc->spiffe = dcr_spiffe_conf_merge(p, base->spiffe, add->spiffe);
     sc->vc = dcr_vc_conf_merge(p, base->vc, add->vc);
+    sc->upstream = dcr_ap_upstream_conf_merge(p, base->upstream, add->upstream);
 
     if (add->store) {
         sc->store = add->store;
