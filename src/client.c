@@ -221,9 +221,9 @@ static bool version2(const json_t *r, dcr_client *c, dcr_error *err)
     }
     /* an optional member of version 2 (docs/record.md): the upstream's client */
     c->upstream = json_object_get(r, "upstream");
-    if (c->upstream && (!json_is_object(c->upstream) ||
-                        !json_is_string(json_object_get(c->upstream, "kind")) ||
-                        !json_is_string(json_object_get(c->upstream, "client_id"))))
+    if (c->upstream &&
+        (!json_is_object(c->upstream) || !json_is_string(json_object_get(c->upstream, "kind")) ||
+         !json_is_string(json_object_get(c->upstream, "client_id"))))
         return corrupt(err, "upstream not an object with a kind and a client_id");
     return true;
 }
@@ -289,9 +289,30 @@ dcr_client *dcr_client_from_record(apr_pool_t *pool, const char *record, size_t 
 
 const char *dcr_client_public_id(const dcr_client *c)
 {
-    const char *up = c->upstream ? json_string_value(json_object_get(c->upstream, "client_id"))
-                                 : NULL;
+    const char *up =
+        c->upstream ? json_string_value(json_object_get(c->upstream, "client_id")) : NULL;
     return up ? up : c->client_id;
+}
+
+/* A client_id as one path segment: an upstream's ids may hold any character (ours are
+ * base64url, which needs no escaping). */
+char *dcr_client_uri(apr_pool_t *pool, const char *endpoint_url, const dcr_client *c)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *id = dcr_client_public_id(c);
+    char *seg = apr_palloc(pool, 3 * strlen(id) + 1), *o = seg;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            (*p && strchr("-._~", *p))) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return apr_pstrcat(pool, endpoint_url, "/", seg, NULL);
 }
 
 json_t *dcr_client_response(apr_pool_t *pool, const dcr_client *c, const char *token,

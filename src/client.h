@@ -50,6 +50,10 @@ char *dcr_client_new_token(apr_pool_t *pool);
 /* The client_id the client knows: the upstream's for a forwarded registration, else ours. */
 const char *dcr_client_public_id(const dcr_client *c);
 
+/* The registration_client_uri: endpoint_url, "/" and the public client_id percent-encoded as
+ * a path segment. */
+char *dcr_client_uri(apr_pool_t *pool, const char *endpoint_url, const dcr_client *c);
+
 /* Hex SHA-256 of a token into out (DCR_TOKEN_HASH_HEX + 1 bytes). */
 void dcr_token_hash(const char *token, char *out);
 

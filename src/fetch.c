@@ -209,9 +209,45 @@ static curl_socket_t on_open(void *baton, curlsocktype purpose, struct curl_sock
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
+/* What one transfer sends besides the URL: a GET with an Accept header, or a call with a
+ * method, a bearer token and a body. */
+typedef struct call {
+    const char *method; /* NULL: GET */
+    const char *accept, *bearer, *content_type;
+    const char *body;
+    size_t body_len;
+} call;
+
+static struct curl_slist *call_headers(apr_pool_t *pool, const call *k)
+{
+    struct curl_slist *hdrs = NULL;
+    if (k->accept)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Accept: ", k->accept, NULL));
+    if (k->bearer)
+        hdrs =
+            curl_slist_append(hdrs, apr_pstrcat(pool, "Authorization: Bearer ", k->bearer, NULL));
+    if (k->content_type)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Content-Type: ", k->content_type, NULL));
+    if (k->method) /* no "100 continue" round trip before a body */
+        hdrs = curl_slist_append(hdrs, "Expect:");
+    return hdrs;
+}
+
+static void set_method(CURL *h, const call *k)
+{
+    if (!k->method)
+        return;
+    if (k->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, k->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->body_len);
+    }
+    if (strcmp(k->method, "POST") != 0 || !k->body)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, k->method);
+}
+
 static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *url,
-                                 bool listed, const char *accept, dcr_fetch_result *out,
-                                 char **redirect, const char **why)
+                                 bool listed, const call *k, dcr_fetch_result *out, char **redirect,
+                                 const char **why)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -224,8 +260,8 @@ static dcr_fetch_status get_once(apr_pool_t *pool, const dcr_fetch_conf *conf, c
         *why = "curl_easy_init failed";
         return DCR_FETCH_FAILED;
     }
-    if (accept)
-        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Accept: ", accept, NULL));
+    hdrs = call_headers(pool, k);
+    set_method(h, k);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are checked by hand */
@@ -286,6 +322,7 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
                                const char *owner_origin, const char *accept, dcr_fetch_result *out,
                                const char **why)
 {
+    call k = {.accept = accept};
     memset(out, 0, sizeof(*out));
     for (int hops = 0;; hops++) {
         bool listed;
@@ -293,7 +330,7 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
         dcr_fetch_status st;
         if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &listed, why))
             return DCR_FETCH_REFUSED;
-        st = get_once(pool, conf, url, listed, accept, out, &next, why);
+        st = get_once(pool, conf, url, listed, &k, out, &next, why);
         if (st != DCR_FETCH_OK)
             return st;
         if (out->http_status >= 300 && out->http_status < 400 && next) {
@@ -312,94 +349,25 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
     }
 }
 
-/* One POST/PUT/DELETE (upstream authorization servers): the same rules as a GET (https only,
- * allowed origins, special-use addresses only for listed hosts, bounded answer, timeouts), a
- * bearer token and a body, and never a redirect: a 3xx is returned as it came. */
 dcr_fetch_status dcr_fetch_send(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *method,
                                 const char *url, const char *owner_origin, const char *bearer,
                                 const char *content_type, const char *body, size_t body_len,
                                 dcr_fetch_result *out, const char **why)
 {
-    CURL *h;
-    struct curl_slist *hdrs = NULL;
-    transfer t = {.pool = pool, .max = conf->max_size, .max_age = -1};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    char *ct = NULL;
-    CURLcode rc;
+    call k = {method, "application/json", bearer, body ? content_type : NULL, body, body_len};
+    char *next = NULL;
+    bool listed;
+    dcr_fetch_status st;
 
     memset(out, 0, sizeof(*out));
-    if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &t.listed, why))
+    if (!dcr_fetch_url_allowed(pool, conf, url, owner_origin, &listed, why))
         return DCR_FETCH_REFUSED;
-    if (!(h = curl_easy_init())) {
-        *why = "curl_easy_init failed";
+    /* never a redirect: a token or a body must not follow one elsewhere */
+    st = get_once(pool, conf, url, listed, &k, out, &next, why);
+    if (st == DCR_FETCH_OK && out->http_status >= 300 && out->http_status < 400) {
+        *why = apr_psprintf(pool, "%s answered a redirect (HTTP %ld): not followed", method,
+                            out->http_status);
         return DCR_FETCH_FAILED;
     }
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (bearer)
-        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Authorization: Bearer ", bearer, NULL));
-    if (content_type)
-        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Content-Type: ", content_type, NULL));
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    } else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-    }
-    if (strcmp(method, "GET") == 0)
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_size);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (conf->ca_pem) {
-        struct curl_blob blob = {(void *)conf->ca_pem, conf->ca_pem_len, CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    } else if (conf->ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, conf->ca_file);
-    }
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_dcr_trusted");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-
-    rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->http_status);
-    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    out->content_type = ct ? apr_pstrdup(pool, ct) : NULL;
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-
-    if (t.blocked) {
-        *why = "the host resolves to a loopback, private or special-use address that is not "
-               "listed in DCRFetchAllow";
-        return DCR_FETCH_REFUSED;
-    }
-    if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        *why = "the response exceeds DCRFetchMaxSize";
-        return DCR_FETCH_FAILED;
-    }
-    if (rc != CURLE_OK) {
-        *why =
-            apr_psprintf(pool, "%s failed: %s", method, *errbuf ? errbuf : curl_easy_strerror(rc));
-        return DCR_FETCH_FAILED;
-    }
-    out->body = t.buf ? t.buf : apr_pstrdup(pool, "");
-    out->body[t.len] = 0;
-    out->len = t.len;
-    out->max_age = t.max_age;
-    return DCR_FETCH_OK;
+    return st;
 }

@@ -67,9 +67,11 @@ dcr_fetch_status dcr_fetch_get(apr_pool_t *pool, const dcr_fetch_conf *conf, con
                                const char *owner_origin, const char *accept, dcr_fetch_result *out,
                                const char **why);
 
-/* A POST, PUT or DELETE (or GET) to an upstream with a bearer token (may be NULL) and a body
- * (may be NULL) of content_type, under the same rules as dcr_fetch_get but never following a
- * redirect. DCR_FETCH_OK for any HTTP status: out->http_status and out->body say what came. */
+/* A call with a method (POST, PUT, DELETE, or GET with a token), an optional bearer token and
+ * body, by the same rules as dcr_fetch_get (https, the allowed hosts and addresses, CA, time
+ * and size bounds) but never following a redirect (a redirect is DCR_FETCH_FAILED). Any other
+ * HTTP status is DCR_FETCH_OK with out->http_status and out->body: the caller reads error
+ * answers. Accept: application/json. */
 dcr_fetch_status dcr_fetch_send(apr_pool_t *pool, const dcr_fetch_conf *conf, const char *method,
                                 const char *url, const char *owner_origin, const char *bearer,
                                 const char *content_type, const char *body, size_t body_len,

@@ -450,13 +450,14 @@ dcr_keycloak_match dcr_keycloak_pick(apr_pool_t *pool, const char *body, size_t 
     return m;
 }
 
-/* Keycloak's message, printable ASCII only and bounded, for the client to read. */
+/* Keycloak's message for the client to read: bounded, in RFC 6749 5.2's error_description
+ * characters (printable ASCII without '"' and '\\'). */
 static const char *clean(apr_pool_t *pool, const char *s)
 {
     char *out = apr_pstrndup(pool, s ? s : "", 160);
     for (char *p = out; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            *p = '?';
+        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+            *p = ' ';
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include "registrar_int.h"
 #include "statement_memory.h"
 #include "update_compare.h"
+#include "upstream_flow.h"
 
 #include <string.h>
 
@@ -42,7 +43,9 @@ dcr_client *dcr_authenticate(const dcr_request *req, const char *client_id, bool
                  "no bearer token");
         return NULL;
     }
-    rv = req->store->ops->get(req->store, client_id, req->now, req->pool, &c, err);
+    /* an upstream client is named by the upstream's client_id; its record by a hash of it */
+    rv = req->store->ops->get(req->store, dcr_upstream_record_id(req, client_id), req->now,
+                              req->pool, &c, err);
     if (rv == APR_NOTFOUND)
         return not_valid(err, "client %s unknown or expired", client_id);
     if (rv != APR_SUCCESS)
@@ -84,18 +87,22 @@ void dcr_delete(const dcr_request *req, const char *client_id, dcr_response *res
         dcr_refuse(req, "delete", &err, res);
         return;
     }
-    rv = req->store->ops->remove(req->store, c->client_id, req->pool, &err);
-    if (rv == APR_NOTFOUND)
-        dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
-                 "client %s deleted concurrently", client_id);
+    if (req->upstream) {
+        rv = dcr_upstream_delete(req, c, &err) ? APR_SUCCESS : APR_EGENERAL;
+    } else {
+        rv = req->store->ops->remove(req->store, c->client_id, req->pool, &err);
+        if (rv == APR_NOTFOUND)
+            dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
+                     "client %s deleted concurrently", client_id);
+    }
     if (rv != APR_SUCCESS) {
         dcr_refuse(req, "delete", &err, res);
         return;
     }
     res->status = 204;
-    res->client_id = c->client_id;
+    res->client_id = dcr_client_public_id(c);
     res->decision = "deleted";
-    dcr_log(req->log, DCR_LOG_INFO, "deleted client %s", c->client_id);
+    dcr_log(req->log, DCR_LOG_INFO, "deleted client %s", res->client_id);
 }
 
 /* Rebinds a client registered with a statement: the same statement byte for byte (its fields
@@ -175,10 +182,9 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
                                      dcr_update_statement_values(req->pool, c, body, id.metadata),
                                      req->policy, id.auth_method, &err);
     /* a fresh single-use VC is spent by an update as by a registration: it registers once */
-    if (!metadata ||
-        (fresh && id.single_use_until &&
-         !dcr_statement_first_use(req, dcr_json_string(body, "software_statement"),
-                                  id.single_use_until, &err))) {
+    if (!metadata || (fresh && id.single_use_until &&
+                      !dcr_statement_first_use(req, dcr_json_string(body, "software_statement"),
+                                               id.single_use_until, &err))) {
         dcr_refuse(req, "update", &err, res);
         return;
     }
@@ -193,6 +199,11 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     }
     if (c->secret_hash[0]) /* the secret stays: it is no metadata the client can change */
         json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
+    /* the upstream takes the new metadata first: what it refuses is not stored here */
+    if (req->upstream && !dcr_upstream_forward_update(req, c, &err)) {
+        dcr_refuse(req, "update", &err, res);
+        return;
+    }
     if (req->policy->rotate_token_on_update) {
         if (!(token = dcr_client_new_token(req->pool))) {
             dcr_fail(&err, DCR_ERR_SERVER_ERROR, "could not update the client",

@@ -6,6 +6,7 @@
 #include "refusals.h"
 #include "registrar_int.h"
 #include "statement_memory.h"
+#include "upstream_flow.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -41,12 +42,17 @@ void dcr_respond_client(const dcr_request *req, int status, const char *decision
                         const dcr_client *c, const char *token, const char *secret,
                         dcr_response *res)
 {
-    const char *uri = apr_pstrcat(req->pool, req->endpoint_url, "/", c->client_id, NULL);
+    const char *id = dcr_client_public_id(c);
+    const char *uri = dcr_client_uri(req->pool, req->endpoint_url, c);
     json_t *body = dcr_client_response(req->pool, c, token, uri);
+    /* an upstream's client_secret is the upstream's: shown as it stands beside the record */
+    if (!secret && c->upstream)
+        secret = dcr_upstream_secret(req->pool, c, "client_secret");
     if (secret)
         json_object_set_new(body, "client_secret", json_string(secret));
     res->status = status;
-    res->client_id = c->client_id;
+    res->client_id = id;
+    res->location = uri;
     res->decision = decision;
     res->body = dcr_json_dump(req->pool, body);
 }
@@ -202,18 +208,21 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     c->metadata = metadata;
     dcr_bind_statement(req, c, body, &id);
     /* Only VC policy may ask for a secret; a SPIFFE client never gets one (the draft's MUST
-     * NOT), whatever DCRSpiffeAuthMethod says. */
-    if (!dcr_issue_secret(req, c, id.kind == DCR_IDENTITY_VC ? id.auth_method : NULL, &secret,
-                          &err))
+     * NOT), whatever DCRSpiffeAuthMethod says. With an upstream, the upstream issues them. */
+    if (!dcr_issue_secret(req, c,
+                          id.kind == DCR_IDENTITY_VC && !req->upstream ? id.auth_method : NULL,
+                          &secret, &err))
         goto refused;
-    /* 6. the store: a returning subject per DCRReregister, the ceilings (lifecycle.c) */
-    if (!dcr_lifecycle_store(req, c, &existing, &err))
+    /* 6. the store: a returning subject per DCRReregister, the ceilings (lifecycle.c); with
+     * an upstream, the upstream first (upstream_flow.c) */
+    if (!(req->upstream ? dcr_upstream_store(req, c, &existing, &err)
+                        : dcr_lifecycle_store(req, c, &existing, &err)))
         goto refused;
     /* 7. the response */
     /* a reused registration keeps its old secret, which only its client knows */
     dcr_respond_client(req, 201, existing ? "re-registered" : "registered", c, token,
                        dcr_client_secret_matches(c, secret) ? secret : NULL, res);
-    dcr_log(req->log, DCR_LOG_INFO, "%s client %s%s%s", res->decision, c->client_id,
+    dcr_log(req->log, DCR_LOG_INFO, "%s client %s%s%s", res->decision, res->client_id,
             c->subject ? " for " : "", c->subject ? c->subject : "");
     return;
 

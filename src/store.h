@@ -24,6 +24,8 @@ typedef struct dcr_store dcr_store;
 typedef struct dcr_store_ops {
     const char *name;
     unsigned caps;
+    /* put, get and update keep c->upstream_secret beside the record (SQL stores; update keeps
+     * the stored one when c's is NULL); the socache stores never hold upstream clients. */
     apr_status_t (*put)(dcr_store *s, const dcr_client *c, apr_pool_t *p, dcr_error *err);
     /* Records whose expires_at has passed (at now) are APR_NOTFOUND. */
     apr_status_t (*get)(dcr_store *s, const char *client_id, long long now, apr_pool_t *p,
@@ -50,6 +52,11 @@ typedef struct dcr_store_ops {
     /* Deletes at most batch expired records; NULL where the store cannot iterate. */
     apr_status_t (*expire)(dcr_store *s, long long now, int batch, int *removed, apr_pool_t *p,
                            dcr_error *err);
+    /* Upstream clients (DCRUpstream) whose record expired at now, at most batch, oldest first,
+     * with their upstream secrets: the sweep deletes each upstream before the record (expire
+     * leaves them alone). NULL where the store cannot iterate. */
+    apr_status_t (*expired_upstream)(dcr_store *s, long long now, int batch, apr_pool_t *p,
+                                     apr_array_header_t **clients, dcr_error *err);
     /* Live registrations in all; NULL where the store cannot count. */
     apr_status_t (*count)(dcr_store *s, long long now, long long *n, apr_pool_t *p, dcr_error *err);
     /* Serialises everyone who locks the same key (a subject key, or DCR_STORE_KEY_ALL) on

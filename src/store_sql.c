@@ -60,7 +60,7 @@ apr_status_t dcr_sql_select(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p, 
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    const char *cols[2];
+    const char *cols[3];
     /* random = 1: apr_dbd_pgsql's sequential mode reports a query that failed on a dropped
      * connection as an empty result, which would turn "database down" into "no such client". */
     int dbrv = apr_dbd_pbselect(c->driver, p, c->handle, &res, c->stmt[which], 1, args);
@@ -127,10 +127,12 @@ static apr_status_t write_client(dcr_store *s, const dcr_client *cl, int is_new,
     if ((rv = client_row(cl, p, &v, err)) != APR_SUCCESS || (rv = dcr_sql_settle(c, p, err)))
         return rv;
     const void *expires = v.expires_at ? &v.expires_at : NULL;
-    const void *insert[] = {cl->client_id, v.record,     &v.issued_at, expires,
-                            v.subject_key, cl->rat_hash, &c->lock_key, &c->lock_key};
-    const void *update[] = {v.record,      &v.issued_at, expires,      v.subject_key, cl->rat_hash,
-                            cl->client_id, expect,       &c->lock_key, &c->lock_key};
+    const void *insert[] = {cl->client_id, v.record,     &v.issued_at,        expires,
+                            v.subject_key, cl->rat_hash, cl->upstream_secret, &c->lock_key,
+                            &c->lock_key};
+    const void *update[] = {v.record,     &v.issued_at,        expires,       v.subject_key,
+                            cl->rat_hash, cl->upstream_secret, cl->client_id, expect,
+                            &c->lock_key, &c->lock_key};
     const void **args = is_new ? insert : update;
     if (c->lock_state == DCR_SQL_LOCK_HELD) {
         rv = dcr_sql_select(c, is_new ? DCR_SQL_INSERT_HANDOVER : DCR_SQL_UPDATE_HANDOVER, p, args,
@@ -205,11 +207,14 @@ static apr_status_t sql_remember(dcr_store *s, const char *hash, long long expir
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
+/* The record and the upstream secrets beside it. */
 static void keep_first(void *baton, const char **cols)
 {
     const char **out = baton;
-    if (!*out)
-        *out = cols[0] ? cols[0] : "";
+    if (!out[0]) {
+        out[0] = cols[0] ? cols[0] : "";
+        out[1] = cols[1];
+    }
 }
 
 /* A stored record as a client, checked to be the one asked for. */
@@ -229,17 +234,18 @@ static apr_status_t sql_get(dcr_store *s, const char *client_id, long long now, 
                             dcr_client **out, dcr_error *err)
 {
     dcr_sql_conn *c = s->ctx;
-    const char *record = NULL;
+    const char *row[2] = {NULL, NULL};
     const void *args[] = {client_id, &now};
     apr_status_t rv;
 
     *out = NULL;
     if ((rv = dcr_sql_settle(c, p, err)) ||
-        (rv = dcr_sql_select(c, DCR_SQL_GET, p, args, 1, keep_first, &record, err)))
+        (rv = dcr_sql_select(c, DCR_SQL_GET, p, args, 2, keep_first, row, err)))
         return rv;
-    if (!record)
+    if (!row[0])
         return APR_NOTFOUND;
-    *out = parse_record(client_id, record, p, err);
+    if ((*out = parse_record(client_id, row[0], p, err)))
+        (*out)->upstream_secret = row[1];
     return *out ? APR_SUCCESS : APR_EGENERAL;
 }
 
@@ -275,6 +281,40 @@ static apr_status_t sql_find_clients(dcr_store *s, const char *subject_key, long
                                       APR_ARRAY_IDX(rows, i + 1, const char *), p, err);
         if (!cl)
             return APR_EGENERAL;
+        APR_ARRAY_PUSH(*clients, dcr_client *) = cl;
+    }
+    return APR_SUCCESS;
+}
+
+/* (client_id, record, upstream_secret) rows. */
+static void push_triple(void *baton, const char **cols)
+{
+    apr_array_header_t *rows = baton;
+    if (cols[0] && cols[1] && cols[2]) {
+        APR_ARRAY_PUSH(rows, const char *) = cols[0];
+        APR_ARRAY_PUSH(rows, const char *) = cols[1];
+        APR_ARRAY_PUSH(rows, const char *) = cols[2];
+    }
+}
+
+static apr_status_t sql_expired_upstream(dcr_store *s, long long now, int batch, apr_pool_t *p,
+                                         apr_array_header_t **clients, dcr_error *err)
+{
+    dcr_sql_conn *c = s->ctx;
+    apr_array_header_t *rows = apr_array_make(p, 6, sizeof(const char *));
+    const void *args[] = {&now, &batch};
+    apr_status_t rv;
+
+    *clients = apr_array_make(p, 2, sizeof(dcr_client *));
+    if ((rv = dcr_sql_settle(c, p, err)) ||
+        (rv = dcr_sql_select(c, DCR_SQL_EXPIRED_UPSTREAM, p, args, 3, push_triple, rows, err)))
+        return rv;
+    for (int i = 0; i + 2 < rows->nelts; i += 3) {
+        dcr_client *cl = parse_record(APR_ARRAY_IDX(rows, i, const char *),
+                                      APR_ARRAY_IDX(rows, i + 1, const char *), p, err);
+        if (!cl)
+            return APR_EGENERAL;
+        cl->upstream_secret = APR_ARRAY_IDX(rows, i + 2, const char *);
         APR_ARRAY_PUSH(*clients, dcr_client *) = cl;
     }
     return APR_SUCCESS;
@@ -360,6 +400,7 @@ const dcr_store_ops dcr_sql_store_ops = {
     .find_clients = sql_find_clients,
     .replace_returning = sql_replace_returning,
     .expire = sql_expire,
+    .expired_upstream = sql_expired_upstream,
     .count = sql_count,
     .lock_subject = dcr_sql_lock_subject,
     .unlock_subject = dcr_sql_unlock_subject,

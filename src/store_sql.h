@@ -11,7 +11,7 @@
 #include <apr_dbd.h>
 #include <apr_global_mutex.h>
 
-#define DCR_SQL_SCHEMA_VERSION 2 /* 2: dcr_used_statements */
+#define DCR_SQL_SCHEMA_VERSION 3 /* 2: dcr_used_statements; 3: upstream_secret */
 
 /* The statements every connection needs; dcr_sql_label names them for ap_dbd_prepare. */
 typedef enum dcr_sql_stmt {
@@ -24,6 +24,7 @@ typedef enum dcr_sql_stmt {
     DCR_SQL_COUNT,
     DCR_SQL_REMEMBER, /* single-use statements (dcr_used_statements) */
     DCR_SQL_FORGET,
+    DCR_SQL_EXPIRED_UPSTREAM, /* DCRUpstream clients for dcr_upstream_sweep */
     /* PostgreSQL only: the subject lock rides on the statements around it (store_sql.c) */
     DCR_SQL_LOCK_FIND,
     DCR_SQL_INSERT_HANDOVER,

@@ -22,7 +22,7 @@ void dcr_sql_writers_unlock(dcr_sql_conn *c);
 apr_status_t dcr_sql_select_text(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                  const char *sql, dcr_error *err);
 
-/* Runs a prepared select and hands each row's first ncols (at most 2) columns, copied into p,
+/* Runs a prepared select and hands each row's first ncols (at most 3) columns, copied into p,
  * to fn; drains every row (pgsql needs it). dcr_sql_count_row counts rows into an int. */
 typedef void dcr_sql_row_fn(void *baton, const char **cols);
 apr_status_t dcr_sql_select(dcr_sql_conn *c, dcr_sql_stmt which, apr_pool_t *p, const void **args,

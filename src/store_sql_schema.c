@@ -16,8 +16,8 @@
 #define SCHEMA_VERSION                                                                             \
     "CREATE INDEX IF NOT EXISTS dcr_used_statements_expires ON dcr_used_statements (expires_at)",  \
         "CREATE TABLE IF NOT EXISTS dcr_schema (version INTEGER NOT NULL)",                        \
-        "INSERT INTO dcr_schema (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",   \
-        "UPDATE dcr_schema SET version = 2 WHERE version = 1"
+        "INSERT INTO dcr_schema (version) SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM dcr_schema)",   \
+        "UPDATE dcr_schema SET version = 3 WHERE version < 3"
 
 static const char *const schema_sqlite[] = {"CREATE TABLE IF NOT EXISTS dcr_clients ("
                                             " client_id TEXT NOT NULL PRIMARY KEY,"
@@ -25,7 +25,8 @@ static const char *const schema_sqlite[] = {"CREATE TABLE IF NOT EXISTS dcr_clie
                                             " issued_at INTEGER NOT NULL,"
                                             " expires_at INTEGER,"
                                             " subject_key TEXT,"
-                                            " rat_hash TEXT NOT NULL"
+                                            " rat_hash TEXT NOT NULL,"
+                                            " upstream_secret TEXT"
                                             " )",
                                             SCHEMA_COMMON,
                                             "CREATE TABLE IF NOT EXISTS dcr_used_statements ("
@@ -41,8 +42,10 @@ static const char *const schema_pgsql[] = {
     " issued_at BIGINT NOT NULL,"
     " expires_at BIGINT,"
     " subject_key TEXT,"
-    " rat_hash CHAR(64) NOT NULL"
+    " rat_hash CHAR(64) NOT NULL,"
+    " upstream_secret TEXT"
     " )",
+    "ALTER TABLE dcr_clients ADD COLUMN IF NOT EXISTS upstream_secret TEXT",
     SCHEMA_COMMON,
     "CREATE TABLE IF NOT EXISTS dcr_used_statements ("
     " hash CHAR(64) NOT NULL PRIMARY KEY,"
@@ -64,13 +67,15 @@ static const struct {
 } stmts[DCR_SQL_NSTMT] = {
     [DCR_SQL_INSERT] = {"dcr_insert",
                         "INSERT INTO dcr_clients (client_id, record, issued_at, expires_at,"
-                        " subject_key, rat_hash) VALUES (%s, %s, %lld, %lld, %s, %s)"
-                        " ON CONFLICT (client_id) DO NOTHING"},
-    [DCR_SQL_GET] = {"dcr_get", "SELECT record FROM dcr_clients WHERE client_id = %s"
+                        " subject_key, rat_hash, upstream_secret) VALUES (%s, %s, %lld, %lld, %s,"
+                        " %s, %s) ON CONFLICT (client_id) DO NOTHING"},
+    [DCR_SQL_GET] = {"dcr_get", "SELECT record, upstream_secret FROM dcr_clients"
+                                " WHERE client_id = %s"
                                 " AND (expires_at IS NULL OR expires_at > %lld)"},
     [DCR_SQL_UPDATE] = {"dcr_update",
                         "UPDATE dcr_clients SET record = %s, issued_at = %lld, expires_at = %lld,"
-                        " subject_key = %s, rat_hash = %s WHERE client_id = %s"
+                        " subject_key = %s, rat_hash = %s,"
+                        " upstream_secret = COALESCE(%s, upstream_secret) WHERE client_id = %s"
                         " AND rat_hash = COALESCE(%s, rat_hash)"},
     [DCR_SQL_DELETE] = {"dcr_delete", "DELETE FROM dcr_clients WHERE client_id = %s"},
     [DCR_SQL_FIND] = {"dcr_find", "SELECT client_id, record FROM dcr_clients"
@@ -79,7 +84,13 @@ static const struct {
                                   " ORDER BY issued_at, client_id"},
     [DCR_SQL_EXPIRE] = {"dcr_expire",
                         "DELETE FROM dcr_clients WHERE client_id IN (SELECT client_id FROM"
-                        " dcr_clients WHERE expires_at <= %lld ORDER BY expires_at LIMIT %d)"},
+                        " dcr_clients WHERE expires_at <= %lld AND upstream_secret IS NULL"
+                        " ORDER BY expires_at LIMIT %d)"},
+    /* upstream clients go through dcr_upstream_sweep: the upstream first */
+    [DCR_SQL_EXPIRED_UPSTREAM] = {"dcr_expired_upstream",
+                                  "SELECT client_id, record, upstream_secret FROM dcr_clients"
+                                  " WHERE expires_at <= %lld AND upstream_secret IS NOT NULL"
+                                  " ORDER BY expires_at LIMIT %d"},
     [DCR_SQL_COUNT] = {"dcr_count", "SELECT COUNT(*) FROM dcr_clients"
                                     " WHERE expires_at IS NULL OR expires_at > %lld"},
     /* one row changed: first use (or the memory of an earlier one had expired); none: seen.
@@ -100,14 +111,16 @@ static const struct {
                            "SELECT client_id, record FROM dcr_lock_find(%lld, %s, %lld)"},
     [DCR_SQL_INSERT_HANDOVER] = {"dcr_insert_handover",
                                  "WITH w AS (INSERT INTO dcr_clients (client_id, record,"
-                                 " issued_at, expires_at, subject_key, rat_hash) VALUES (%s, %s,"
-                                 " %lld, %lld, %s, %s) ON CONFLICT (client_id) DO NOTHING"
+                                 " issued_at, expires_at, subject_key, rat_hash, upstream_secret)"
+                                 " VALUES (%s, %s, %lld, %lld, %s, %s, %s)"
+                                 " ON CONFLICT (client_id) DO NOTHING"
                                  " RETURNING 1), x AS MATERIALIZED (SELECT"
                                  " pg_advisory_xact_lock(%lld) FROM w)"
                                  " SELECT pg_advisory_unlock(%lld) FROM x"},
     [DCR_SQL_UPDATE_HANDOVER] = {"dcr_update_handover",
                                  "WITH w AS (UPDATE dcr_clients SET record = %s, issued_at = %lld,"
-                                 " expires_at = %lld, subject_key = %s, rat_hash = %s"
+                                 " expires_at = %lld, subject_key = %s, rat_hash = %s,"
+                                 " upstream_secret = COALESCE(%s, upstream_secret)"
                                  " WHERE client_id = %s AND rat_hash = COALESCE(%s, rat_hash)"
                                  " RETURNING 1), x AS MATERIALIZED (SELECT"
                                  " pg_advisory_xact_lock(%lld) FROM w)"
@@ -201,13 +214,46 @@ apr_status_t dcr_sql_select_text(const apr_dbd_driver_t *driver, apr_dbd_t *hand
     return rv == -1 ? APR_SUCCESS : dcr_sql_fail(driver, handle, rv, err, sql);
 }
 
+static void keep_count(void *baton, const char *v)
+{
+    *(long long *)baton = v ? apr_atoi64(v) : 0;
+}
+
+/* SQLite has no ADD COLUMN IF NOT EXISTS: a version 2 table gets upstream_secret once (the
+ * callers hold the writer mutex). PostgreSQL's schema says it in one idempotent statement. */
+static apr_status_t sqlite_add_upstream_column(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                               apr_pool_t *p, dcr_error *err)
+{
+    static const char missing[] =
+        "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
+        "'dcr_clients') - (SELECT COUNT(*) FROM pragma_table_info('dcr_clients') WHERE name = "
+        "'upstream_secret')";
+    static const char add[] = "ALTER TABLE dcr_clients ADD COLUMN upstream_secret TEXT";
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    long long n = 0;
+    int rv, nrows;
+
+    if ((rv = apr_dbd_select(driver, p, handle, &res, missing, 1)))
+        return dcr_sql_fail(driver, handle, rv, err, missing);
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0)
+        keep_count(&n, apr_dbd_get_entry(driver, row, 0));
+    if (n == 1 && (rv = apr_dbd_query(driver, handle, &nrows, add)))
+        return dcr_sql_fail(driver, handle, rv, err, add);
+    return APR_SUCCESS;
+}
+
 /* Statement by statement, without apr_dbd transactions (see write1 in store_sql.c): each is
  * idempotent, so a retry after a failure ends in the same schema. */
 static apr_status_t run_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
                                const char *const *sql, dcr_error *err)
 {
     int rv, nrows;
+    apr_status_t st;
 
+    if (!dcr_sql_is_pg(driver) &&
+        (st = sqlite_add_upstream_column(driver, handle, p, err)) != APR_SUCCESS)
+        return st;
     for (; *sql; sql++)
         if ((rv = apr_dbd_query(driver, handle, &nrows, *sql)))
             return dcr_sql_fail(driver, handle, rv, err, *sql);

@@ -1,8 +1,21 @@
 #include "update_compare.h"
 
 #include "json.h"
+#include "upstream.h"
 
 #include <string.h>
+
+/* The registration_client_uri as it was answered (the id percent-encoded). */
+static bool is_client_uri(const char *s, const dcr_client *c, const char *endpoint_url)
+{
+    apr_pool_t *p;
+    bool same;
+    if (!s || !endpoint_url || apr_pool_create(&p, NULL) != APR_SUCCESS)
+        return false;
+    same = strcmp(s, dcr_client_uri(p, endpoint_url, c)) == 0;
+    apr_pool_destroy(p);
+    return same;
+}
 
 /* The registered value of a server-managed member: true when v equals it. A member the
  * registration does not have (client_secret_expires_at without a secret) only matches null. */
@@ -12,18 +25,17 @@ static bool managed_equal(const char *name, const json_t *v, const dcr_client *c
     const char *s = json_string_value(v);
     if (strcmp(name, "registration_access_token") == 0)
         return s && dcr_client_token_matches(c, s);
-    if (strcmp(name, "client_secret") == 0)
-        return s && dcr_client_secret_matches(c, s);
-    if (strcmp(name, "registration_client_uri") == 0) {
-        size_t n = endpoint_url ? strlen(endpoint_url) : 0;
-        return s && n && strncmp(s, endpoint_url, n) == 0 && s[n] == '/' &&
-               strcmp(s + n + 1, c->client_id) == 0;
-    }
+    if (strcmp(name, "client_secret") == 0) /* ours is kept as a hash, an upstream's as is */
+        return s &&
+               (c->upstream ? dcr_upstream_secret_matches(c, s) : dcr_client_secret_matches(c, s));
+    if (strcmp(name, "registration_client_uri") == 0)
+        return is_client_uri(s, c, endpoint_url);
     if (strcmp(name, "client_id_issued_at") == 0)
         return json_is_integer(v) && json_integer_value(v) == c->issued_at;
     if (strcmp(name, "client_secret_expires_at") == 0) {
-        const json_t *reg =
-            c->secret_hash[0] ? json_object_get(c->metadata, "client_secret_expires_at") : NULL;
+        const json_t *reg = c->secret_hash[0] || c->upstream
+                                ? json_object_get(c->metadata, "client_secret_expires_at")
+                                : NULL;
         return reg ? json_equal((json_t *)v, (json_t *)reg) : json_is_null(v);
     }
     return false;
@@ -37,7 +49,7 @@ bool dcr_update_check_managed(const json_t *body, const dcr_client *c, const cha
         "client_id_issued_at",       "client_secret",           NULL};
     const char *id = dcr_json_string(body, "client_id");
     const json_t *v;
-    if (!id || strcmp(id, c->client_id) != 0)
+    if (!id || strcmp(id, dcr_client_public_id(c)) != 0)
         return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
                         "client_id in the body must equal the client's client_id", NULL);
     for (const char *const *m = managed; *m; m++) {

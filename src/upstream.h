@@ -76,8 +76,7 @@ struct dcr_upstream_ops {
      * upstream token comes back in out->secret. */
     bool (*update)(const dcr_upstream_call *call, const dcr_client *c, const json_t *metadata,
                    dcr_upstream_answer *out, dcr_error *err);
-    dcr_upstream_gone (*remove)(const dcr_upstream_call *call, const dcr_client *c,
-                                dcr_error *err);
+    dcr_upstream_gone (*remove)(const dcr_upstream_call *call, const dcr_client *c, dcr_error *err);
 };
 
 extern const dcr_upstream_ops dcr_upstream_rfc7591_ops;
@@ -99,12 +98,15 @@ json_t *dcr_upstream_request_metadata(apr_pool_t *pool, const dcr_upstream *up, 
 void dcr_upstream_apply(apr_pool_t *pool, dcr_client *c, const dcr_upstream_answer *a);
 
 /* The local id of the record of an upstream client: a hash of the upstream (kind, url) and its
- * client_id (43 characters of base64url, never what a module-issued id looks like), so RFC
+ * client_id ("u" and 64 hex digits, never what a module-issued id looks like), so RFC
  * 7592 calls, which name the upstream's client_id, find their record without an index. */
 const char *dcr_upstream_local_id(apr_pool_t *pool, const dcr_upstream *up, const char *client_id);
 
 /* One member of c->upstream_secret (JSON text), or NULL. */
 const char *dcr_upstream_secret(apr_pool_t *pool, const dcr_client *c, const char *name);
+
+/* Constant-time check of a presented client_secret against the one the upstream issued. */
+bool dcr_upstream_secret_matches(const dcr_client *c, const char *secret);
 
 /* The upstream's 400 body as an RFC 7591 error in err (its code when it is one of RFC 7591's
  * registration errors, else invalid_client_metadata; its description, bounded and printable);

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include "config_keycloak.h"
+#include "config_upstream.h"
+
 #include "config_spiffe.h"
 #include "config_vc.h"
 
@@ -31,6 +33,7 @@ void *dcr_ap_create_server(apr_pool_t *p, server_rec *s)
     sc->spiffe = dcr_spiffe_conf_create(p);
     sc->vc = dcr_vc_conf_create(p);
     sc->keycloak = dcr_keycloak_conf_create(p);
+    sc->upstream = dcr_ap_upstream_conf_create(p);
     sc->require_tls = -1;
     sc->max_body = -1;
     return sc;
@@ -67,6 +70,7 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc->spiffe = dcr_spiffe_conf_merge(p, base->spiffe, add->spiffe);
     sc->vc = dcr_vc_conf_merge(p, base->vc, add->vc);
     sc->keycloak = dcr_keycloak_conf_merge(p, base->keycloak, add->keycloak);
+    sc->upstream = dcr_ap_upstream_conf_merge(p, base->upstream, add->upstream);
 
     if (add->store) {
         sc->store = add->store;

@@ -39,6 +39,7 @@ typedef struct dcr_server_conf {
     void *spiffe;        /* struct dcr_spiffe_conf, src/apache/config_spiffe.c */
     void *vc;            /* struct dcr_vc_conf, src/apache/config_vc.c */
     void *keycloak;      /* struct dcr_keycloak_conf, src/apache/config_keycloak.c */
+    void *upstream;      /* dcr_ap_upstream_conf, src/apache/config_upstream.c */
     unsigned policy_set; /* DCR_SET_* */
 
     /* DCRStore: backend and its own state; NULL when unset (inherited from the main server) */

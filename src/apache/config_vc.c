@@ -344,8 +344,7 @@ const char *dcr_vc_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf, dcr_
                                           "endpoint (aud) nor to a holder key (cnf) are "
                                           "accepted; whoever holds a copy of one can register "
                                           "with it",
-                                          s->server_hostname ? s->server_hostname
-                                                             : "(main server)",
+                                          s->server_hostname ? s->server_hostname : "(main server)",
                                           s->port));
     if (c->ttl_min >= 0)
         trust->status_ttl_min = c->ttl_min;

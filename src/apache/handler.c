@@ -6,6 +6,7 @@
 
 #include "body.h"
 #include "config.h"
+#include "config_upstream.h"
 #include "respond.h"
 
 #include "http_core.h"
@@ -149,9 +150,8 @@ static int do_register(dcr_ap_ctx *ctx)
     if (take_json_body(ctx) != OK)
         return OK;
     dcr_register(&ctx->req, &res);
-    if (res.status == 201 && res.client_id)
-        apr_table_setn(r->err_headers_out, "Location",
-                       apr_pstrcat(r->pool, ctx->req.endpoint_url, "/", res.client_id, NULL));
+    if (res.status == 201 && res.location) /* the client_id percent-encoded */
+        apr_table_setn(r->err_headers_out, "Location", res.location);
     return dcr_ap_send(r, &res);
 }
 
@@ -254,6 +254,7 @@ static int dcr_handler(request_rec *r)
         ctx.req.bearer = bearer_of(r);
         ctx.req.client_addr = r->useragent_ip;
         ctx.req.cache = ctx.sc->cache;
+        ctx.req.upstream = dcr_ap_upstream(ctx.sc);
         policy = apr_pmemdup(r->pool, &ctx.sc->policy, sizeof(*policy));
         if (!policy->audiences || policy->audiences->nelts == 0) {
             apr_array_header_t *aud = apr_array_make(r->pool, 1, sizeof(const char *));

@@ -6,8 +6,8 @@
 
 #include "conf_tree.h"
 #include "config.h"
-#include "config_keycloak.h"
 #include "config_spiffe.h"
+#include "config_upstream.h"
 #include "config_vc.h"
 #include "store_socache.h"
 
@@ -174,9 +174,7 @@ int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                                 label));
         if ((msg = dcr_spiffe_conf_apply(pconf, v, sc->spiffe, &sc->policy)) ||
             (msg = dcr_vc_conf_apply(pconf, v, sc->vc, &sc->policy)) ||
-            /* the DCRUpstream glue passes its kind here ("keycloak"); NULL: no upstream */
-            (msg = dcr_keycloak_conf_apply(pconf, v, sc->keycloak, NULL, &sc->policy,
-                                           sc->policy_set)))
+            (msg = dcr_ap_upstream_apply(pconf, v, sc)))
             return refuse(v, apr_psprintf(ptemp, "%s: %s", label, msg));
         if (sc->store == &dcr_ap_store_socache && sc->policy.max_registrations > 0)
             /* a ceiling that is silently not enforced is worse than none */

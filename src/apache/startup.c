@@ -6,6 +6,7 @@
 #include "cache_socache.h"
 #include "conf_tree.h"
 #include "config.h"
+#include "config_upstream.h"
 #include "config_spiffe.h"
 #include "config_vc.h"
 #include "preflight.h"
@@ -65,7 +66,12 @@ int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
          * themselves (within memcached's 30-day limit on relative expiry). */
         if (sc->store == &dcr_ap_store_socache && !(sc->policy_set & DCR_SET_REG_LIFETIME))
             sc->policy.registration_lifetime = DCR_SOCACHE_DEFAULT_LIFETIME;
-        if (sc->policy.refusal_limit > 0 && !(sc->cache = dcr_ap_cache(pconf, v, &msg))) {
+        /* an upstream may keep shared state there (an admin token); without it, per child */
+        if (dcr_ap_upstream(sc) && !sc->cache && !(sc->cache = dcr_ap_cache(pconf, v, &msg)))
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, "DCRUpstream for %s: no DCRCache: %s",
+                         label, msg);
+        if (sc->policy.refusal_limit > 0 && !sc->cache &&
+            !(sc->cache = dcr_ap_cache(pconf, v, &msg))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "DCRRefusalLimit for %s needs DCRCache: %s",
                          label, msg);
             return !OK;

@@ -4,8 +4,10 @@
 #include "store_sweep_glue.h"
 
 #include "config.h"
+#include "config_upstream.h"
 #include "store_backend.h"
 #include "store_sweep.h"
+#include "upstream_flow.h"
 
 #include "http_log.h"
 #include "mod_watchdog.h"
@@ -16,6 +18,30 @@
 APLOG_USE_MODULE(dcr_trusted);
 
 #define WATCHDOG_NAME "dcr-sweep"
+
+static void log_to_server(void *baton, int level, const char *msg)
+{
+    ap_log_error(APLOG_MARK, level, 0, baton, "%s", msg);
+}
+
+/* Expired upstream clients: deleted at the upstream, then here (a failure waits for the next
+ * run). */
+static void sweep_upstream(dcr_ap_sweep *sw, dcr_store *st, long long now, apr_pool_t *p)
+{
+    dcr_logger log = {log_to_server, sw->s};
+    dcr_error err = {0};
+    long long removed = 0;
+    dcr_server_conf *sc = dcr_ap_sconf(sw->s);
+    if (dcr_upstream_sweep(st, sw->ups, sw->nups, now, DCR_SWEEP_BATCH, sc->cache, &log, &removed,
+                           p, &err) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sw->s, "DCRStore %s: upstream sweep failed: %s",
+                     sw->what, err.detail);
+    if (removed)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sw->s,
+                     "DCRStore %s: deleted %" APR_INT64_T_FMT
+                     " expired registrations here and at their upstream",
+                     sw->what, (apr_int64_t)removed);
+}
 
 static apr_status_t tick(int state, void *data, apr_pool_t *p)
 {
@@ -43,6 +69,8 @@ static apr_status_t tick(int state, void *data, apr_pool_t *p)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sw->s,
                      "DCRStore %s: swept %" APR_INT64_T_FMT " expired registrations", sw->what,
                      (apr_int64_t)removed);
+    if (sw->nups > 0)
+        sweep_upstream(sw, st, apr_time_sec(now), p);
     return APR_SUCCESS; /* keep ticking, also after a failure: the database may come back */
 }
 
@@ -64,15 +92,40 @@ void dcr_ap_sweep_init(dcr_ap_sweep *sw, cmd_parms *cmd, const char *what,
         sw->watched = 1;
 }
 
+/* The distinct upstreams of the servers on this store. */
+static void collect_upstreams(dcr_ap_sweep *sw, server_rec *s, const void *store_cfg)
+{
+    apr_array_header_t *ups = apr_array_make(s->process->pconf, 2, sizeof(dcr_upstream *));
+    for (server_rec *v = s; v; v = v->next) {
+        dcr_server_conf *sc = dcr_ap_sconf(v);
+        const dcr_upstream *up = dcr_ap_upstream(sc);
+        int seen = 0;
+        for (int i = 0; up && i < ups->nelts; i++)
+            seen |= APR_ARRAY_IDX(ups, i, const dcr_upstream *) == up;
+        if (sc->store_cfg == store_cfg && up && !seen)
+            APR_ARRAY_PUSH(ups, const dcr_upstream *) = up;
+    }
+    sw->ups = (const dcr_upstream **)ups->elts;
+    sw->nups = ups->nelts;
+}
+
 void dcr_ap_sweep_post_config(dcr_ap_sweep *sw, server_rec *s, const void *store_cfg)
 {
     sw->s = s;
     sw->next = 0;
-    if (sw->watched || sw->interval <= 0)
+    collect_upstreams(sw, s, store_cfg);
+    if (sw->watched || sw->interval <= 0) {
+        if (sw->nups > 0 && sw->interval <= 0)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "DCRStore %s: DCRSweepInterval 0 with DCRUpstream: expired clients and "
+                         "deletes the upstream did not take stay at the upstream",
+                         sw->what);
         return;
+    }
     for (server_rec *v = s; v; v = v->next) {
         dcr_server_conf *sc = dcr_ap_sconf(v);
-        if (sc->store_cfg == store_cfg && sc->policy.registration_lifetime > 0) {
+        if (sc->store_cfg == store_cfg &&
+            (sc->policy.registration_lifetime > 0 || dcr_ap_upstream(sc))) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "DCRStore %s: registrations expire (DCRRegistrationLifetime) but "
                          "mod_watchdog is not loaded: expired ones are never served, yet stay "

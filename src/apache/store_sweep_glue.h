@@ -25,6 +25,10 @@ typedef struct dcr_ap_sweep {
     server_rec *s;    /* set in post_config */
     apr_time_t next;  /* next run, per child */
     int watched;      /* registered with mod_watchdog */
+    /* post_config: the upstreams (DCRUpstream) of the servers on this store, whose expired
+     * clients are deleted upstream first (src/upstream_flow.h) */
+    const struct dcr_upstream **ups;
+    int nups;
 } dcr_ap_sweep;
 
 /* At DCRStore time: defaults, and the watchdog callback (mod_watchdog must be registered

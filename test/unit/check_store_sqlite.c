@@ -97,7 +97,7 @@ START_TEST(table_columns_are_the_public_interface)
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_clients WHERE expires_at IS NULL"
                                " AND subject_key IS NULL"),
                      "1");
-    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "3");
     /* the documented indexes exist */
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND"
                                " name IN ('dcr_clients_subject','dcr_clients_expires')"),
@@ -229,12 +229,12 @@ START_TEST(newer_schema_is_refused)
     dcr_error err = {0};
 
     apr_pool_create(&p1, pool);
-    exec_sql(open_ok(p1, file, NULL, NULL), "UPDATE dcr_schema SET version = 3");
+    exec_sql(open_ok(p1, file, NULL, NULL), "UPDATE dcr_schema SET version = 4");
     apr_pool_destroy(p1);
     ck_assert_int_ne(dcr_store_sqlite_open(pool, file, NULL, NULL, &c, &err), APR_SUCCESS);
     ck_assert_ptr_null(c);
     ck_assert_int_eq(err.code, DCR_ERR_SERVER_ERROR);
-    ck_assert_ptr_nonnull(strstr(err.detail, "schema version 3"));
+    ck_assert_ptr_nonnull(strstr(err.detail, "schema version 4"));
 }
 END_TEST
 
@@ -279,7 +279,7 @@ START_TEST(version_1_database_is_migrated)
 
     make_v1_database(file);
     c = open_ok(pool, file, NULL, NULL);
-    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "3");
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_schema"), "1");
     st = dcr_sql_store(pool, c);
     /* the old client reads as before, and the new table works */
@@ -287,9 +287,14 @@ START_TEST(version_1_database_is_migrated)
     ck_assert(dcr_client_token_matches(got, "tok"));
     ck_assert_int_eq(st->ops->remember_statement(st, "ab", 100, 11, pool, &err), APR_SUCCESS);
     ck_assert_int_eq(st->ops->remember_statement(st, "ab", 100, 12, pool, &err), APR_EEXIST);
+    /* version 3's column came too: an upstream's secrets are kept beside the record */
+    got->upstream_secret = "{\"registration_access_token\":\"up\"}";
+    ck_assert_int_eq(st->ops->update(st, got, NULL, pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(st->ops->get(st, "old1", 11, pool, &got, &err), APR_SUCCESS);
+    ck_assert_str_eq(got->upstream_secret, "{\"registration_access_token\":\"up\"}");
     /* opening again changes nothing (idempotent) */
     c = open_ok(pool, file, NULL, NULL);
-    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "2");
+    ck_assert_str_eq(scalar(c, "SELECT version FROM dcr_schema"), "3");
     ck_assert_str_eq(scalar(c, "SELECT COUNT(*) FROM dcr_used_statements"), "1");
 }
 END_TEST

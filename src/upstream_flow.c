@@ -1,0 +1,215 @@
+#include "upstream_flow.h"
+
+#include "json.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+static dcr_upstream_call call_of(const dcr_request *req)
+{
+    dcr_upstream_call call = {req->pool, req->now, req->upstream, req->cache, req->log};
+    return call;
+}
+
+/* Every upstream client has a secrets value (a kind without per-client secrets: "{}"): what
+ * tells the SQL sweep to delete it upstream first. The record names the upstream it lives at. */
+static void settle_answer(const dcr_upstream *up, dcr_upstream_answer *a)
+{
+    if (!a->secret)
+        a->secret = "{}";
+    json_object_set_new(a->ref, "url", json_string(up->url));
+}
+
+const char *dcr_upstream_record_id(const dcr_request *req, const char *client_id)
+{
+    return req->upstream ? dcr_upstream_local_id(req->pool, req->upstream, client_id) : client_id;
+}
+
+/* The upstream client of a registration that could not be stored is deleted again. */
+static void undo_create(const dcr_request *req, const dcr_client *c)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_error err;
+    dcr_error_clear(&err);
+    if (req->upstream->ops->remove(&call, c, &err) == DCR_UPSTREAM_FAILED)
+        dcr_log(req->log, DCR_LOG_ERR,
+                "upstream client %s is an orphan: the local write failed and so did its delete "
+                "(%s); delete it at %s",
+                dcr_client_public_id(c), err.detail, req->upstream->url);
+    else
+        dcr_log(req->log, DCR_LOG_WARNING,
+                "upstream client %s deleted again: the local write failed",
+                dcr_client_public_id(c));
+}
+
+static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_upstream_answer a;
+    json_t *m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err);
+    apr_status_t rv;
+
+    if (!m || !req->upstream->ops->create(&call, c, m, &a, err))
+        return false;
+    settle_answer(req->upstream, &a);
+    c->client_id = dcr_upstream_local_id(req->pool, req->upstream, a.client_id);
+    dcr_upstream_apply(req->pool, c, &a);
+    rv = req->store->ops->put(req->store, c, req->pool, err);
+    if (rv == APR_EEXIST) /* the upstream answered with an id it had given before: not ours to
+                             delete, and not a new client */
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
+                        "upstream answered client_id %s, which is registered here already",
+                        a.client_id);
+    if (rv != APR_SUCCESS)
+        undo_create(req, c);
+    return rv == APR_SUCCESS;
+}
+
+/* A returning subject: its record with the upstream secrets (find_clients leaves them out),
+ * then reuse (a new local token, the upstream client as it is) or replace (the upstream
+ * client updated first), written as a compare-and-set on the token hash the lookup saw. */
+static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, dcr_error *err)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_upstream_answer a;
+    dcr_client *full;
+    json_t *m;
+    apr_status_t rv;
+
+    rv = req->store->ops->get(req->store, found->client_id, req->now, req->pool, &full, err);
+    if (rv == APR_SUCCESS && !full->upstream)
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
+                        "client %s of this subject has no upstream client", full->client_id);
+    if (rv == APR_SUCCESS && req->policy->reregister == DCR_REREGISTER_REUSE) {
+        memcpy(full->rat_hash, c->rat_hash, sizeof(c->rat_hash));
+        memcpy(full->statement_hash, c->statement_hash, sizeof(c->statement_hash));
+        full->statement_iat = c->statement_iat;
+        full->expires_at = c->expires_at;
+        rv = req->store->ops->update(req->store, full, found->rat_hash, req->pool, err);
+        if (rv == APR_SUCCESS)
+            *c = *full;
+    } else if (rv == APR_SUCCESS) {
+        c->client_id = full->client_id;
+        c->issued_at = full->issued_at;
+        c->upstream = full->upstream;
+        c->upstream_secret = full->upstream_secret;
+        if (!(m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err)) ||
+            !req->upstream->ops->update(&call, c, m, &a, err))
+            return false;
+        settle_answer(req->upstream, &a);
+        dcr_upstream_apply(req->pool, c, &a);
+        rv = req->store->ops->update(req->store, c, found->rat_hash, req->pool, err);
+    }
+    if (rv == APR_NOTFOUND) /* deleted or rewritten since the lookup: the client may retry */
+        return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE,
+                        "the registration changed meanwhile; try again",
+                        "client %s changed while it was re-registered", found->client_id);
+    return rv == APR_SUCCESS;
+}
+
+bool dcr_upstream_store(const dcr_request *req, dcr_client *c, dcr_client **existing,
+                        dcr_error *err)
+{
+    void *lock = NULL;
+    bool ok;
+
+    *existing = NULL;
+    if (!dcr_lifecycle_lock(req, c, &lock, err))
+        return false;
+    ok = dcr_lifecycle_admit(req, c, existing, err);
+    if (ok && *existing)
+        ok = returning(req, c, *existing, err);
+    else if (ok)
+        ok = create_new(req, c, err);
+    dcr_lifecycle_unlock(req, lock);
+    return ok;
+}
+
+bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_upstream_answer a;
+    json_t *m;
+
+    if (!c->upstream)
+        return true;
+    if (!(m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err)) ||
+        !req->upstream->ops->update(&call, c, m, &a, err))
+        return false;
+    settle_answer(req->upstream, &a);
+    dcr_upstream_apply(req->pool, c, &a);
+    return true;
+}
+
+bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_error uerr;
+    apr_status_t rv;
+
+    dcr_error_clear(&uerr);
+    if (!c->upstream || req->upstream->ops->remove(&call, c, &uerr) != DCR_UPSTREAM_FAILED) {
+        rv = req->store->ops->remove(req->store, c->client_id, req->pool, err);
+    } else {
+        /* the client is gone for its owner now; the record stays, expired, until the sweep
+         * has deleted the upstream client */
+        dcr_log(req->log, DCR_LOG_WARNING,
+                "upstream delete of client %s failed (%s): the sweep retries it",
+                dcr_client_public_id(c), uerr.detail);
+        c->expires_at = req->now;
+        rv = req->store->ops->update(req->store, c, c->rat_hash, req->pool, err);
+    }
+    if (rv == APR_NOTFOUND)
+        return dcr_fail(err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
+                        "client %s deleted concurrently", c->client_id);
+    return rv == APR_SUCCESS;
+}
+
+static const dcr_upstream *upstream_of(const dcr_client *c, const dcr_upstream *const *ups, int n)
+{
+    const char *kind = dcr_json_string(c->upstream, "kind");
+    const char *url = dcr_json_string(c->upstream, "url");
+    for (int i = 0; kind && url && i < n; i++)
+        if (strcmp(ups[i]->ops->kind, kind) == 0 && strcmp(ups[i]->url, url) == 0)
+            return ups[i];
+    return NULL;
+}
+
+apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, int nups,
+                                long long now, int batch, struct dcr_cache *cache,
+                                const dcr_logger *log, long long *removed, apr_pool_t *p,
+                                dcr_error *err)
+{
+    apr_array_header_t *clients;
+    apr_status_t rv;
+
+    *removed = 0;
+    if (!s->ops->expired_upstream)
+        return APR_ENOTIMPL;
+    if ((rv = s->ops->expired_upstream(s, now, batch, p, &clients, err)) != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i < clients->nelts; i++) {
+        dcr_client *c = APR_ARRAY_IDX(clients, i, dcr_client *);
+        const dcr_upstream *up = upstream_of(c, ups, nups);
+        dcr_upstream_call call = {p, now, up, cache, log};
+        dcr_error uerr;
+        dcr_error_clear(&uerr);
+        if (!up) {
+            dcr_log(log, DCR_LOG_WARNING,
+                    "expired client %s lives at an upstream no endpoint on this store names "
+                    "(%s): kept until one does",
+                    dcr_client_public_id(c), dcr_json_string(c->upstream, "url"));
+            continue;
+        }
+        if (up->ops->remove(&call, c, &uerr) == DCR_UPSTREAM_FAILED) {
+            dcr_log(log, DCR_LOG_WARNING, "upstream delete of expired client %s failed: %s",
+                    dcr_client_public_id(c), uerr.detail);
+            continue;
+        }
+        rv = s->ops->remove(s, c->client_id, p, err);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+            return rv;
+        ++*removed;
+    }
+    return APR_SUCCESS;
+}
