@@ -121,7 +121,7 @@ const char *dcr_ap_upstream_apply(apr_pool_t *pconf, server_rec *s, dcr_server_c
             return "DCRUpstreamToken without DCRUpstream";
         return NULL;
     }
-    if (sc->store == &dcr_ap_store_socache)
+    if (sc->store == &dcr_ap_store_socache && sc->locations && sc->locations->nelts > 0)
         return apr_psprintf(pconf,
                             "DCRUpstream needs a SQL store (DCRStore sqlite:<file> or dbd), not "
                             "%s: a socache store cannot sweep and loses every registration at "
