@@ -1,0 +1,130 @@
+"""The upstream test rig on its own (README.md, "The authorization server rig"): node
+oidc-provider (oidc_as.OidcAS) registers a workload behind its initial access token, issues it
+an access token for private_key_jwt (workload.Workload), and mod_auth_openidc as a resource
+server (resource_server.ResourceServer) serves a resource for that token only. Its RFC 7592
+read, update (token rotation) and delete, and the control port's client list, faults and
+down/up, are what test_upstream.py builds on."""
+
+import os
+
+import pytest
+import requests
+
+from dcr_httpd import Vhost
+from resource_server import MODULES, OIDC_SO, RESOURCE, ResourceServer
+from workload import Workload
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(OIDC_SO),
+    reason="mod_auth_openidc not installed (libapache2-mod-auth-openidc, .ci/packages-interop.txt)")
+
+CC = {"grant_types": ["client_credentials"], "response_types": [], "redirect_uris": [],
+      "token_endpoint_auth_method": "private_key_jwt"}
+
+
+def rfc7592(as_, method, uri, token, **kw):
+    with as_.session() as s:
+        return s.request(method, uri, headers={"Authorization": "Bearer " + token},
+                         timeout=10, **kw)
+
+
+@pytest.fixture
+def resource(httpd_factory, oidc_as):
+    rs = ResourceServer(oidc_as)
+    h = httpd_factory(vhosts=[Vhost(name="rs.example.test", location=None, conf=rs.conf())],
+                      modules=MODULES, log_level="notice dcr_trusted:debug auth_openidc:info")
+    # mod_auth_openidc logs every refused bearer token at error level.
+    h.allow_errors(r"\[auth_openidc:error\].*(no bearer token found|token is not active)")
+    yield h, rs
+    rs.cleanup()
+
+
+def get_resource(h, rs, token=None):
+    headers = {"Authorization": "Bearer " + token} if token is not None else {}
+    with h.session() as s:
+        return s.get(h.url + rs.path, headers=headers, timeout=10)
+
+
+def test_workload_token_is_served_by_the_resource_server(oidc_as, resource):
+    h, rs = resource
+    w = Workload()
+    # Without the initial access token, or with a wrong one: refused, nothing stored.
+    for bad in ("", "not-" + oidc_as.initial_access_token):
+        r = oidc_as.register(dict(CC, jwks=w.jwks), token=bad)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_token", r.text
+    assert oidc_as.count() == 0 and oidc_as.clients() == []
+
+    r = oidc_as.register(dict(CC, jwks=w.jwks, client_name="workload"))
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    assert reg["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in reg and reg["jwks"] == w.jwks
+    assert reg["registration_client_uri"] == oidc_as.registration_endpoint + "/" + cid
+    # The provider's own storage holds it.
+    assert [c["client_id"] for c in oidc_as.clients()] == [cid]
+    assert oidc_as.client(cid)["jwks"] == w.jwks and oidc_as.client("nope") is None
+
+    token = w.access_token(oidc_as, cid)
+    ok = get_resource(h, rs, token)
+    assert ok.status_code == 200, (ok.status_code, ok.text, h.error_log_text()[-2000:])
+    assert ok.content == RESOURCE
+    assert ok.headers["X-Remote-User"] == cid  # introspection named this client
+    for bad in (None, "garbage", token[:-2]):
+        r = get_resource(h, rs, bad)
+        assert r.status_code == 401 and r.content != RESOURCE, bad
+
+    # Another key cannot speak for the client.
+    thief = Workload(kid=w.kid)
+    r = thief.token_request(oidc_as.token_endpoint, cid, oidc_as.issuer, oidc_as.ca_file)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+
+    # RFC 7592: read with the registration access token; an update rotates the token (the
+    # old one is dead at once); delete.
+    uri, rat = reg["registration_client_uri"], reg["registration_access_token"]
+    assert rfc7592(oidc_as, "GET", uri, "x" + rat).status_code == 401
+    g = rfc7592(oidc_as, "GET", uri, rat)
+    assert g.status_code == 200 and g.json()["client_id"] == cid, g.text
+    p = rfc7592(oidc_as, "PUT", uri, rat, json=dict(CC, client_id=cid, jwks=w.jwks,
+                                                    client_name="renamed"))
+    assert p.status_code == 200, p.text
+    old, rat = rat, p.json()["registration_access_token"]
+    assert rat != old and p.json()["client_name"] == "renamed"
+    assert rfc7592(oidc_as, "GET", uri, old).status_code == 401
+    assert oidc_as.client(cid)["client_name"] == "renamed"
+    assert rfc7592(oidc_as, "DELETE", uri, rat).status_code == 204
+    assert oidc_as.client(cid) is None and oidc_as.count() == 0
+    r = w.token_request(oidc_as.token_endpoint, cid, oidc_as.issuer, oidc_as.ca_file)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+
+def test_faults_and_outage_keep_the_clients(oidc_as_factory):
+    a = oidc_as_factory(rotate_registration_access_token=False)
+    w = Workload()
+    reg = a.register(dict(CC, jwks=w.jwks)).json()
+    uri, rat = reg["registration_client_uri"], reg["registration_access_token"]
+    # Rotation off: an update keeps the token.
+    p = rfc7592(a, "PUT", uri, rat, json=dict(CC, client_id=reg["client_id"], jwks=w.jwks))
+    assert p.status_code == 200 and p.json()["registration_access_token"] == rat
+    # One failing delete, then the next one goes through.
+    a.fail(status=503, methods=["DELETE"], times=1)
+    assert a.register(dict(CC, jwks=Workload().jwks)).status_code == 201  # POST unaffected
+    assert rfc7592(a, "DELETE", uri, rat).status_code == 503
+    assert a.client(reg["client_id"]) is not None
+    a.fail(mode="reset")
+    with pytest.raises(requests.ConnectionError):
+        a.register(dict(CC, jwks=w.jwks))
+    a.fail(mode="hang")
+    with pytest.raises(requests.Timeout):
+        a.register(dict(CC, jwks=w.jwks), timeout=0.5)
+    a.heal()
+    a.down()
+    with pytest.raises(requests.ConnectionError):
+        rfc7592(a, "GET", uri, rat)
+    a.up()
+    assert rfc7592(a, "DELETE", uri, rat).status_code == 204
+    assert a.count() == 1
+    calls = [(c["method"], c["status"], c["fault"]) for c in a.registration_calls()]
+    assert calls == [("POST", 201, None), ("PUT", 200, None), ("POST", 201, None),
+                     ("DELETE", 503, "status"), ("POST", None, "reset"),
+                     ("POST", None, "hang"), ("DELETE", 204, None)]
