@@ -76,7 +76,7 @@ def httpd(httpd_factory):
 def oidc_as_factory():
     """oidc_as_factory(issuer=None, rotate_registration_access_token=True, access_token_ttl=600,
     scopes=None, initial_access_token=None) -> a started oidc_as.OidcAS (node oidc-provider,
-    README.md); each one is stopped and its directory removed at teardown."""
+    README.md); each one is stopped at teardown (its directory is removed at exit)."""
     from node_deps import ensure_node_modules
     from oidc_as import OidcAS
     ensure_node_modules()
@@ -89,7 +89,7 @@ def oidc_as_factory():
 
     yield make
     for a in made:
-        a.cleanup()
+        a.stop()
 
 
 @pytest.fixture

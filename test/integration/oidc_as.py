@@ -7,6 +7,7 @@ rs_client_secret), may introspect. A plain-HTTP control port on 127.0.0.1 lists 
 the provider's storage, injects faults on the registration endpoints and takes the HTTPS port
 down and up without losing state (state lives as long as the process)."""
 
+import atexit
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ from dcr_httpd import make_cert
 from node_deps import INTEROP, node_env
 
 SCRIPT = os.path.join(INTEROP, "oidc_as.mjs")
+PROXY_MODULES = ["proxy", "proxy_http", "headers"]  # what proxy_conf() needs in the httpd
 _SIGNING_JWK = []  # one RSA key per test run: node would spend half a second making its own
 
 
@@ -42,6 +44,9 @@ class OidcAS:
         # Outside pytest's 0700 tree: httpd's children (nobody) read ca_file.
         self.dir = tempfile.mkdtemp(prefix="dcr-oidc-as-")
         os.chmod(self.dir, 0o755)
+        # Removed at exit, not at teardown: an httpd still running names ca_file in its
+        # config, and `httpd -k stop` re-reads that config.
+        atexit.register(shutil.rmtree, self.dir, True)
         self.crt, self.key, self.ca_file = make_cert(self.dir, self.NAMES)
         os.chmod(self.ca_file, 0o644)
         self.initial_access_token = initial_access_token or secrets.token_urlsafe(24)
@@ -93,10 +98,6 @@ class OidcAS:
             self.proc.stdout.close()
         self.proc = None
 
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     def log_text(self):
         try:
             with open(self.log, errors="replace") as f:
@@ -129,6 +130,20 @@ class OidcAS:
     def jwks_uri(self):
         return self.endpoint("/jwks")
 
+    def proxy_conf(self):
+        """Lines for a TLS Vhost that reverse-proxies everything to this AS (start it with
+        issuer=vhost.url): TLS to the AS verified against ca_file; oidc-provider builds its
+        URLs from X-Forwarded-Host / -Proto (Koa's proxy mode)."""
+        return "\n".join([
+            "SSLProxyEngine on",
+            "SSLProxyCACertificateFile %s" % self.ca_file,
+            "SSLProxyVerify require",
+            "SSLProxyCheckPeerName on",
+            "RequestHeader set X-Forwarded-Proto https",
+            # By name: mod_ssl matches the peer name against DNS SANs only, never an IP.
+            "ProxyPass / https://localhost:%d/" % self.port,
+            "ProxyPassReverse / https://localhost:%d/" % self.port])
+
     def session(self):
         """A requests.Session that trusts ca_file and ignores proxy / CA variables."""
         s = requests.Session()
@@ -136,13 +151,14 @@ class OidcAS:
         s.verify = self.ca_file
         return s
 
-    def register(self, metadata, token=None, timeout=10):
-        """POST metadata to the registration endpoint; token None: the initial access token,
-        "" no Authorization header. Returns the requests.Response."""
+    def register(self, metadata, token=None, timeout=10, url=None, session=None):
+        """POST metadata to the registration endpoint (or url, e.g. through a proxy, with a
+        session that trusts it); token None: the initial access token, "": no Authorization
+        header. Returns the requests.Response."""
         token = self.initial_access_token if token is None else token
         headers = {"Authorization": "Bearer " + token} if token else {}
-        with self.session() as s:
-            return s.post(self.registration_endpoint, json=metadata, headers=headers,
+        with session or self.session() as s:
+            return s.post(url or self.registration_endpoint, json=metadata, headers=headers,
                           timeout=timeout)
 
     # -- the control port -------------------------------------------------------------------

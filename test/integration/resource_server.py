@@ -5,6 +5,7 @@ tokens at an OidcAS's introspection endpoint as its static resource-server clien
 there. REMOTE_USER is the token's client_id (client_credentials tokens have no sub); the answer
 carries it back in X-Remote-User so a test sees whose token was accepted."""
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ class ResourceServer:
         self.location = location
         self.dir = tempfile.mkdtemp(prefix="dcr-rs-")  # the children (nobody) read it
         os.chmod(self.dir, 0o755)
+        atexit.register(shutil.rmtree, self.dir, True)  # after every httpd naming it stopped
         self.file = os.path.join(self.dir, "resource.json")
         with open(self.file, "wb") as f:
             f.write(RESOURCE)
@@ -50,6 +52,3 @@ class ResourceServer:
             "    Require valid-user",
             '    Header always set X-Remote-User "expr=%{REMOTE_USER}"',
             "</Location>"])
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)

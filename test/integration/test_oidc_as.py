@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from dcr_httpd import Vhost
+from oidc_as import PROXY_MODULES
 from resource_server import MODULES, OIDC_SO, RESOURCE, ResourceServer
 from workload import Workload
 
@@ -22,21 +23,27 @@ CC = {"grant_types": ["client_credentials"], "response_types": [], "redirect_uri
       "token_endpoint_auth_method": "private_key_jwt"}
 
 
-def rfc7592(as_, method, uri, token, **kw):
-    with as_.session() as s:
+def rfc7592(server, method, uri, token, **kw):
+    """server: what trusts uri's certificate (the OidcAS, or the httpd in front of it)."""
+    with server.session() as s:
         return s.request(method, uri, headers={"Authorization": "Bearer " + token},
                          timeout=10, **kw)
 
 
 @pytest.fixture
-def resource(httpd_factory, oidc_as):
-    rs = ResourceServer(oidc_as)
-    h = httpd_factory(vhosts=[Vhost(name="rs.example.test", location=None, conf=rs.conf())],
-                      modules=MODULES, log_level="notice dcr_trusted:debug auth_openidc:info")
+def rig(httpd_factory, oidc_as_factory):
+    """One httpd with two vhosts: the resource server (mod_auth_openidc introspecting at the
+    AS directly) and a reverse proxy in front of the AS, whose URL is the AS's issuer."""
+    front = Vhost(name="as.example.test", location=None, conf=[])
+    a = oidc_as_factory(issuer=front.url)
+    front.conf = a.proxy_conf()
+    rs = ResourceServer(a)
+    h = httpd_factory(vhosts=[Vhost(name="rs.example.test", location=None, conf=rs.conf()),
+                              front], modules=MODULES + PROXY_MODULES,
+                      log_level="notice dcr_trusted:debug auth_openidc:info")
     # mod_auth_openidc logs every refused bearer token at error level.
     h.allow_errors(r"\[auth_openidc:error\].*(no bearer token found|token is not active)")
-    yield h, rs
-    rs.cleanup()
+    return a, h, rs
 
 
 def get_resource(h, rs, token=None):
@@ -45,27 +52,38 @@ def get_resource(h, rs, token=None):
         return s.get(h.url + rs.path, headers=headers, timeout=10)
 
 
-def test_workload_token_is_served_by_the_resource_server(oidc_as, resource):
-    h, rs = resource
+def test_workload_token_is_served_by_the_resource_server(rig):
+    a, h, rs = rig
+    base = a.issuer  # the proxy: every AS call below goes through httpd
+    assert base == h.vhosts[1].url and base != a.url
+    with h.session() as s:
+        meta = s.get(base + "/.well-known/openid-configuration", timeout=10).json()
+    assert meta["issuer"] == base and meta["registration_endpoint"] == base + "/reg"
+    assert meta["token_endpoint"] == base + "/token"
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+
     w = Workload()
     # Without the initial access token, or with a wrong one: refused, nothing stored.
-    for bad in ("", "not-" + oidc_as.initial_access_token):
-        r = oidc_as.register(dict(CC, jwks=w.jwks), token=bad)
+    for bad in ("", "not-" + a.initial_access_token):
+        r = a.register(dict(CC, jwks=w.jwks), token=bad, session=h.session(), url=base + "/reg")
         assert r.status_code == 401 and r.json()["error"] == "invalid_token", r.text
-    assert oidc_as.count() == 0 and oidc_as.clients() == []
+    assert a.count() == 0 and a.clients() == []
 
-    r = oidc_as.register(dict(CC, jwks=w.jwks, client_name="workload"))
+    r = a.register(dict(CC, jwks=w.jwks, client_name="workload"), session=h.session(),
+                   url=base + "/reg")
     assert r.status_code == 201, r.text
     reg = r.json()
     cid = reg["client_id"]
     assert reg["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in reg and reg["jwks"] == w.jwks
-    assert reg["registration_client_uri"] == oidc_as.registration_endpoint + "/" + cid
+    assert reg["registration_client_uri"] == base + "/reg/" + cid
     # The provider's own storage holds it.
-    assert [c["client_id"] for c in oidc_as.clients()] == [cid]
-    assert oidc_as.client(cid)["jwks"] == w.jwks and oidc_as.client("nope") is None
+    assert [c["client_id"] for c in a.clients()] == [cid]
+    assert a.client(cid)["jwks"] == w.jwks and a.client("nope") is None
 
-    token = w.access_token(oidc_as, cid)
+    t = w.token_request(meta["token_endpoint"], cid, a.issuer, h.ca_file)
+    assert t.status_code == 200 and t.json()["token_type"] == "Bearer", t.text
+    token = t.json()["access_token"]
     ok = get_resource(h, rs, token)
     assert ok.status_code == 200, (ok.status_code, ok.text, h.error_log_text()[-2000:])
     assert ok.content == RESOURCE
@@ -73,28 +91,29 @@ def test_workload_token_is_served_by_the_resource_server(oidc_as, resource):
     for bad in (None, "garbage", token[:-2]):
         r = get_resource(h, rs, bad)
         assert r.status_code == 401 and r.content != RESOURCE, bad
+    assert get_resource(h, rs, w.access_token(a, cid)).status_code == 200  # direct, too
 
     # Another key cannot speak for the client.
     thief = Workload(kid=w.kid)
-    r = thief.token_request(oidc_as.token_endpoint, cid, oidc_as.issuer, oidc_as.ca_file)
+    r = thief.token_request(a.token_endpoint, cid, a.issuer, a.ca_file)
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
 
     # RFC 7592: read with the registration access token; an update rotates the token (the
     # old one is dead at once); delete.
     uri, rat = reg["registration_client_uri"], reg["registration_access_token"]
-    assert rfc7592(oidc_as, "GET", uri, "x" + rat).status_code == 401
-    g = rfc7592(oidc_as, "GET", uri, rat)
+    assert rfc7592(h, "GET", uri, "x" + rat).status_code == 401
+    g = rfc7592(h, "GET", uri, rat)
     assert g.status_code == 200 and g.json()["client_id"] == cid, g.text
-    p = rfc7592(oidc_as, "PUT", uri, rat, json=dict(CC, client_id=cid, jwks=w.jwks,
-                                                    client_name="renamed"))
+    p = rfc7592(h, "PUT", uri, rat, json=dict(CC, client_id=cid, jwks=w.jwks,
+                                              client_name="renamed"))
     assert p.status_code == 200, p.text
     old, rat = rat, p.json()["registration_access_token"]
     assert rat != old and p.json()["client_name"] == "renamed"
-    assert rfc7592(oidc_as, "GET", uri, old).status_code == 401
-    assert oidc_as.client(cid)["client_name"] == "renamed"
-    assert rfc7592(oidc_as, "DELETE", uri, rat).status_code == 204
-    assert oidc_as.client(cid) is None and oidc_as.count() == 0
-    r = w.token_request(oidc_as.token_endpoint, cid, oidc_as.issuer, oidc_as.ca_file)
+    assert rfc7592(h, "GET", uri, old).status_code == 401
+    assert a.client(cid)["client_name"] == "renamed"
+    assert rfc7592(h, "DELETE", uri, rat).status_code == 204
+    assert a.client(cid) is None and a.count() == 0
+    r = w.token_request(a.token_endpoint, cid, a.issuer, a.ca_file)
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
