@@ -184,7 +184,10 @@ class OidcAS:
 
     def registration_calls(self):
         """What reached the registration endpoints, in order: dicts method, path (/reg or
-        /reg/<id>), status (None when hung or reset), fault (None or the injected mode)."""
+        /reg/<id>), status (None when hung or reset), fault (None or the injected mode),
+        authorization (the Authorization header as sent, or None) and body (the JSON body as
+        the provider parsed it, unknown members included; None when there was none or a fault
+        answered)."""
         return self._admin("GET", "requests")["requests"]
 
     def fail(self, mode="status", status=500, body=None, methods=None, times=None):

@@ -120,8 +120,9 @@ def test_workload_token_is_served_by_the_resource_server(rig):
 def test_faults_and_outage_keep_the_clients(oidc_as_factory):
     a = oidc_as_factory(rotate_registration_access_token=False)
     w = Workload()
-    reg = a.register(dict(CC, jwks=w.jwks)).json()
+    reg = a.register(dict(CC, jwks=w.jwks, software_id="rig-test")).json()
     uri, rat = reg["registration_client_uri"], reg["registration_access_token"]
+    assert "software_id" not in reg and "software_id" not in a.client(reg["client_id"])
     # Rotation off: an update keeps the token.
     p = rfc7592(a, "PUT", uri, rat, json=dict(CC, client_id=reg["client_id"], jwks=w.jwks))
     assert p.status_code == 200 and p.json()["registration_access_token"] == rat
@@ -143,7 +144,12 @@ def test_faults_and_outage_keep_the_clients(oidc_as_factory):
     a.up()
     assert rfc7592(a, "DELETE", uri, rat).status_code == 204
     assert a.count() == 1
-    calls = [(c["method"], c["status"], c["fault"]) for c in a.registration_calls()]
-    assert calls == [("POST", 201, None), ("PUT", 200, None), ("POST", 201, None),
-                     ("DELETE", 503, "status"), ("POST", None, "reset"),
-                     ("POST", None, "hang"), ("DELETE", 204, None)]
+    calls = a.registration_calls()
+    assert [(c["method"], c["status"], c["fault"]) for c in calls] == [
+        ("POST", 201, None), ("PUT", 200, None), ("POST", 201, None),
+        ("DELETE", 503, "status"), ("POST", None, "reset"), ("POST", None, "hang"),
+        ("DELETE", 204, None)]
+    # What was sent, as sent: the bearer tokens, members the stored client drops.
+    assert calls[0]["authorization"] == "Bearer " + a.initial_access_token
+    assert calls[0]["body"]["software_id"] == "rig-test"
+    assert calls[1]["authorization"] == calls[-1]["authorization"] == "Bearer " + rat

@@ -143,11 +143,23 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = true; // behind httpd: X-Forwarded-Proto/-Host make the published URLs
 
+// What a registration call carried, for the tests: the Authorization header and the parsed
+// JSON body (the stored client drops members it does not know).
+provider.use(async (ctx, next) => {
+    const entry = ctx.req.registrationCall;
+    if (entry) entry.authorization = ctx.get('authorization') || null;
+    try {
+        await next();
+    } finally {
+        if (entry) entry.body = ctx.oidc?.body ?? null;
+    }
+});
+
 // Faults on the registration endpoints (routes.registration, default /reg and /reg/<id>).
 const REG = '/reg';
 let fault = null; // {mode: "status"|"hang"|"reset", status, body, methods, times}
 const hung = new Set();
-const requests = []; // what reached the registration endpoints: {method, path, status, fault}
+const requests = []; // registration calls: {method, path, status, fault, authorization, body}
 
 function faultFor(req) {
     if (!fault) return null;
@@ -161,8 +173,11 @@ const callback = provider.callback();
 main.on('request', (req, res) => {
     const path = req.url.split('?')[0];
     if (path !== REG && !path.startsWith(REG + '/')) return callback(req, res);
-    const entry = { method: req.method, path, status: null, fault: null };
+    const entry = {
+        method: req.method, path, status: null, fault: null, authorization: null, body: null,
+    };
     requests.push(entry);
+    req.registrationCall = entry;
     const f = faultFor(req);
     if (!f) {
         res.on('finish', () => { entry.status = res.statusCode; });
