@@ -204,6 +204,10 @@ class OidcAS:
             rule["times"] = times
         return self._admin("POST", "fault", rule)
 
+    def rotation(self, on):
+        """Whether RFC 7592 updates rotate the registration access token from now on."""
+        return self._admin("POST", "rotation", {"rotate": bool(on)})["rotate"]
+
     def heal(self):
         """No more faults; hung requests are closed."""
         return self._admin("DELETE", "fault")

@@ -121,9 +121,14 @@ def test_faults_and_outage_keep_the_clients(oidc_as_factory):
     reg = a.register(dict(CC, jwks=w.jwks, software_id="rig-test")).json()
     uri, rat = reg["registration_client_uri"], reg["registration_access_token"]
     assert "software_id" not in reg and "software_id" not in a.client(reg["client_id"])
-    # Rotation off: an update keeps the token.
-    p = rfc7592(a, "PUT", uri, rat, json=dict(CC, client_id=reg["client_id"], jwks=w.jwks))
+    # Rotation off: an update keeps the token; switched on, the next one rotates it.
+    body = dict(CC, client_id=reg["client_id"], jwks=w.jwks)
+    p = rfc7592(a, "PUT", uri, rat, json=body)
     assert p.status_code == 200 and p.json()["registration_access_token"] == rat
+    assert a.rotation(True) is True
+    p = rfc7592(a, "PUT", uri, rat, json=body)
+    first, rat = rat, p.json()["registration_access_token"]
+    assert p.status_code == 200 and rat != first
     # One failing delete, then the next one goes through.
     a.fail(status=503, methods=["DELETE"], times=1)
     assert a.register(dict(CC, jwks=Workload().jwks)).status_code == 201  # POST unaffected
@@ -144,10 +149,11 @@ def test_faults_and_outage_keep_the_clients(oidc_as_factory):
     assert a.count() == 1
     calls = a.registration_calls()
     assert [(c["method"], c["status"], c["fault"]) for c in calls] == [
-        ("POST", 201, None), ("PUT", 200, None), ("POST", 201, None),
+        ("POST", 201, None), ("PUT", 200, None), ("PUT", 200, None), ("POST", 201, None),
         ("DELETE", 503, "status"), ("POST", None, "reset"), ("POST", None, "hang"),
         ("DELETE", 204, None)]
     # What was sent, as sent: the bearer tokens, members the stored client drops.
     assert calls[0]["authorization"] == "Bearer " + a.initial_access_token
     assert calls[0]["body"]["software_id"] == "rig-test"
-    assert calls[1]["authorization"] == calls[-1]["authorization"] == "Bearer " + rat
+    assert calls[1]["authorization"] == calls[2]["authorization"] == "Bearer " + first
+    assert calls[-1]["authorization"] == "Bearer " + rat

@@ -2,8 +2,8 @@
 // pinned in package.json) over HTTPS with dynamic registration behind an initial access token,
 // RFC 7592 management, client_credentials, private_key_jwt and introspection; an in-memory
 // adapter the tests can list; and a plain-HTTP control port on 127.0.0.1 (the suite's admin API)
-// that lists clients, injects faults on the registration endpoints and takes the HTTPS port
-// down and up again without losing state. Driven by test/integration/oidc_as.py.
+// that lists clients, records registration calls, injects faults on the registration
+// endpoints, switches token rotation and takes the HTTPS port down and up without losing state. Driven by test/integration/oidc_as.py.
 //
 // Usage: node oidc_as.mjs CONFIG.json, where CONFIG holds
 //   {"cert", "key": PEM file paths, "port": 0 | n, "admin_port": 0 | n,
@@ -88,6 +88,7 @@ const signingKey = config.signing_jwk ?? {
     alg: 'RS256',
 };
 const ttl = config.access_token_ttl ?? 600;
+let rotate = Boolean(config.rotate_registration_access_token);
 
 const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
 const main = https.createServer(tls);
@@ -126,7 +127,7 @@ const provider = new Provider(issuer, {
         },
         registrationManagement: {
             enabled: true,
-            rotateRegistrationAccessToken: Boolean(config.rotate_registration_access_token),
+            rotateRegistrationAccessToken: () => rotate, // the control port switches it
         },
     },
     jwks: { keys: [signingKey] },
@@ -217,6 +218,10 @@ const routes = {
         fault = null;
         releaseHung();
         return [200, { fault }];
+    },
+    'POST /__test/rotation': (body) => {
+        rotate = Boolean(body?.rotate);
+        return [200, { rotate }];
     },
     'POST /__test/down': async () => {
         if (main.listening) {
