@@ -156,4 +156,5 @@ def test_faults_and_outage_keep_the_clients(oidc_as_factory):
     assert calls[0]["authorization"] == "Bearer " + a.initial_access_token
     assert calls[0]["body"]["software_id"] == "rig-test"
     assert calls[1]["authorization"] == calls[2]["authorization"] == "Bearer " + first
-    assert calls[-1]["authorization"] == "Bearer " + rat
+    assert calls[4]["authorization"] == calls[-1]["authorization"] == "Bearer " + rat
+    assert calls[4]["body"] is None  # the fault answered, the provider never saw it

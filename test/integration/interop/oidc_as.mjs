@@ -144,11 +144,10 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = true; // behind httpd: X-Forwarded-Proto/-Host make the published URLs
 
-// What a registration call carried, for the tests: the Authorization header and the parsed
-// JSON body (the stored client drops members it does not know).
+// What a registration call carried, for the tests: the parsed JSON body (the stored client
+// drops members it does not know).
 provider.use(async (ctx, next) => {
     const entry = ctx.req.registrationCall;
-    if (entry) entry.authorization = ctx.get('authorization') || null;
     try {
         await next();
     } finally {
@@ -175,7 +174,12 @@ main.on('request', (req, res) => {
     const path = req.url.split('?')[0];
     if (path !== REG && !path.startsWith(REG + '/')) return callback(req, res);
     const entry = {
-        method: req.method, path, status: null, fault: null, authorization: null, body: null,
+        method: req.method,
+        path,
+        status: null,
+        fault: null,
+        authorization: req.headers.authorization ?? null,
+        body: null,
     };
     requests.push(entry);
     req.registrationCall = entry;
