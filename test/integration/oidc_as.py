@@ -163,8 +163,10 @@ class OidcAS:
 
     # -- the control port -------------------------------------------------------------------
     def _admin(self, method, path, body=None):
-        r = requests.request(method, "http://127.0.0.1:%d/__test/%s" % (self.admin_port, path),
-                             json=body, timeout=10, proxies={"http": None, "https": None})
+        with requests.Session() as s:
+            s.trust_env = False  # no proxy from the environment
+            r = s.request(method, "http://127.0.0.1:%d/__test/%s" % (self.admin_port, path),
+                          json=body, timeout=10)
         if r.status_code == 404:
             return None
         r.raise_for_status()

@@ -3,7 +3,8 @@
 // RFC 7592 management, client_credentials, private_key_jwt and introspection; an in-memory
 // adapter the tests can list; and a plain-HTTP control port on 127.0.0.1 (the suite's admin API)
 // that lists clients, records registration calls, injects faults on the registration
-// endpoints, switches token rotation and takes the HTTPS port down and up without losing state. Driven by test/integration/oidc_as.py.
+// endpoints, switches token rotation and takes the HTTPS port down and up without losing
+// state. Driven by test/integration/oidc_as.py (the control routes are documented there).
 //
 // Usage: node oidc_as.mjs CONFIG.json, where CONFIG holds
 //   {"cert", "key": PEM file paths, "port": 0 | n, "admin_port": 0 | n,
