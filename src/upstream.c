@@ -35,6 +35,19 @@ static void drop_managed(json_t *m)
         json_object_del(m, *k);
 }
 
+static bool front_channel(const json_t *m)
+{
+    const json_t *grants = json_object_get(m, "grant_types"), *g;
+    size_t i;
+    if (!grants)
+        return true; /* RFC 7591 2: authorization_code by default */
+    json_array_foreach(grants, i, g)
+        if (json_is_string(g) && (strcmp(json_string_value(g), "authorization_code") == 0 ||
+                                  strcmp(json_string_value(g), "implicit") == 0))
+            return true;
+    return false;
+}
+
 json_t *dcr_upstream_request_metadata(apr_pool_t *pool, const dcr_upstream *up, const dcr_client *c,
                                       dcr_error *err)
 {
@@ -49,6 +62,10 @@ json_t *dcr_upstream_request_metadata(apr_pool_t *pool, const dcr_upstream *up, 
     json_object_foreach((json_t *)ext, key, v) json_object_del(m, key);
     if (c->subject_kind && strcmp(c->subject_kind, "spiffe") == 0 && up->auth_method)
         json_object_set_new(m, "token_endpoint_auth_method", json_string(up->auth_method));
+    if (!json_object_get(m, "response_types")) /* as registered: RFC 7591's default (code)
+                                                   only where a grant uses the front channel */
+        json_object_set_new(m, "response_types", front_channel(m) ? json_pack("[s]", "code")
+                                                                  : json_array());
     method = dcr_json_string(m, "token_endpoint_auth_method");
     if (!method) /* RFC 7591 2's default would be a secret: say what was registered */
         json_object_set_new(m, "token_endpoint_auth_method", json_string(method = "none"));

@@ -122,7 +122,7 @@ static const char *read_secret(apr_pool_t *pconf, dcr_keycloak_conf *c)
 }
 
 const char *dcr_keycloak_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                                    const char *upstream_kind, dcr_policy *policy,
+                                    const char *upstream_kind, int serves, dcr_policy *policy,
                                     unsigned policy_set)
 {
     dcr_keycloak_conf *c = conf;
@@ -132,6 +132,10 @@ const char *dcr_keycloak_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf
     if (c->client_id && (msg = read_secret(pconf, c)))
         return msg;
     if (!upstream_kind || strcmp(upstream_kind, "keycloak") != 0)
+        return NULL;
+    if (!(policy_set & DCR_SET_MAX_PER_SUBJECT))
+        policy->max_per_subject = 1; /* one upstream client per SPIFFE ID */
+    if (!serves) /* a server without the handler (the main one, say) forwards nothing */
         return NULL;
     if (!c->client_id)
         return "DCRUpstream keycloak needs DCRUpstreamCredentials <client_id> "
@@ -146,7 +150,6 @@ const char *dcr_keycloak_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf
     if ((policy_set & DCR_SET_MAX_PER_SUBJECT) && policy->max_per_subject != 1)
         return "DCRMaxRegistrationsPerSubject must be 1 with DCRUpstream keycloak: Keycloak "
                "needs exactly one client per SPIFFE ID";
-    policy->max_per_subject = 1;
     return NULL;
 }
 

@@ -32,12 +32,13 @@ void *dcr_keycloak_conf_create(apr_pool_t *p);
 void *dcr_keycloak_conf_merge(apr_pool_t *p, void *base, void *add);
 
 /* check_config: reads the secret file named by DCRUpstreamCredentials (when set). With
- * upstream_kind "keycloak" (the server's DCRUpstream), also what that upstream needs:
- * credentials and an IdP alias set, DCRReregister other than new, and one registration per
- * subject (DCRMaxRegistrationsPerSubject: default 1 there, any other value refused).
- * policy_set: the server's DCR_SET_* bits. NULL, or the message. */
+ * upstream_kind "keycloak" (the server's DCRUpstream), one registration per subject becomes
+ * the default (DCRMaxRegistrationsPerSubject 1), and where the server serves the handler
+ * (serves) what that upstream needs: credentials and an IdP alias set, DCRReregister other
+ * than new, no other DCRMaxRegistrationsPerSubject. policy_set: the server's DCR_SET_* bits.
+ * NULL, or the message. */
 const char *dcr_keycloak_conf_apply(apr_pool_t *pconf, server_rec *s, void *conf,
-                                    const char *upstream_kind, dcr_policy *policy,
+                                    const char *upstream_kind, int serves, dcr_policy *policy,
                                     unsigned policy_set);
 
 /* Fills up's admin_client_id, admin_secret and spiffe_idp (after apply). */

@@ -120,7 +120,8 @@ const char *dcr_ap_upstream_apply(apr_pool_t *pconf, server_rec *s, dcr_server_c
     u->up = NULL;
     /* DCRUpstreamCredentials' secret file is read (and checked) wherever it is set */
     if ((msg = dcr_keycloak_conf_apply(pconf, s, sc->keycloak, u->ops ? u->ops->kind : NULL,
-                                       &sc->policy, sc->policy_set)))
+                                       sc->locations && sc->locations->nelts > 0, &sc->policy,
+                                       sc->policy_set)))
         return msg;
     if (u->ops != &dcr_upstream_keycloak_ops && dcr_keycloak_conf_set(sc->keycloak) &&
         sc->locations && sc->locations->nelts > 0)
@@ -142,7 +143,7 @@ const char *dcr_ap_upstream_apply(apr_pool_t *pconf, server_rec *s, dcr_server_c
                    "keycloak: it authenticates with DCRUpstreamCredentials, and SPIFFE clients "
                    "authenticate to Keycloak with their JWT-SVID (federated-jwt)";
     }
-    if (sc->store == &dcr_ap_store_socache)
+    if (sc->store == &dcr_ap_store_socache && sc->locations && sc->locations->nelts > 0)
         return apr_psprintf(pconf,
                             "DCRUpstream needs a SQL store (DCRStore sqlite:<file> or dbd), not "
                             "%s: a socache store cannot sweep and loses every registration at "

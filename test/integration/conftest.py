@@ -72,6 +72,32 @@ def httpd(httpd_factory):
     return httpd_factory()
 
 
+@pytest.fixture
+def oidc_as_factory():
+    """oidc_as_factory(issuer=None, rotate_registration_access_token=True, access_token_ttl=600,
+    scopes=None, initial_access_token=None) -> a started oidc_as.OidcAS (node oidc-provider,
+    README.md); each one is stopped at teardown (its directory is removed at exit)."""
+    from node_deps import ensure_node_modules
+    from oidc_as import OidcAS
+    ensure_node_modules()
+    made = []
+
+    def make(**kw):
+        a = OidcAS(**kw)
+        made.append(a)
+        return a.start()
+
+    yield make
+    for a in made:
+        a.stop()
+
+
+@pytest.fixture
+def oidc_as(oidc_as_factory):
+    """One oidc-provider with the defaults (registration access tokens rotate on update)."""
+    return oidc_as_factory()
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     # Lets fixtures know whether the test body already failed (no double report).

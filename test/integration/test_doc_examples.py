@@ -118,6 +118,10 @@ class Sandbox:
         elif d in ("dcrvcissuer", "dcrfetchcafile", "sslcacertificatefile", "oidccabundlepath",
                    "sslcertificatechainfile"):
             self.write(new, open(self.ca).read())
+        elif d == "dcrupstreamtoken":
+            self.write(new, "an-initial-access-token\n")
+        elif d == "dcrupstreamcredentials":
+            self.write(new, "a-client-secret\n")
         elif d == "sslcertificatefile":
             self.write(new, open(self.crt).read())
         elif d == "sslcertificatekeyfile":

@@ -5,7 +5,6 @@ our error descriptions surfacing through the SDK, and a JWT-SVID software statem
 clientMetadata. At the end, the same bodies through oauth4webapi, a strict OAuth client library
 that insists on 201, a JSON content type and well-typed members."""
 
-import fcntl
 import json
 import os
 import shutil
@@ -16,14 +15,13 @@ import urllib.parse
 import pytest
 
 from dcr_httpd import Vhost
+from node_deps import INTEROP, ensure_node_modules, node_env
 from services import child_writable_dir
 
-INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "interop")
 sys.path.insert(0, INTEROP)
 from svid import TrustDomain  # noqa: E402
 
 SDK = "@modelcontextprotocol/sdk"
-PINNED = ("@modelcontextprotocol/sdk", "oauth4webapi")
 
 # Bodies as real MCP clients send them (spec/oauth_vc.md 4.3).
 CLAUDE_CODE = {"client_name": "Claude Code (dcr-interop)", "application_type": "native",
@@ -41,43 +39,15 @@ SDK_EXAMPLE = {"client_name": "Simple OAuth MCP Client",  # examples/client/simp
                "response_types": ["code"], "token_endpoint_auth_method": "client_secret_post"}
 
 
-def _installed_versions():
-    out = {}
-    for pkg in PINNED:
-        try:
-            with open(os.path.join(INTEROP, "node_modules", pkg, "package.json")) as f:
-                out[pkg] = json.load(f)["version"]
-        except (OSError, ValueError, KeyError):
-            out[pkg] = None
-    return out
-
-
 @pytest.fixture(scope="session")
 def sdk_version():
-    """The pinned packages in interop/node_modules; `npm ci` there when missing or stale."""
-    if not shutil.which("node"):
-        pytest.fail("node not found: install Debian's nodejs (.ci/packages-interop.txt)")
-    with open(os.path.join(INTEROP, "package.json")) as f:
-        deps = json.load(f)["dependencies"]
-    want = {pkg: deps[pkg] for pkg in PINNED}
-    with open(os.path.join(INTEROP, ".npm.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs in one tree install once
-        if _installed_versions() != want:
-            npm = shutil.which("npm")
-            if not npm:
-                pytest.fail("npm not found: it is needed once to install %s into %s "
-                            "(see docs/interop.md)" % (want, INTEROP))
-            p = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                               cwd=INTEROP, capture_output=True, text=True, timeout=600)
-            if p.returncode != 0:
-                pytest.fail("npm ci in %s failed:\n%s%s" % (INTEROP, p.stdout, p.stderr))
-    assert _installed_versions() == want
-    return want[SDK]
+    """The pinned packages in interop/node_modules (node_deps: `npm ci` when missing or
+    stale); the SDK's version."""
+    return ensure_node_modules()[SDK]
 
 
 def run_node(h, script, job):
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["NODE_EXTRA_CA_CERTS"] = h.ca_file  # node's fetch trusts the harness CA
+    env = node_env(h.ca_file)  # node's fetch trusts the harness CA
     p = subprocess.run(["node", os.path.join(INTEROP, script)], cwd=INTEROP, env=env,
                        input=json.dumps(job), capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, "node failed:\n" + p.stderr
