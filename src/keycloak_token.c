@@ -21,6 +21,14 @@ const char *dcr_keycloak_token_key(apr_pool_t *pool, const dcr_upstream *up)
                        up->admin_client_id ? up->admin_client_id : "", "\n", hex, NULL);
 }
 
+static bool header_safe(const char *tok)
+{
+    for (const char *p = tok; *p; p++)
+        if (*p <= 0x20 || *p > 0x7e)
+            return false;
+    return true;
+}
+
 const char *dcr_keycloak_parse_token(apr_pool_t *pool, const char *body, size_t len, long long now,
                                      long long *cache_until, const char **why)
 {
@@ -39,11 +47,10 @@ const char *dcr_keycloak_parse_token(apr_pool_t *pool, const char *body, size_t 
         *why = "the token endpoint's token_type is not Bearer";
         return NULL;
     }
-    for (const char *p = tok; *p; p++)
-        if (*p <= 0x20 || *p > 0x7e) { /* it goes into an Authorization header */
-            *why = "the access token has characters a header cannot carry";
-            return NULL;
-        }
+    if (!header_safe(tok)) { /* it goes into an Authorization header */
+        *why = "the access token has characters a header cannot carry";
+        return NULL;
+    }
     exp = json_object_get(doc, "expires_in");
     if (json_is_integer(exp) && (life = json_integer_value(exp)) > 1) {
         long long margin = life / 2 < DCR_KC_TOKEN_MARGIN ? life / 2 : DCR_KC_TOKEN_MARGIN;
@@ -63,7 +70,9 @@ const char *dcr_keycloak_admin_token(const dcr_upstream_call *call, bool fresh, 
     dcr_fetch_result res;
     dcr_fetch_status st;
 
-    if (!fresh && dcr_cache_get(call->cache, pool, key, call->now, &cached, &n) && n > 0)
+    /* a cached value goes into a header too: it must look like a token */
+    if (!fresh && dcr_cache_get(call->cache, pool, key, call->now, &cached, &n) && n > 0 &&
+        strlen(cached) == n && header_safe(cached))
         return cached;
     if (!up->admin_client_id || !up->admin_secret)
         return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE,

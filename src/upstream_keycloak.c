@@ -322,8 +322,13 @@ static dcr_upstream_gone kc_remove(const dcr_upstream_call *call, const dcr_clie
     long st;
     if (!kc_init(&k, call, err))
         return DCR_UPSTREAM_FAILED;
-    if (!ref_of(c, &kcid, &id, err))
+    if (!ref_of(c, &kcid, &id, err)) {
+        dcr_log(call->log, DCR_LOG_WARNING,
+                "keycloak: the record of %s names no usable Keycloak client: nothing deleted "
+                "there",
+                c->client_id ? c->client_id : "(unknown)");
         return DCR_UPSTREAM_ABSENT; /* nothing we could ever delete */
+    }
     st = kc_delete(&k, id, err);
     if (st == 204 || st == 200)
         return DCR_UPSTREAM_DELETED;

@@ -3,6 +3,7 @@
  * metadata read back, the lookup answers, Keycloak's error shapes, and the admin token answer
  * and cache key (keycloak_token.c). The HTTP side is tested against the suite's Keycloak
  * contract server (test/integration/test_upstream_keycloak.py). */
+#include "cache.h"
 #include "fetch.h"
 #include "json.h"
 #include "keycloak_client.h"
@@ -415,6 +416,33 @@ START_TEST(escape)
 }
 END_TEST
 
+/* The admin token comes from the shared cache while it is valid; a cached value that could not
+ * go into a header is ignored (the token endpoint, unreachable here, is asked instead). */
+START_TEST(token_from_cache)
+{
+    dcr_upstream up = kc_up();
+    dcr_upstream_call call = {pool, 1000, &up, dcr_cache_memory_create(pool, 8), NULL};
+    const char *key;
+    dcr_error err;
+    up.url = "https://127.0.0.1:1/realms/agents";
+    dcr_fetch_defaults(&up.fetch);
+    up.origin = up.fetch.source_origin = "127.0.0.1:1";
+    up.fetch.timeout_ms = 2000;
+    key = dcr_keycloak_token_key(pool, &up);
+    ck_assert(dcr_cache_set(call.cache, pool, key, "cached.tok", 10, 1100));
+    ck_assert_str_eq(dcr_keycloak_admin_token(&call, false, &err), "cached.tok");
+    /* fresh (after a 401): never the cached one */
+    ck_assert_ptr_null(dcr_keycloak_admin_token(&call, true, &err));
+    ck_assert_int_eq(err.code, DCR_ERR_TEMPORARILY_UNAVAILABLE);
+    call.now = 1100; /* expired */
+    ck_assert_ptr_null(dcr_keycloak_admin_token(&call, false, &err));
+    call.now = 1000;
+    ck_assert(dcr_cache_set(call.cache, pool, key, "a\r\nX-Evil: 1", 13, 1100));
+    ck_assert_ptr_null(dcr_keycloak_admin_token(&call, false, &err));
+    ck_assert_ptr_null(strstr(err.detail, "s3cret"));
+}
+END_TEST
+
 /* dcr_fetch_send keeps dcr_fetch_get's rules: https only, allowed hosts only. */
 START_TEST(send_rules)
 {
@@ -453,6 +481,7 @@ static Suite *suite(void)
     tcase_add_test(tc, token_key);
     tcase_add_test(tc, escape);
     tcase_add_test(tc, send_rules);
+    tcase_add_test(tc, token_from_cache);
     suite_add_tcase(s, tc);
     return s;
 }
