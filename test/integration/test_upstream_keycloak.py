@@ -289,3 +289,64 @@ def test_per_subject_default_is_one(httpd_factory, kc, store_dir, td):
         assert register(h, td, client_name=name).status_code == 201
     assert count(store_dir) == 1
     assert len(kc.by_sub(SUB)) == 1
+
+
+def test_rfc7592_update_reaches_keycloak(httpd_factory, kc, store_dir, td):
+    h = server(httpd_factory, kc, store_dir, td)
+    reg = register(h, td, client_name="before").json()
+    read = manage(h, reg, "GET").json()
+    body = {k: v for k, v in read.items()
+            if k not in ("registration_access_token", "registration_client_uri",
+                         "client_id_issued_at", "client_secret_expires_at")}
+    body["client_name"] = "after"
+    u = manage(h, reg, "PUT", json=body)
+    assert u.status_code == 200, u.text
+    assert u.json()["client_name"] == "after"
+    [c] = kc.by_sub(SUB)
+    assert c["name"] == "after"
+    assert c["clientAuthenticatorType"] == "federated-jwt" and "secret" not in c
+    # Keycloak answers 400 to the next update: the RFC 7591 error, the record unchanged
+    kc.fail_next("PUT", r"/clients/", 400, {"errorMessage": "Invalid client metadata"})
+    body["client_name"] = "refused"
+    u = manage(h, reg, "PUT", json=body)
+    assert u.status_code == 400 and u.json()["error"] == "invalid_client_metadata", u.text
+    assert manage(h, reg, "GET").json()["client_name"] == "after"
+    assert kc.by_sub(SUB)[0]["name"] == "after"
+
+
+def test_open_registration_clients(httpd_factory, kc, store_dir, td):
+    """Clients without a statement are made from their vetted metadata: private_key_jwt with
+    their JWKS (client-jwt), a client secret method with the secret Keycloak then holds."""
+    from jwcrypto import jwk
+    import json as _json
+    h = httpd_factory(vhosts=[Vhost(conf=kc_lines(kc, store_dir, td,
+                                                  extra=["DCRRequireStatement Off"]))])
+    key = _json.loads(jwk.JWK.generate(kty="EC", crv="P-256", kid="k1").export_public())
+    r = h.session().post(h.vhost.endpoint, timeout=30, json={
+        "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": {"keys": [key]}, "client_name": "keyed"})
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    assert reg["client_id"].startswith("dcr-")
+    [c] = kc.by_client_id(reg["client_id"])
+    assert c["clientAuthenticatorType"] == "client-jwt"
+    assert c["attributes"]["use.jwks.string"] == "true"
+    assert _json.loads(c["attributes"]["jwks.string"]) == {"keys": [key]}
+    assert c["serviceAccountsEnabled"] is True and c["standardFlowEnabled"] is False
+    assert "jwt.credential.sub" not in c["attributes"]
+    assert reg["jwks"] == {"keys": [key]}
+    r = h.session().post(h.vhost.endpoint, timeout=30, json={
+        "redirect_uris": ["https://app.example/cb"], "grant_types": ["authorization_code"],
+        "response_types": ["code"], "token_endpoint_auth_method": "client_secret_basic"})
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    [c] = kc.by_client_id(reg["client_id"])
+    assert c["redirectUris"] == ["https://app.example/cb"]
+    assert c["standardFlowEnabled"] is True and c["directAccessGrantsEnabled"] is False
+    if reg["token_endpoint_auth_method"] == "none":  # no secrets for open clients here
+        assert c["publicClient"] is True and c["clientAuthenticatorType"] == "none"
+        assert "client_secret" not in reg and "secret" not in c
+    else:  # a policy that lets them have one: the secret Keycloak holds is the workload's
+        assert c["clientAuthenticatorType"] == "client-secret"
+        assert reg["client_secret"] == c["secret"]
+    assert kc.violations == []
