@@ -514,3 +514,19 @@ const char *dcr_keycloak_escape(apr_pool_t *pool, const char *s)
     *o = '\0';
     return out;
 }
+
+const char *dcr_keycloak_sub_query(apr_pool_t *pool, const char *sub)
+{
+    /* a SPIFFE ID has neither, but the value must never end the quoted string early */
+    char *v = apr_palloc(pool, 2 * strlen(sub) + 1), *o = v;
+    for (const char *p = sub; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o = '\0';
+    return apr_pstrcat(
+        pool,
+        "q=", dcr_keycloak_escape(pool, apr_pstrcat(pool, DCR_KC_ATTR_SUB ":\"", v, "\"", NULL)),
+        "&first=0&max=20", NULL);
+}

@@ -91,6 +91,11 @@ dcr_keycloak_match dcr_keycloak_pick(apr_pool_t *pool, const char *body, size_t 
 bool dcr_keycloak_error(apr_pool_t *pool, const char *what, long status, const char *body,
                         size_t len, dcr_error *err);
 
+/* The query of the search for clients whose jwt.credential.sub is sub:
+ * "q=" + escape(jwt.credential.sub:"<sub>") with '"' and '\\' escaped as Keycloak's
+ * SearchQueryUtils reads them, "&first=0&max=20". */
+const char *dcr_keycloak_sub_query(apr_pool_t *pool, const char *sub);
+
 /* application/x-www-form-urlencoded / query escaping of s. */
 const char *dcr_keycloak_escape(apr_pool_t *pool, const char *s);
 

@@ -235,10 +235,7 @@ static bool create_as(kc *k, const dcr_client *c, const json_t *metadata, const 
     if (!id || (dcr_keycloak_needs_secret(c, metadata) && !secret))
         return dcr_fail(err, DCR_ERR_SERVER_ERROR, "internal error", "keycloak: CSPRNG failed");
     if (dcr_keycloak_is_spiffe(c)) {
-        const char *q = apr_pstrcat(pool, DCR_KC_ATTR_SUB ":\"", c->subject, "\"", NULL);
-        m = kc_find(k,
-                    apr_pstrcat(pool, "q=", dcr_keycloak_escape(pool, q), "&first=0&max=20", NULL),
-                    kcid, &found, &foreign, err);
+        m = kc_find(k, dcr_keycloak_sub_query(pool, c->subject), kcid, &found, &foreign, err);
         if (m == DCR_KC_BAD)
             return false;
         if (m == DCR_KC_FOREIGN)

@@ -413,6 +413,12 @@ START_TEST(escape)
     ck_assert_str_eq(dcr_keycloak_escape(pool, "jwt.credential.sub:\"spiffe://td/a b\"&x=1"),
                      "jwt.credential.sub%3A%22spiffe%3A%2F%2Ftd%2Fa%20b%22%26x%3D1");
     ck_assert_str_eq(dcr_keycloak_escape(pool, "a-Z_0.~"), "a-Z_0.~");
+    ck_assert_str_eq(dcr_keycloak_sub_query(pool, "spiffe://td/a"),
+                     "q=jwt.credential.sub%3A%22spiffe%3A%2F%2Ftd%2Fa%22&first=0&max=20");
+    /* a quote cannot end the value early and add another search term */
+    ck_assert_str_eq(dcr_keycloak_sub_query(pool, "x\" jwt.credential.issuer:\"y"),
+                     "q=jwt.credential.sub%3A%22x%5C%22%20jwt.credential.issuer%3A%5C%22y%22"
+                     "&first=0&max=20");
 }
 END_TEST
 
