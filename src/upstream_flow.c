@@ -42,6 +42,15 @@ static void undo_create(const dcr_request *req, const dcr_client *c)
                 dcr_client_public_id(c));
 }
 
+/* Whether the record of id exists only expired (or pending its upstream delete). */
+static bool expired_here(const dcr_request *req, const char *id)
+{
+    dcr_client *old;
+    dcr_error ignored;
+    return req->store->ops->get(req->store, id, req->now, req->pool, &old, &ignored) ==
+           APR_NOTFOUND;
+}
+
 static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
 {
     dcr_upstream_call call = call_of(req);
@@ -55,6 +64,11 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
     c->client_id = dcr_upstream_local_id(req->pool, req->upstream, a.client_id);
     dcr_upstream_apply(req->pool, c, &a);
     rv = req->store->ops->put(req->store, c, req->pool, err);
+    if (rv == APR_EEXIST && expired_here(req, c->client_id))
+        /* an upstream with stable ids (Keycloak: one client per SPIFFE ID) handed back the
+         * client of a registration that expired here or awaits the sweep's upstream delete: the
+         * upstream client is this registration's now, and so is the record */
+        rv = req->store->ops->update(req->store, c, NULL, req->pool, err);
     if (rv == APR_EEXIST) /* the upstream answered with an id it had given before: not ours to
                              delete, and not a new client */
         return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",

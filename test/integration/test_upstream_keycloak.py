@@ -350,3 +350,24 @@ def test_open_registration_clients(httpd_factory, kc, store_dir, td):
         assert c["clientAuthenticatorType"] == "client-secret"
         assert reg["client_secret"] == c["secret"]
     assert kc.violations == []
+
+
+def test_reregistration_while_the_delete_is_pending(httpd_factory, kc, store_dir, td):
+    """A delete Keycloak did not take leaves the record expired until the sweep retries it; the
+    same SPIFFE ID registering meanwhile gets its one Keycloak client back (adopted), and the
+    record is the new registration's, which the sweep then leaves alone."""
+    h = server(httpd_factory, kc, store_dir, td)
+    h.allow_errors(r"upstream delete")
+    reg = register(h, td, client_name="first").json()
+    kc.fail_next("DELETE", r"/clients/", 500, {"error": "unknown_error"})
+    assert manage(h, reg, "DELETE").status_code == 204
+    assert len(kc.by_sub(SUB)) == 1  # not deleted there yet
+    r = register(h, td, client_name="second")
+    assert r.status_code == 201, r.text
+    again = r.json()
+    assert again["client_id"] == reg["client_id"]
+    [c] = kc.by_sub(SUB)
+    assert c["name"] == "second"
+    assert manage(h, again, "GET").status_code == 200
+    assert manage(h, reg, "GET").status_code == 401  # the old token is gone with its record
+    assert count(store_dir) == 1
