@@ -3,6 +3,7 @@
 #include "conf_file.h"
 #include "config.h"
 #include "config_vc.h"
+#include "preflight.h"
 #include "store_socache.h"
 
 #include <apr_strings.h>
@@ -113,12 +114,11 @@ const char *dcr_ap_upstream_apply(apr_pool_t *pconf, server_rec *s, dcr_server_c
     const dcr_fetch_conf *fetch;
     const char *msg = NULL;
     dcr_upstream *up;
-    (void)s;
 
     u->up = NULL;
     if (!u->ops) {
         if (u->token_file)
-            return "DCRUpstreamToken without DCRUpstream";
+            dcr_ap_warn_later(s, "DCRUpstreamToken without DCRUpstream: the token is not used");
         return NULL;
     }
     if (sc->store == &dcr_ap_store_socache && sc->locations && sc->locations->nelts > 0)
