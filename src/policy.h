@@ -9,6 +9,7 @@
 
 struct dcr_spiffe_trust; /* src/spiffe.h: trust domains, bundles, SPIFFE ID patterns */
 struct dcr_vc_trust;     /* src/vc.h: VC issuers and VC policy */
+struct dcr_iat_set;      /* src/initial_access_token.h: DCRInitialAccessToken */
 
 /* What a subject that registers again (same subject, same software_id) gets. */
 typedef enum dcr_reregister {
@@ -42,6 +43,9 @@ typedef struct dcr_policy {
     bool rotate_token_on_update;     /* DCRRotateTokenOnUpdate (Off) */
     long long refusal_limit;         /* DCRRefusalLimit count per client address; 0 = off */
     long long refusal_window;        /* ... in windows of this many seconds */
+
+    /* DCRInitialAccessToken: the tokens a registration must present; NULL: none required */
+    const struct dcr_iat_set *initial_access_tokens;
 } dcr_policy;
 
 /* Fills the defaults of DESIGN.md's directive table (audiences stay NULL: the glue sets the

@@ -1,6 +1,7 @@
 #include "registrar.h"
 
 #include "client.h"
+#include "initial_access_token.h"
 #include "json.h"
 #include "metadata.h"
 #include "refusals.h"
@@ -164,11 +165,16 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     const char *token, *secret;
     json_t *body, *metadata;
     dcr_client *c, *existing = NULL;
+    int iat_line = 0;
 
     memset(res, 0, sizeof(*res));
     dcr_error_clear(&err);
     if (refusals_exceeded(req, res))
         return;
+
+    /* 0. DCRInitialAccessToken (RFC 7591 3, RFC 6750): before anything costly is looked at */
+    if (!dcr_iat_authorize(policy->initial_access_tokens, req->bearer, req->now, &iat_line, &err))
+        goto refused;
 
     /* 1. the request metadata */
     if (!(body = dcr_parse_body(req, &err)))
@@ -222,13 +228,18 @@ void dcr_register(const dcr_request *req, dcr_response *res)
     /* a reused registration keeps its old secret, which only its client knows */
     dcr_respond_client(req, 201, existing ? "re-registered" : "registered", c, token,
                        dcr_client_secret_matches(c, secret) ? secret : NULL, res);
-    dcr_log(req->log, DCR_LOG_INFO, "%s client %s%s%s", res->decision, res->client_id,
-            c->subject ? " for " : "", c->subject ? c->subject : "");
+    dcr_log(req->log, DCR_LOG_INFO, "%s client %s%s%s%s", res->decision, res->client_id,
+            c->subject ? " for " : "", c->subject ? c->subject : "",
+            iat_line
+                ? apr_psprintf(req->pool, " with the initial access token of line %d", iat_line)
+                : "");
     return;
 
 refused:
     dcr_refuse(req, "registration", &err, res);
-    if (limit_refusals(req) && res->status == 400)
+    /* a wrong initial access token counts (guessing is what the limit is for); a missing one
+     * does not: RFC 6750 lets a client ask without one first, and it guesses nothing */
+    if (limit_refusals(req) && (res->status == 400 || err.code == DCR_ERR_INVALID_TOKEN))
         dcr_refusals_count(req->cache, req->pool, req->client_addr, req->now,
                            req->policy->refusal_window);
 }

@@ -199,7 +199,9 @@ apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, in
 
     *removed = 0;
     if (!s->ops->expired_upstream)
-        return APR_ENOTIMPL;
+        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "internal error",
+                        "the store %s cannot list expired upstream clients", s->ops->name),
+               APR_ENOTIMPL;
     if ((rv = s->ops->expired_upstream(s, now, batch, p, &clients, err)) != APR_SUCCESS)
         return rv;
     for (int i = 0; i < clients->nelts; i++) {

@@ -85,5 +85,6 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc->public_url = add->public_url ? add->public_url : base->public_url;
     sc->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     sc->cors = add->cors ? add->cors : base->cors;
+    sc->iat_file = add->iat_file ? add->iat_file : base->iat_file;
     return sc;
 }

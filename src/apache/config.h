@@ -51,6 +51,8 @@ typedef struct dcr_server_conf {
     const char *public_url;   /* DCRPublicURL without trailing slash, NULL unset */
     apr_off_t max_body;       /* DCRMaxBodySize: -1 unset (65536) */
     apr_array_header_t *cors; /* DCRCORSOrigins, NULL unset (none) */
+    const char *iat_file;     /* DCRInitialAccessToken path, NULL unset, "" none; the parsed
+                                 set is policy.initial_access_tokens (check_config) */
     struct dcr_cache *cache;  /* DCRCache, set in post_config where DCRRefusalLimit needs it */
 
     /* set in check_config from the config tree: paths of the <Location> sections (no trailing

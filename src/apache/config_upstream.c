@@ -129,7 +129,7 @@ const char *dcr_ap_upstream_apply(apr_pool_t *pconf, server_rec *s, dcr_server_c
                              "server's DCRUpstream is not keycloak: they are not used");
     if (!u->ops) {
         if (u->token_file)
-            return "DCRUpstreamToken without DCRUpstream";
+            dcr_ap_warn_later(s, "DCRUpstreamToken without DCRUpstream: the token is not used");
         return NULL;
     }
     if (u->ops == &dcr_upstream_keycloak_ops) {

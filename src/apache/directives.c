@@ -3,6 +3,7 @@
 #include "directives.h"
 
 #include "config.h"
+#include "config_iat.h"
 #include "config_keycloak.h"
 #include "config_spiffe.h"
 #include "config_upstream.h"
@@ -323,6 +324,6 @@ const command_rec dcr_ap_commands[] = {
                     "origins allowed to call the endpoint from a browser"),
     AP_INIT_TAKE1("DCRSpiffeAuthMethod", set_auth_method, NULL, RSRC_CONF,
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
-    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS
-        DCR_UPSTREAM_COMMANDS DCR_KEYCLOAK_COMMANDS{NULL},
+    DCR_IAT_COMMANDS DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS
+        DCR_STORE_DBD_COMMANDS DCR_UPSTREAM_COMMANDS DCR_KEYCLOAK_COMMANDS{NULL},
 };

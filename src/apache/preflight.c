@@ -6,6 +6,7 @@
 
 #include "conf_tree.h"
 #include "config.h"
+#include "config_iat.h"
 #include "config_spiffe.h"
 #include "config_upstream.h"
 #include "config_vc.h"
@@ -176,6 +177,8 @@ int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
             (msg = dcr_vc_conf_apply(pconf, v, sc->vc, &sc->policy)) ||
             (msg = dcr_ap_upstream_apply(pconf, v, sc)))
             return refuse(v, apr_psprintf(ptemp, "%s: %s", label, msg));
+        if ((msg = dcr_ap_iat_apply(pconf, ptemp, s, v)))
+            return refuse(v, msg);
         if (sc->store == &dcr_ap_store_socache && sc->policy.max_registrations > 0)
             /* a ceiling that is silently not enforced is worse than none */
             return refuse(v, apr_psprintf(ptemp,

@@ -7,6 +7,7 @@
 #include "conf_tree.h"
 #include "config.h"
 #include "config_upstream.h"
+#include "config_iat.h"
 #include "config_spiffe.h"
 #include "config_vc.h"
 #include "preflight.h"
@@ -32,7 +33,7 @@ int dcr_ap_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static void log_endpoint(apr_pool_t *ptemp, server_rec *v, const dcr_server_conf *sc)
 {
     const char *urls = "", *auds = "", *spiffe = dcr_spiffe_conf_summary(sc->spiffe),
-               *vc = dcr_vc_conf_summary(sc->vc);
+               *vc = dcr_vc_conf_summary(sc->vc), *iat = dcr_ap_iat_summary(ptemp, v);
     const apr_array_header_t *a = sc->policy.audiences;
     for (int i = 0; i < sc->locations->nelts; i++)
         urls = apr_pstrcat(ptemp, urls, i ? ", " : "", dcr_ap_public_base(ptemp, v, sc->tls),
@@ -43,10 +44,11 @@ static void log_endpoint(apr_pool_t *ptemp, server_rec *v, const dcr_server_conf
     else
         auds = apr_pstrcat(ptemp, urls, " (the endpoint URL)", NULL);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, v,
-                 DCR_HANDLER " at %s for %s: audience(s) %s; store %s; %s%s%s", urls,
+                 DCR_HANDLER " at %s for %s: audience(s) %s; store %s; %s%s%s%s%s", urls,
                  v->server_hostname ? v->server_hostname : "?", auds, sc->store_arg,
                  spiffe ? spiffe : "", spiffe && vc ? ", " : "",
-                 spiffe || vc ? (vc ? vc : "") : "no trust anchor");
+                 spiffe || vc ? (vc ? vc : "") : "no trust anchor", iat ? "; " : "",
+                 iat ? iat : "");
 }
 
 int dcr_ap_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)

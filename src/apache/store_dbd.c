@@ -364,6 +364,12 @@ static apr_status_t r_expire(dcr_store *s, long long now, int batch, int *remove
     RETRYING(dcr_sql_store_ops.expire(&Q(s)->sql, now, batch, removed, p, err));
 }
 
+static apr_status_t r_expired_upstream(dcr_store *s, long long now, int batch, apr_pool_t *p,
+                                       apr_array_header_t **clients, dcr_error *err)
+{
+    RETRYING(dcr_sql_store_ops.expired_upstream(&Q(s)->sql, now, batch, p, clients, err));
+}
+
 static apr_status_t r_count(dcr_store *s, long long now, long long *n, apr_pool_t *p,
                             dcr_error *err)
 {
@@ -397,6 +403,7 @@ static const dcr_store_ops dbd_ops = {
     .find_clients = r_find,
     .replace_returning = r_replace,
     .expire = r_expire,
+    .expired_upstream = r_expired_upstream,
     .count = r_count,
     .lock_subject = r_lock,
     .unlock_subject = r_unlock,

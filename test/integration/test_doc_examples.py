@@ -6,6 +6,7 @@ directories), LoadModule lines must use Debian's module directory, and ${APACHE_
 set as Debian's envvars set it."""
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -122,6 +123,8 @@ class Sandbox:
             self.write(new, "an-initial-access-token\n")
         elif d == "dcrupstreamcredentials":
             self.write(new, "a-client-secret\n")
+        elif d == "dcrinitialaccesstoken":  # one SHA-256 hash a line
+            self.write(new, "%s\n" % hashlib.sha256(b"example-token").hexdigest())
         elif d == "sslcertificatefile":
             self.write(new, open(self.crt).read())
         elif d == "sslcertificatekeyfile":

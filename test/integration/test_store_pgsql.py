@@ -89,11 +89,12 @@ def test_schema_created_at_start_and_matches_the_file(httpd_factory, postgres, d
                          db=database)
     assert cols == [["client_id", "character varying"], ["record", "text"],
                     ["issued_at", "bigint"], ["expires_at", "bigint"],
-                    ["subject_key", "text"], ["rat_hash", "character"]]
+                    ["subject_key", "text"], ["rat_hash", "character"],
+                    ["upstream_secret", "text"]]
     idx = {r[0] for r in postgres.psql("SELECT indexname FROM pg_indexes WHERE tablename = "
                                        "'dcr_clients'", db=database)}
     assert {"dcr_clients_subject", "dcr_clients_expires"} <= idx
-    assert postgres.psql("SELECT version FROM dcr_schema", db=database) == [["2"]]
+    assert postgres.psql("SELECT version FROM dcr_schema", db=database) == [["3"]]
     # the shipped file is idempotent on top of what the module created
     postgres.psql_file(os.path.join(SQL_DIR, "pgsql.sql"), database)
     assert postgres.psql("SELECT COUNT(*) FROM dcr_schema", db=database) == [["1"]]
@@ -141,11 +142,11 @@ def test_create_schema_off_leaves_the_database_alone(httpd_factory, postgres, da
 
 def test_newer_schema_version_stops_the_start(httpd_factory, postgres, database):
     postgres.psql_file(os.path.join(SQL_DIR, "pgsql.sql"), database)
-    postgres.psql("UPDATE dcr_schema SET version = 3", db=database)
+    postgres.psql("UPDATE dcr_schema SET version = 4", db=database)
     h = node(httpd_factory, postgres, database, start=False)
-    h.allow_errors(r"schema version 3", r"AH00016")
+    h.allow_errors(r"schema version 4", r"AH00016")
     proc = h.start(expect_fail=True)
-    assert "schema version 3" in proc.stderr + h.error_log_text()
+    assert "schema version 4" in proc.stderr + h.error_log_text()
 
 
 def test_dbd_store_needs_mod_dbd(httpd_factory):

@@ -105,7 +105,7 @@ def test_table_is_the_documented_public_interface(httpd_factory, store_dir):
     assert rec["registration_access_token_sha256"] == rat_hash
     assert rec["metadata"]["client_name"] == "public"
     assert c.token not in record  # only the hash is stored
-    assert rows(db, "SELECT version FROM dcr_schema") == [(2,)]
+    assert rows(db, "SELECT version FROM dcr_schema") == [(3,)]
     # version 2: single-use statements (DCRVCBinding aud), by hash until they expire
     assert [r[1] for r in rows(db, "PRAGMA table_info(dcr_used_statements)")] == \
         ["hash", "expires_at"]

@@ -4,6 +4,8 @@ access token from oidc-provider with private_key_jwt and the client_id the modul
 Location of the same httpd protected by mod_auth_openidc (introspecting at oidc-provider) serves
 it. Then RFC 7592, re-registration, expiry, and every failure path: no orphan on either side."""
 
+import itertools
+import json
 import os
 import shutil
 import sqlite3
@@ -30,10 +32,11 @@ SQL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 class Gateway:
     """The httpd: the module's endpoint forwarding to oidc-provider, and /api (the resource)."""
 
-    def __init__(self, httpd_factory, as_, tmp, lines=(), rs=True, pre_sql=()):
+    def __init__(self, httpd_factory, as_, tmp, lines=(), rs=True, pre_sql=(), pg=None):
         self.as_ = as_
         self.dir = child_writable_dir("dcr-up-")
         self.db = os.path.join(self.dir, "clients.db")
+        self.pg = pg  # (Postgres, database name): mod_dbd instead of the SQLite file
         if pre_sql:  # the schema as the module makes it, then the test's own statements
             con = sqlite3.connect(self.db)
             with open(os.path.join(SQL_DIR, "sqlite.sql")) as f:
@@ -49,14 +52,17 @@ class Gateway:
         os.chmod(self.token_file, 0o600)  # read by root at startup, never by a child
         self.td = TrustDomain(TD, os.path.join(tmp, "bundle.json"))
         self.rs = ResourceServer(as_) if rs else None
-        conf = ["DCRStore sqlite:%s" % self.db, self.td.directive(),
+        store = ["DCRStore sqlite:%s" % self.db] if not pg else [
+            "DBDriver pgsql", 'DBDParams "%s"' % pg[0].dbd_params(pg[1]), "DCRStore dbd"]
+        conf = store + [self.td.directive(),
                 "DCRUpstream rfc7591 %s" % as_.registration_endpoint,
                 "DCRUpstreamToken file:%s" % self.token_file,
                 "DCRFetchCAFile %s" % as_.ca_file] + list(lines)
         if self.rs:
             conf.append(self.rs.conf())
         self.vhost = Vhost(conf=conf)
-        self.h = httpd_factory(vhosts=[self.vhost], modules=RS_MODULES if rs else [])
+        self.h = httpd_factory(vhosts=[self.vhost],
+                               modules=(RS_MODULES if rs else []) + (["dbd"] if pg else []))
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -75,6 +81,9 @@ class Gateway:
         return self.vhost.url + reg["registration_client_uri"][len(self.vhost.public_base):]
 
     def rows(self):
+        q = "SELECT client_id, record, upstream_secret, expires_at FROM dcr_clients"
+        if self.pg:  # psql prints NULL as an empty field
+            return [tuple(v or None for v in row) for row in self.pg[0].psql(q, db=self.pg[1])]
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return con.execute("SELECT client_id, record, upstream_secret, expires_at"
@@ -83,13 +92,22 @@ class Gateway:
             con.close()
 
 
-@pytest.fixture
-def gateway(httpd_factory, oidc_as, tmp_path):
+_dbs = itertools.count()
+
+
+@pytest.fixture(params=["sqlite"])
+def gateway(request, httpd_factory, oidc_as, tmp_path):
+    """gateway(lines=(), rs=True, pre_sql=()) -> Gateway on the store of the parameter (tests
+    that parametrize "gateway" indirectly with "pgsql" run on PostgreSQL through mod_dbd)."""
     os.chmod(tmp_path, 0o755)
     made = []
+    pg = None
+    if request.param == "pgsql":
+        server = request.getfixturevalue("postgres")
+        pg = (server, server.createdb("dcr_upstream_%d_%d" % (os.getpid(), next(_dbs))))
 
     def make(lines=(), rs=True, as_=None, pre_sql=()):
-        g = Gateway(httpd_factory, as_ or oidc_as, str(tmp_path), lines, rs, pre_sql)
+        g = Gateway(httpd_factory, as_ or oidc_as, str(tmp_path), lines, rs, pre_sql, pg)
         made.append(g)
         return g
     yield make
@@ -101,6 +119,7 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
+@pytest.mark.parametrize("gateway", ["sqlite", "pgsql"], indirect=True)
 def test_svid_in_access_token_out_resource_served(gateway, oidc_as):
     g = gateway()
     w = Workload()
@@ -127,7 +146,7 @@ def test_svid_in_access_token_out_resource_served(gateway, oidc_as):
     (local_id, record, secret, _), = g.rows()
     assert local_id != cid and cid in record
     assert reg["registration_access_token"] not in secret
-    upstream_rat = __import__("json").loads(secret)["registration_access_token"]
+    upstream_rat = json.loads(secret)["registration_access_token"]
     assert upstream_rat not in r.text and upstream_rat not in record
     assert upstream_rat not in g.h.error_log_text()
 
@@ -150,7 +169,7 @@ def test_svid_in_access_token_out_resource_served(gateway, oidc_as):
         assert u.status_code == 200, u.text
         assert oidc_as.client(cid)["client_name"] == name
         rd = u
-    new_rat = __import__("json").loads(g.rows()[0][2])["registration_access_token"]
+    new_rat = json.loads(g.rows()[0][2])["registration_access_token"]
     assert new_rat != upstream_rat  # oidc-provider rotated it; the module kept the new one
 
     # delete: gone at the AS (no token any more) and here
@@ -218,6 +237,7 @@ def test_local_write_failure_deletes_the_upstream_client(gateway, oidc_as):
     g.h.allow_errors("disk full", "deleted again")
 
 
+@pytest.mark.parametrize("gateway", ["sqlite", "pgsql"], indirect=True)
 def test_upstream_delete_failing_then_recovering(gateway, oidc_as):
     g = gateway(lines=["DCRSweepInterval 1"], rs=False)
     r = g.register(Workload())
@@ -296,3 +316,21 @@ def test_upstream_needs_a_sql_store_and_a_readable_token(httpd_factory, oidc_as,
     assert p.returncode != 0 and "https" in p.stderr, p.stderr
     p = configtest(db, up, "DCRUpstreamAuthMethod client_secret_basic")
     assert p.returncode != 0 and "never gets a secret" in p.stderr, p.stderr
+
+
+def test_hostile_upstream_answers_are_not_followed(gateway, oidc_as):
+    g = gateway(rs=False)
+    # a management URI on another origin: the upstream token would go there; refused
+    oidc_as.fail(mode="status", status=201, methods=["POST"], times=1,
+                 body={"client_id": "evil-1", "registration_access_token": "t",
+                       "registration_client_uri": "https://169.254.169.254/latest/x"})
+    r = g.register(Workload())
+    assert r.status_code == 503, r.text
+    assert "t" not in r.json() and "evil-1" not in r.text
+    # a redirect is not followed with the initial access token
+    oidc_as.fail(mode="status", status=307, methods=["POST"], times=1, body={})
+    r = g.register(Workload())
+    assert r.status_code == 503, r.text
+    assert g.rows() == []
+    assert [c["method"] for c in oidc_as.registration_calls()] == ["POST", "POST"]
+    g.h.allow_errors("upstream registration")
