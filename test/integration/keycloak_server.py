@@ -248,7 +248,9 @@ class KeycloakServer:
                 if exp is None or exp < time.time():
                     self.answer(401, {"error": "HTTP 401 Unauthorized"})
                     return False
-                if need not in roles:
+                # manage-clients implies viewing them (Keycloak's canView)
+                if need not in roles and not (need == "view-clients" and
+                                              "manage-clients" in roles):
                     self.answer(403, {"error": "HTTP 403 Forbidden"})
                     return False
                 return True
