@@ -392,8 +392,9 @@ json_t *dcr_keycloak_confirmed(apr_pool_t *pool, const dcr_client *c, const json
     }
     if (!req_resp && code)
         json_array_append_new(responses, json_string("code"));
+    /* an empty list the request registered (client_credentials only) stays one */
     set_or_del(md, "response_types",
-               json_array_size(responses) ? responses : (json_decref(responses), NULL));
+               json_array_size(responses) || req_resp ? responses : (json_decref(responses), NULL));
     /* Keycloak's authenticator back to an RFC 7591 method; the SPIFFE method and the two
      * client-secret methods keep the name the request used */
     if (str_eq(authn, "none") || json_is_true(json_object_get(rep, "publicClient")))

@@ -98,6 +98,7 @@ def test_spiffe_registration_is_one_federated_client(httpd_factory, kc, store_di
     assert "client_secret" not in reg
     assert reg["token_endpoint_auth_method"] == "spiffe_jwt"
     assert reg["grant_types"] == ["client_credentials"]
+    assert reg["response_types"] == []  # as registered: no front channel
     [c] = kc.by_client_id(reg["client_id"])
     assert c["clientAuthenticatorType"] == "federated-jwt"
     assert c["attributes"]["jwt.credential.issuer"] == "spire"

@@ -277,6 +277,9 @@ START_TEST(confirmed)
     ck_assert(json_equal(json_object_get(out, "grant_types"), md("[\"client_credentials\"]")));
     ck_assert_ptr_null(json_object_get(out, "response_types"));
     ck_assert_ptr_null(json_object_get(out, "redirect_uris"));
+    json_object_set_new(req, "response_types", json_array()); /* registered as [] */
+    out = dcr_keycloak_confirmed(pool, &c, req, rep);
+    ck_assert(json_equal(json_object_get(out, "response_types"), md("[]")));
 
     /* a client-jwt client's JWKS comes back from jwks.string */
     memset(&c, 0, sizeof c);
