@@ -65,6 +65,15 @@ static bool kc_send(kc *k, const char *method, const char *path, const json_t *b
     return true;
 }
 
+/* A read that did not answer 200: never the client's fault, whatever Keycloak said. */
+static bool read_failed(kc *k, const char *what, const dcr_fetch_result *res, dcr_error *err)
+{
+    if (res->http_status != 400)
+        return dcr_keycloak_error(k->call->pool, what, res->http_status, res->body, res->len, err);
+    return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the authorization server is unavailable",
+                    "keycloak %s: HTTP 400", what);
+}
+
 /* GET of one client by its internal id, checked to be the one we asked for. */
 static json_t *kc_get(kc *k, const dcr_client *c, const char *kcid, const char *id, dcr_error *err)
 {
@@ -74,9 +83,7 @@ static json_t *kc_get(kc *k, const dcr_client *c, const char *kcid, const char *
     if (!kc_send(k, "GET", apr_pstrcat(k->call->pool, "/clients/", id, NULL), NULL, &res, err))
         return NULL;
     if (res.http_status != 200)
-        return dcr_keycloak_error(k->call->pool, "GET client", res.http_status, res.body, res.len,
-                                  err),
-               NULL;
+        return read_failed(k, "GET client", &res, err), NULL;
     rep = dcr_json_parse(k->call->pool, res.body, res.len, DCR_JSON_MAX_DEPTH, &why);
     if ((why = dcr_keycloak_check(rep, k->call->up, c, kcid, id)))
         return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE,
@@ -95,9 +102,7 @@ static dcr_keycloak_match kc_find(kc *k, const char *query, const char *kcid, js
     if (!kc_send(k, "GET", apr_pstrcat(k->call->pool, "/clients?", query, NULL), NULL, &res, err))
         return DCR_KC_BAD;
     if (res.http_status != 200)
-        return dcr_keycloak_error(k->call->pool, "client search", res.http_status, res.body,
-                                  res.len, err),
-               DCR_KC_BAD;
+        return read_failed(k, "client search", &res, err), DCR_KC_BAD;
     m = dcr_keycloak_pick(k->call->pool, res.body, res.len, kcid, rep, foreign);
     if (m == DCR_KC_BAD)
         dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE, "the authorization server is unavailable",

@@ -202,6 +202,11 @@ def test_keycloak_errors_store_nothing(httpd_factory, kc, store_dir, td):
     kc.fail_next("GET", r"/clients$", 502, None)  # the lookup fails: no create at all
     r = register(h, td)
     assert r.status_code == 503, r.text
+    # a lookup Keycloak answers 400 is not the client's metadata either
+    kc.fail_next("GET", r"/clients$", 400, {"error": "invalid_input",
+                                            "error_description": "bad redirect"})
+    r = register(h, td)
+    assert r.status_code == 503, r.text
     assert len(kc.admin_calls("POST")) == 4  # the 403 one came to POST, the last one not
     assert kc.clients == {}
     assert count(store_dir) == 0
