@@ -260,6 +260,7 @@ def test_never_a_second_client_for_a_spiffe_id(httpd_factory, kc, store_dir, td)
     (("DCRReregister new",), None, "DCRReregister new cannot be used"),
     (("DCRMaxRegistrationsPerSubject 2",), None, "must be 1 with DCRUpstream keycloak"),
     (("DCRUpstreamAuthMethod private_key_jwt",), None, "do not apply to DCRUpstream keycloak"),
+    (("DCRUpstreamToken file:/etc/hostname",), None, "do not apply to DCRUpstream keycloak"),
 ])
 def test_startup_errors(httpd_factory, kc, store_dir, td, extra, drop, message):
     lines = [l for l in kc_lines(kc, store_dir, td, extra=extra)
@@ -268,6 +269,14 @@ def test_startup_errors(httpd_factory, kc, store_dir, td, extra, drop, message):
     p = h.config_test()
     assert p.returncode != 0
     assert message in p.stderr + p.stdout
+
+
+def test_realm_url_must_be_a_realm(httpd_factory, kc, store_dir, td):
+    lines = [l.replace("/realms/agents", "/agents") if l.startswith("DCRUpstream ") else l
+             for l in kc_lines(kc, store_dir, td)]
+    h = httpd_factory(vhosts=[Vhost(conf=lines)], start=False)
+    p = h.config_test()
+    assert p.returncode != 0 and "is not a realm URL" in p.stderr + p.stdout
 
 
 def test_secret_file_checked_by_configtest(httpd_factory, kc, store_dir, td):
