@@ -5,6 +5,7 @@
 
 #include "config_spiffe.h"
 #include "config_vc.h"
+#include "metadata_config.h"
 
 #include <apr_strings.h>
 
@@ -29,6 +30,7 @@ void *dcr_ap_create_server(apr_pool_t *p, server_rec *s)
     dcr_policy_defaults(p, &sc->policy);
     sc->spiffe = dcr_spiffe_conf_create(p);
     sc->vc = dcr_vc_conf_create(p);
+    sc->metadata = dcr_ap_metadata_conf_create(p);
     sc->require_tls = -1;
     sc->max_body = -1;
     return sc;
@@ -78,5 +80,6 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc->public_url = add->public_url ? add->public_url : base->public_url;
     sc->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     sc->cors = add->cors ? add->cors : base->cors;
+    sc->metadata = dcr_ap_metadata_conf_merge(p, base->metadata, add->metadata);
     return sc;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "config_spiffe.h"
 #include "config_vc.h"
+#include "metadata_config.h"
 #include "store_dbd.h"
 #include "store_sqlite_glue.h"
 
@@ -321,5 +322,5 @@ const command_rec dcr_ap_commands[] = {
                     "origins allowed to call the endpoint from a browser"),
     AP_INIT_TAKE1("DCRSpiffeAuthMethod", set_auth_method, NULL, RSRC_CONF,
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
-    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS{NULL},
+    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_METADATA_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS{NULL},
 };
