@@ -69,6 +69,8 @@ static const char *hex_key(apr_pool_t *pool, const dcr_trust_source *s)
     char *hex = apr_palloc(pool, 2 * DCR_SHA256_LEN + 1);
     for (int i = 0; s->fetch.allow && i < s->fetch.allow->nelts; i++)
         parts = apr_pstrcat(pool, parts, "|", APR_ARRAY_IDX(s->fetch.allow, i, const char *), NULL);
+    if (s->check_id)
+        parts = apr_pstrcat(pool, parts, "|check|", s->check_id, NULL);
     dcr_sha256_1(md, parts, strlen(parts));
     for (int i = 0; i < DCR_SHA256_LEN; i++)
         apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -153,10 +155,13 @@ bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, c
     return true;
 }
 
-void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx)
+void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx,
+                                const char *check_id)
 {
     src->check = check;
     src->check_ctx = ctx;
+    src->check_id = check_id ? apr_pstrdup(src->pool, check_id) : NULL;
+    src->key = hex_key(src->pool, src);
 }
 
 dcr_trust_kind dcr_trust_source_kind(const dcr_trust_source *src)

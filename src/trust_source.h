@@ -46,8 +46,12 @@ dcr_trust_source *dcr_trust_source_create(apr_pool_t *pool, const char *owner, d
                                           const char *url, const dcr_fetch_conf *fetch,
                                           const dcr_trust_limits *limits, const char **why);
 /* The check of a DCR_TRUST_DOCUMENT source (required before the first fetch; ctx must live as
- * long as the source). */
-void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx);
+ * long as the source). check_id names what it accepts (the issuer a metadata document must
+ * name) and becomes part of the source's key: a graceful restart that changes it starts from a
+ * fresh slot, and sources of one URL with different checks do not share one. Set it before
+ * the source is attached. */
+void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx,
+                                const char *check_id);
 dcr_trust_kind dcr_trust_source_kind(const dcr_trust_source *src);
 
 /* A seed document (file contents) used until the first fetch succeeds. */

@@ -26,6 +26,7 @@ struct dcr_trust_source {
     bool required;
     dcr_trust_doc_check check; /* DCR_TRUST_DOCUMENT only */
     void *check_ctx;
+    const char *check_id; /* what the check accepts (e.g. the issuer): part of the key */
 #if APR_HAS_THREADS
     apr_thread_mutex_t *mutex;
 #endif

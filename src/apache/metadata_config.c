@@ -137,7 +137,8 @@ const char *dcr_ap_metadata_check(apr_pool_t *pconf, server_rec *v, const dcr_ap
         if (!(m->remote = dcr_trust_source_create(pconf, owner, DCR_TRUST_DOCUMENT, m->url, fetch,
                                                   dcr_ap_trust_limits(pconf), &why)))
             return apr_psprintf(pconf, "%s: %s", owner, why);
-        dcr_trust_source_set_check(m->remote, dcr_as_metadata_trust_check, &m->rules);
+        dcr_trust_source_set_check(m->remote, dcr_as_metadata_trust_check, &m->rules,
+                                   m->rules.issuer);
         dcr_ap_trust_add(pconf, v, m->remote);
     }
     return NULL;

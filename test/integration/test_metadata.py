@@ -109,6 +109,25 @@ def test_file_document_served_rewritten(httpd_factory, tmp_path):
     assert reg.headers["Content-Type"] == "application/json"
 
 
+def test_host_header_changes_nothing(httpd_factory, tmp_path):
+    """The issuer and the registration endpoint come from the configuration, never from the
+    request: a forged Host (or an absolute request URI) gets the same document."""
+    h = file_server(httpd_factory, tmp_path, upstream_doc)
+    want = h.session().get(h.url + ASMD, timeout=30).json()
+    for host in ("evil.example", "as.example.test:1"):
+        r = h.session().get(h.url + ASMD, headers={"Host": host}, timeout=30)
+        assert r.status_code == 200 and r.json() == want
+
+
+def test_public_url_is_the_issuer(httpd_factory, tmp_path):
+    """Behind a TLS-terminating proxy: DCRPublicURL is the origin clients see."""
+    h = file_server(httpd_factory, tmp_path, upstream_doc,
+                    public_url="https://proxy.example:8443")
+    doc = h.session().get(h.url + ASMD, timeout=30).json()
+    assert doc["issuer"] == "https://proxy.example:8443"
+    assert doc["registration_endpoint"] == "https://proxy.example:8443/register"
+
+
 def test_only_get_and_head(httpd_factory, tmp_path):
     h = file_server(httpd_factory, tmp_path, upstream_doc)
     s = h.session()
@@ -284,6 +303,29 @@ def test_https_source_fetched_refreshed_and_checked(httpd_factory, upstream):
     assert re.search(r"DCRMetadataDocument of .*: answer rejected from %s: not a usable "
                      r"document: the document's issuer 'https://evil.example' is not this "
                      r"server's issuer" % re.escape(upstream.url), log), log
+
+
+def test_changed_issuer_fetches_afresh_on_graceful(httpd_factory, upstream):
+    """A graceful restart keeps a fetched document, but not one checked against another
+    issuer: a new DCRPublicURL (the issuer) fetches at once instead of serving 503 until the
+    next refresh of the old one (an hour here)."""
+    v = metadata_vhost(upstream.url, conf=["DCRFetchCAFile %s" % upstream.ca])
+    h = httpd_factory(vhosts=[v], start=False, server_conf="DCRTrustRefresh 3600 3600")
+    h.allow_errors(r"metadata document unavailable", r"answer rejected",
+                   r"temporarily_unavailable: the authorization server metadata")
+    upstream.serve(upstream_doc(v.public_base))
+    h.start()
+    assert wait_for(lambda: get(h).status_code == 200), h.error_log_text()
+    n = upstream.count()
+    h.reload()  # the same source: kept, no fetch
+    assert get(h).status_code == 200 and upstream.count() == n
+    new = "https://proxy.example:8443"
+    upstream.serve(upstream_doc(new))
+    v.conf = "DCRPublicURL %s\n%s" % (new, v.conf)
+    h.reload()
+    assert wait_for(lambda: get(h).status_code == 200, timeout=5), h.error_log_text()
+    assert get(h).json()["issuer"] == new
+    assert upstream.count() == n + 1
 
 
 def test_https_source_down_before_and_after_first_fetch(httpd_factory, upstream):

@@ -138,6 +138,16 @@ START_TEST(issuer_must_match)
         ck_assert_ptr_nonnull(why);
         ck_assert_ptr_null(dcr_as_metadata_render(pool, bad[i], strlen(bad[i]), &r, &n, &why));
     }
+    {
+        /* nesting beyond the parser's depth limit */
+        char *deep = apr_pstrcat(pool, "{\"issuer\":\"" ISS "/realms/a\",\"x\":", NULL);
+        for (int i = 0; i < 40; i++)
+            deep = apr_pstrcat(pool, deep, "[", NULL);
+        for (int i = 0; i < 40; i++)
+            deep = apr_pstrcat(pool, deep, "]", NULL);
+        deep = apr_pstrcat(pool, deep, "}", NULL);
+        ck_assert(!dcr_as_metadata_check(pool, deep, strlen(deep), &r, &why));
+    }
     why = NULL;
     ck_assert(!dcr_as_metadata_check(pool, bad[0], strlen(bad[0]), &r, &why));
     ck_assert_ptr_nonnull(strstr(why, "RFC 8414 3.3"));

@@ -145,7 +145,7 @@ START_TEST(document_source)
     /* no check set: nothing passes */
     answer(s, NOW, "application/json", "{\"issuer\":\"https://as\"}", -1);
     ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
-    dcr_trust_source_set_check(s, issuer_is, "https://as");
+    dcr_trust_source_set_check(s, issuer_is, "https://as", "https://as");
     ck_assert_ptr_null(dcr_trust_source_doc(s, pool, NOW, &len, &why));
     ck_assert_ptr_nonnull(strstr(why, "first fetch"));
     rep = answer(s, NOW, "application/json", "{\"issuer\":\"https://as\",\"v\":1}", 120);
@@ -172,6 +172,27 @@ START_TEST(document_source)
 }
 END_TEST
 
+/* The check's id is part of the slot key: another issuer, another slot (a graceful restart that
+ * changes it does not keep a document it would refuse). */
+START_TEST(document_key_includes_check)
+{
+    const char *why = NULL, *u = "https://as.example.org/.well-known/x";
+    dcr_trust_source *a =
+        dcr_trust_source_create(pool, "a", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    dcr_trust_source *b =
+        dcr_trust_source_create(pool, "b", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    dcr_trust_source *c =
+        dcr_trust_source_create(pool, "c", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    ck_assert_str_eq(dcr_trust_source_key(a), dcr_trust_source_key(b));
+    dcr_trust_source_set_check(a, issuer_is, "https://one", "https://one");
+    dcr_trust_source_set_check(b, issuer_is, "https://two", "https://two");
+    dcr_trust_source_set_check(c, issuer_is, "https://one", "https://one");
+    ck_assert_str_ne(dcr_trust_source_key(a), dcr_trust_source_key(b));
+    ck_assert_str_eq(dcr_trust_source_key(a), dcr_trust_source_key(c));
+    ck_assert_uint_eq(strlen(dcr_trust_source_key(a)), DCR_TRUST_SLOT_KEY_LEN);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trust_refresh");
@@ -184,6 +205,7 @@ int main(void)
     tcase_add_test(tc, outage_then_stale);
     tcase_add_test(tc, vc_jwks_rules);
     tcase_add_test(tc, document_source);
+    tcase_add_test(tc, document_key_includes_check);
     suite_add_tcase(s, tc);
     return unit_run(s, CK_FORK_GETENV);
 }
