@@ -56,7 +56,7 @@ DCR_HTTPD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
     test/integration/test_vc.py test/integration/test_vc_secret.py \
     test/integration/test_store_sqlite.py test/integration/test_store_pgsql.py \
     test/integration/test_bounded_store.py test/integration/test_store_lifecycle.py \
-    test/integration/test_endpoint_lifecycle.py || failed=1
+    test/integration/test_endpoint_lifecycle.py test/integration/test_metadata.py || failed=1
 
 step "integration tests (real httpd)"
 DCR_MODULE="$top/build/.libs/mod_dcr_trusted.so" pytest test/integration || failed=1

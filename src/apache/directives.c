@@ -322,5 +322,6 @@ const command_rec dcr_ap_commands[] = {
                     "origins allowed to call the endpoint from a browser"),
     AP_INIT_TAKE1("DCRSpiffeAuthMethod", set_auth_method, NULL, RSRC_CONF,
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
-    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_METADATA_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS{NULL},
+    DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS DCR_STORE_DBD_COMMANDS
+        DCR_METADATA_COMMANDS{NULL},
 };
