@@ -32,13 +32,18 @@ static int is_metadata_uri(const request_rec *r, const dcr_metadata_conf *m)
     return 0;
 }
 
+/* 503 with Retry-After; the error log gets why (one line, as for the registration handler). */
 static int unavailable(request_rec *r, const dcr_server_conf *sc, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "metadata document unavailable: %s", why);
-    dcr_ap_notes(r, NULL, "metadata-unavailable");
-    return dcr_ap_send_error(r, DCR_ERR_TEMPORARILY_UNAVAILABLE, 503,
-                             "the authorization server metadata is unavailable",
-                             sc->policy.retry_after);
+    dcr_response res;
+    dcr_error err;
+    memset(&res, 0, sizeof(res));
+    dcr_fail_status(&err, DCR_ERR_TEMPORARILY_UNAVAILABLE, 503,
+                    "the authorization server metadata is unavailable",
+                    "metadata document unavailable: %s", why);
+    dcr_response_error(r->pool, &err, &res);
+    res.retry_after = sc->policy.retry_after;
+    return dcr_ap_send(r, &res);
 }
 
 static int metadata_handler(request_rec *r)

@@ -101,6 +101,7 @@ def test_file_document_served_rewritten(httpd_factory, tmp_path):
     head = h.session().head(h.url + ASMD, timeout=30)
     assert head.status_code == 200 and head.content == b""
     assert head.headers["Content-Length"] == r.headers["Content-Length"]
+    assert [e["decision"] for e in h.wait_access_log(3)] == ["metadata"] * 3
     # the registration endpoint it names registers (the same vhost)
     reg = h.session().post(h.url + "/register", json={"client_name": "x",
                                                       "grant_types": ["client_credentials"],
@@ -265,8 +266,7 @@ def remote_server(httpd_factory, upstream, stale=30):
     v = metadata_vhost(upstream.url, conf=["DCRFetchCAFile %s" % upstream.ca])
     h = httpd_factory(vhosts=[v], start=False,
                       server_conf="DCRTrustRefresh 1 1\nDCRTrustMaxStale %d" % stale)
-    h.allow_errors(r"metadata document unavailable", r"fetch failed", r"answer rejected",
-                   r"temporarily_unavailable: the authorization server metadata")
+    h.allow_errors(r"metadata document unavailable", r"fetch failed", r"answer rejected")
     return h
 
 
@@ -311,8 +311,7 @@ def test_changed_issuer_fetches_afresh_on_graceful(httpd_factory, upstream):
     next refresh of the old one (an hour here)."""
     v = metadata_vhost(upstream.url, conf=["DCRFetchCAFile %s" % upstream.ca])
     h = httpd_factory(vhosts=[v], start=False, server_conf="DCRTrustRefresh 3600 3600")
-    h.allow_errors(r"metadata document unavailable", r"answer rejected",
-                   r"temporarily_unavailable: the authorization server metadata")
+    h.allow_errors(r"metadata document unavailable", r"answer rejected")
     upstream.serve(upstream_doc(v.public_base))
     h.start()
     assert wait_for(lambda: get(h).status_code == 200), h.error_log_text()
@@ -338,6 +337,9 @@ def test_https_source_down_before_and_after_first_fetch(httpd_factory, upstream)
     assert r.json()["error"] == "temporarily_unavailable"
     assert int(r.headers["Retry-After"]) > 0
     assert r.headers["Cache-Control"] == "no-store"
+    assert re.search(r"temporarily_unavailable: metadata document unavailable: .*no document "
+                     r"yet, the first fetch of %s has not succeeded" % re.escape(upstream.url),
+                     h.error_log_text())
     upstream.start()
     assert wait_for(lambda: get(h).status_code == 200), h.error_log_text()
     upstream.stop()
@@ -347,6 +349,8 @@ def test_https_source_down_before_and_after_first_fetch(httpd_factory, upstream)
     time.sleep(max(0, down_at + 5.5 - time.time()))  # beyond DCRTrustMaxStale
     r = get(h)
     assert r.status_code == 503 and "Retry-After" in r.headers
-    assert re.search(r"metadata document unavailable: .*stale", h.error_log_text())
+    assert re.search(r"\[dcr_trusted:error\].*temporarily_unavailable: metadata document "
+                     r"unavailable: DCRMetadataDocument of .*: the document from %s is stale"
+                     % re.escape(upstream.url), h.error_log_text())
     upstream.start()
     assert wait_for(lambda: get(h).status_code == 200, timeout=5)
