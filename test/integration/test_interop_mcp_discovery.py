@@ -5,15 +5,20 @@ registration_endpoint it found, which is the module's (interop/discover.mjs). Th
 issuer path (the SDK tries the RFC 8414 and OpenID Connect forms in its own order).
 
 The end to end run with an upstream authorization server (oidc-provider) points
-DCRMetadataDocument at that server's discovery document instead of a file:
+DCRMetadataDocument at that server's discovery document instead of a file (metadata_vhost(),
+as test_sdk_discovers_a_document_fetched_from_upstream does with the suite's HTTPS server):
     DCRMetadataDocument https://<oidc-provider host>/.well-known/openid-configuration
     DCRFetchCAFile <its CA>
 with the provider's issuer set to this vhost's https://ServerName:port (what RFC 8414 3.3
 requires of a reverse proxy in front of it); see docs/discovery.md."""
 
 import json
+import shutil
+import time
 
+from bundle_server import BundleServer
 from dcr_httpd import Vhost
+from services import child_writable_dir
 from test_interop_mcp import CLAUDE_CODE, run_node, sdk_version  # noqa: F401 (fixture)
 
 ASMD = "/.well-known/oauth-authorization-server"
@@ -33,14 +38,20 @@ def as_document(issuer):
             "id_token_signing_alg_values_supported": ["RS256"]}
 
 
+def metadata_vhost(source, location, conf=()):
+    """The vhost named 127.0.0.1 (the SDK fetches by that name, so the issuer it discovers and
+    the origin it registers at are this server's own), serving DCRMetadataDocument source at
+    location. The hook for an upstream AS (oidc-provider): source = its discovery URL, conf =
+    ["DCRFetchCAFile <its CA>"], its issuer = this vhost's public_base."""
+    return Vhost(name="127.0.0.1", conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
+                                         "DCRMetadataDocument %s" % source] + list(conf) +
+                 ["<Location %s>" % location, "    SetHandler dcr-metadata", "</Location>"])
+
+
 def server(httpd_factory, tmp_path, location, issuer_path=""):
-    """The vhost named 127.0.0.1: the SDK fetches by that name, so the issuer it discovers and
-    the origin it registers at are this server's own."""
+    """The module without an upstream: the document from a file."""
     path = tmp_path / "as.json"
-    v = Vhost(name="127.0.0.1", conf=["DCRStore socache:shmcb", "DCRRequireStatement Off",
-                                      "DCRMetadataDocument file:%s" % path,
-                                      "<Location %s>" % location, "    SetHandler dcr-metadata",
-                                      "</Location>"])
+    v = metadata_vhost("file:%s" % path, location)
     path.write_text(json.dumps(as_document(v.public_base + issuer_path)))
     return httpd_factory(vhosts=[v])
 
@@ -87,3 +98,27 @@ def test_sdk_discovers_oidc_document_of_an_issuer_path(httpd_factory, tmp_path,
         {"method": "GET", "url": issuer + OIDC, "status": 200},
         {"method": "POST", "url": h.vhost.public_base + "/register", "status": 201}]
     assert all(r["status"] == 404 for r in out["requests"][:-2]), out["requests"]
+
+
+def test_sdk_discovers_a_document_fetched_from_upstream(httpd_factory, sdk_version):  # noqa: F811
+    """The document of an authorization server behind this httpd, fetched over https (the
+    suite's HTTPS server stands in for the AS here; the oidc-provider run replaces it)."""
+    d = child_writable_dir("dcr-mcp-as-")
+    upstream = BundleServer(d)
+    try:
+        v = metadata_vhost(upstream.url, ASMD, conf=["DCRFetchCAFile %s" % upstream.ca])
+        upstream.serve(as_document(v.public_base))
+        h = httpd_factory(vhosts=[v], start=False)
+        h.allow_errors(r"metadata document unavailable: .* no document yet")  # until fetched
+        h.start()
+        deadline = time.time() + 10
+        while h.session().get(h.url + ASMD, timeout=30).status_code != 200:
+            assert time.time() < deadline, h.error_log_text()
+            time.sleep(0.1)
+        out = discover_and_register(h, v.public_base)
+        assert out["ok"], out
+        assert out["metadata"]["registration_endpoint"] == v.public_base + "/register"
+        assert [r["status"] for r in out["requests"]] == [200, 201]
+    finally:
+        upstream.stop()
+        shutil.rmtree(d, ignore_errors=True)
