@@ -5,6 +5,7 @@
 #include "config.h"
 #include "config_vc.h"
 #include "preflight.h"
+#include "trust_source.h"
 #include "trust_sources.h"
 
 #include "http_log.h"

@@ -11,7 +11,8 @@
 
 #include "as_metadata.h"
 #include "conf_tree.h"
-#include "trust_source.h"
+
+struct dcr_trust_source; /* src/trust_source.h */
 
 #define DCR_METADATA_HANDLER "dcr-metadata"
 
@@ -25,7 +26,7 @@ typedef struct dcr_metadata_conf {
     dcr_as_metadata_rules rules;
     const char *doc; /* the file's contents, checked */
     apr_size_t doc_len;
-    dcr_trust_source *remote; /* the URL's */
+    struct dcr_trust_source *remote; /* the URL's */
 } dcr_metadata_conf;
 
 dcr_metadata_conf *dcr_ap_metadata_conf_create(apr_pool_t *p);

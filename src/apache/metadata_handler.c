@@ -6,6 +6,7 @@
 #include "config.h"
 #include "metadata_config.h"
 #include "respond.h"
+#include "trust_source.h"
 
 #include "http_core.h"
 #include "http_log.h"
