@@ -54,7 +54,7 @@ pytest() { /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"; }
 # time is bounded.
 sanitized=(test_endpoint.py test_spiffe.py test_vc.py test_vc_secret.py test_store_sqlite.py
     test_store_pgsql.py test_bounded_store.py test_store_lifecycle.py
-    test_endpoint_lifecycle.py test_initial_access_token.py test_upstream.py)
+    test_endpoint_lifecycle.py test_initial_access_token.py test_upstream.py test_metadata.py)
 
 step "integration tests with the sanitizer-built module in httpd (the request paths)"
 DCR_HTTPD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
