@@ -13,6 +13,7 @@ with the provider's issuer set to this vhost's https://ServerName:port (what RFC
 requires of a reverse proxy in front of it); see docs/discovery.md."""
 
 import json
+import os
 import shutil
 import time
 
@@ -121,4 +122,57 @@ def test_sdk_discovers_a_document_fetched_from_upstream(httpd_factory, sdk_versi
         assert [r["status"] for r in out["requests"]] == [200, 201]
     finally:
         upstream.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sdk_discovers_and_registers_at_the_oidc_provider_upstream(httpd_factory, oidc_as_factory,
+                                                                   sdk_version):  # noqa: F811
+    """End to end with a real upstream: this httpd is the issuer's origin (a reverse proxy in
+    front of node oidc-provider), serves the provider's own discovery document through
+    dcr-metadata with registration_endpoint rewritten to the module, which forwards the SDK's
+    registration to the provider (DCRUpstream rfc7591): the client_id the SDK gets is the
+    provider's."""
+    from oidc_as import PROXY_MODULES
+    d = child_writable_dir("dcr-mcp-up-")
+    try:
+        token = os.path.join(d, "upstream.token")
+        v = Vhost(name="127.0.0.1", conf=[])
+        a = oidc_as_factory(issuer=v.public_base)
+        with open(token, "w") as f:
+            f.write(a.initial_access_token)
+        v.conf = "\n".join([
+            "DCRStore sqlite:%s" % os.path.join(d, "clients.db"), "DCRRequireStatement Off",
+            "DCRUpstream rfc7591 %s" % a.registration_endpoint,
+            "DCRUpstreamToken file:%s" % token, "DCRFetchCAFile %s" % a.ca_file,
+            "DCRMetadataDocument https://localhost:%d%s" % (a.port, OIDC),
+            # both metadata URLs: oidc-provider answers the RFC 8414 one too, which would hand
+            # out its own registration endpoint past the module
+            "<Location %s>" % OIDC, "    SetHandler dcr-metadata", "</Location>",
+            "<Location %s>" % ASMD, "    SetHandler dcr-metadata", "</Location>",
+            # the module's own paths; everything else is the provider's
+            "ProxyPass /register !", "ProxyPass %s !" % OIDC, "ProxyPass %s !" % ASMD,
+            a.proxy_conf()])
+        h = httpd_factory(vhosts=[v], modules=PROXY_MODULES, start=False)
+        h.allow_errors(r"metadata document unavailable: .* no document yet")  # until fetched
+        h.start()
+        deadline = time.time() + 10
+        while h.session().get(h.url + OIDC, timeout=30).status_code != 200:
+            assert time.time() < deadline, h.error_log_text()
+            time.sleep(0.1)
+        out = discover_and_register(h, v.public_base)
+        assert out["ok"], out["requests"]
+        md = out["metadata"]
+        assert md["issuer"] == v.public_base
+        assert md["registration_endpoint"] == v.public_base + "/register"
+        # the provider's own (it names the host it was fetched at: docs/discovery.md)
+        assert md["token_endpoint"].endswith("/token")
+        assert "none" in md["token_endpoint_auth_methods_supported"]
+        cid = out["info"]["client_id"]
+        held = a.client(cid)  # the provider holds the client the SDK got
+        assert held is not None, a.clients()
+        assert held["redirect_uris"] == CLAUDE_CODE["redirect_uris"]
+        assert held["token_endpoint_auth_method"] == "none"
+        posts = [c for c in a.registration_calls() if c["method"] == "POST"]
+        assert len(posts) == 1 and posts[0]["authorization"] == "Bearer " + a.initial_access_token
+    finally:
         shutil.rmtree(d, ignore_errors=True)
