@@ -152,8 +152,7 @@ static void add_default_rule(apr_array_header_t *list)
 apr_array_header_t *dcr_as_metadata_methods(apr_pool_t *pool, const dcr_policy *policy)
 {
     apr_array_header_t *list = apr_array_make(pool, 6, sizeof(const char *));
-    /* with an upstream AS without SPIFFE client auth, DCRUpstreamAuthMethod belongs here
-     * instead (issue 15's part) */
+    /* with DCRUpstream, spiffe_auth_method is DCRUpstreamAuthMethod (config_upstream.c) */
     if (policy->spiffe)
         add(list, policy->spiffe_auth_method);
     if (policy->vc) {
