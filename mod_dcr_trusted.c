@@ -6,6 +6,7 @@
 #include "apache/config.h"
 #include "apache/directives.h"
 #include "apache/handler.h"
+#include "apache/metadata_handler.h"
 #include "apache/preflight.h"
 #include "apache/startup.h"
 
@@ -18,6 +19,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(dcr_ap_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_child_init(dcr_ap_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     dcr_ap_register_handler();
+    dcr_ap_register_metadata_handler();
 }
 
 AP_DECLARE_MODULE(dcr_trusted) = {

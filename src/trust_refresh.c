@@ -62,7 +62,7 @@ void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long n
     const dcr_jwks *keys = NULL;
     long long seq = -1, hint = -1,
               interval = s->interval > 0 ? s->interval : dcr_trust_interval(&src->limits, -1);
-    bool published = false;
+    bool published = false, doc = src->kind == DCR_TRUST_DOCUMENT;
 
     if (st != DCR_FETCH_OK) {
         result = DCR_TRUST_FAILED;
@@ -73,19 +73,18 @@ void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long n
                              res->content_type ? res->content_type : "(none)");
     } else if (res->len > DCR_TRUST_SLOT_DOC_MAX) {
         result = DCR_TRUST_REJECTED;
-        why = dcr_trust_pfmt(pool, "%zu bytes, over the %d-byte cap of a published key set",
-                             res->len, DCR_TRUST_SLOT_DOC_MAX);
-    } else if (!(keys = dcr_trust_parse_doc(pool, src->kind, res->body, res->len, &seq, &hint,
-                                            &why))) {
+        why = dcr_trust_pfmt(pool, "%zu bytes, over the %d-byte cap of a published %s", res->len,
+                             DCR_TRUST_SLOT_DOC_MAX, doc ? "document" : "key set");
+    } else if (!(keys = dcr_trust_parse_doc(pool, src, res->body, res->len, &seq, &hint, &why))) {
         result = DCR_TRUST_REJECTED;
-        why = dcr_trust_pfmt(pool, "not a usable key set: %s", why);
+        why = dcr_trust_pfmt(pool, "not a usable %s: %s", doc ? "document" : "key set", why);
     } else if (seq >= 0 && s->version && s->sequence >= 0 && seq < s->sequence) {
         result = DCR_TRUST_OLDER;
         why = dcr_trust_pfmt(pool, "spiffe_sequence %lld is older than %lld in force", seq,
                              (long long)s->sequence);
     }
     if (result == DCR_TRUST_OK) {
-        if (src->kind == DCR_TRUST_VC_JWKS || hint < 0)
+        if (src->kind == DCR_TRUST_VC_JWKS || doc || hint < 0)
             hint = res->max_age;
         interval = dcr_trust_interval(&src->limits, hint);
         if (!s->version || s->doc_len != res->len || memcmp(s->doc, res->body, res->len) != 0) {
@@ -106,7 +105,11 @@ void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long n
 
     report->failed = result != DCR_TRUST_OK;
     report->changed = published || prev != result || !same_reason(prev_why, s->why);
-    if (result == DCR_TRUST_OK)
+    if (result == DCR_TRUST_OK && doc)
+        report->msg =
+            dcr_trust_pfmt(pool, "%s: %s from %s, next refresh in %lld s", src->owner,
+                           published ? "new document" : "document confirmed", src->url, interval);
+    else if (result == DCR_TRUST_OK)
         report->msg =
             dcr_trust_pfmt(pool, "%s: %s from %s: %d key(s), sequence %lld, next refresh in %lld s",
                            src->owner, published ? "new key set" : "key set confirmed", src->url,
@@ -115,13 +118,19 @@ void dcr_trust_source_apply(dcr_trust_source *src, apr_pool_t *pool, long long n
         report->msg = dcr_trust_pfmt(
             pool, "%s: %s from %s: %s; %s, retry in %lld s", src->owner, result_name(result),
             src->url, why,
-            s->version ? dcr_trust_pfmt(pool,
-                                        "the last good key set (%d key(s), %lld s old) stays "
-                                        "in force up to DCRTrustMaxStale %lld s",
-                                        (int)s->key_count, now - dcr_trust_slot_get(&s->good_at),
-                                        src->limits.max_stale)
-                       : (src->seed ? "the seed keys stay in force"
-                                    : "statements it should verify are refused"),
+            s->version && doc
+                ? dcr_trust_pfmt(pool,
+                                 "the last good document (%lld s old) is served up to "
+                                 "DCRTrustMaxStale %lld s",
+                                 now - dcr_trust_slot_get(&s->good_at), src->limits.max_stale)
+            : s->version ? dcr_trust_pfmt(pool,
+                                          "the last good key set (%d key(s), %lld s old) stays "
+                                          "in force up to DCRTrustMaxStale %lld s",
+                                          (int)s->key_count, now - dcr_trust_slot_get(&s->good_at),
+                                          src->limits.max_stale)
+            : doc        ? "nothing is served (503) until a fetch succeeds"
+            : src->seed  ? "the seed keys stay in force"
+                         : "statements it should verify are refused",
             interval);
 }
 
@@ -132,7 +141,10 @@ void dcr_trust_source_refresh(dcr_trust_source *src, apr_pool_t *pool, long long
     const char *why = NULL;
     int64_t asked = dcr_trust_slot_get(&src->slot->kid_asked_ms);
     dcr_fetch_status st = dcr_fetch_get(pool, &src->fetch, src->url, NULL,
-                                        "application/json, application/jwk-set+json", &res, &why);
+                                        src->kind == DCR_TRUST_DOCUMENT
+                                            ? "application/json"
+                                            : "application/json, application/jwk-set+json",
+                                        &res, &why);
     dcr_trust_source_apply(src, pool, now, st, &res, why, report);
     dcr_trust_slot_set(&src->slot->kid_done_ms, asked);
 }

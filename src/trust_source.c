@@ -69,6 +69,8 @@ static const char *hex_key(apr_pool_t *pool, const dcr_trust_source *s)
     char *hex = apr_palloc(pool, 2 * DCR_SHA256_LEN + 1);
     for (int i = 0; s->fetch.allow && i < s->fetch.allow->nelts; i++)
         parts = apr_pstrcat(pool, parts, "|", APR_ARRAY_IDX(s->fetch.allow, i, const char *), NULL);
+    if (s->check_id)
+        parts = apr_pstrcat(pool, parts, "|check|", s->check_id, NULL);
     dcr_sha256_1(md, parts, strlen(parts));
     for (int i = 0; i < DCR_SHA256_LEN; i++)
         apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -110,11 +112,21 @@ static bool keep_sig(const char *use)
     return !use || strcmp(use, "sig") == 0;
 }
 
-const dcr_jwks *dcr_trust_parse_doc(apr_pool_t *pool, dcr_trust_kind kind, const char *buf,
+const dcr_jwks *dcr_trust_parse_doc(apr_pool_t *pool, const dcr_trust_source *src, const char *buf,
                                     size_t len, long long *sequence, long long *hint,
                                     const char **why)
 {
+    dcr_trust_kind kind = src->kind;
     *sequence = *hint = -1;
+    if (kind == DCR_TRUST_DOCUMENT) {
+        if (!src->check) {
+            *why = "no check is set for this document";
+            return NULL;
+        }
+        if (!src->check(src->check_ctx, pool, buf, len, why))
+            return NULL;
+        return apr_pcalloc(pool, sizeof(dcr_jwks)); /* no keys: the document is the value */
+    }
     if (kind == DCR_TRUST_VC_JWKS) {
         json_t *j = dcr_json_parse(pool, buf, len, DCR_JSON_MAX_DEPTH, why);
         const dcr_jwks *k = j ? dcr_jwks_parse(pool, j, keep_sig, NULL, NULL, why) : NULL;
@@ -136,11 +148,25 @@ bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, c
 {
     long long seq, hint;
     keyset *k = apr_pcalloc(src->pool, sizeof(*k));
-    if (!(k->keys = dcr_trust_parse_doc(src->pool, src->kind, buf, len, &seq, &hint, why)))
+    if (!(k->keys = dcr_trust_parse_doc(src->pool, src, buf, len, &seq, &hint, why)))
         return false;
     k->refs = 1; /* the source's own reference, never dropped: the config pool frees it */
     src->seed = k;
     return true;
+}
+
+void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx,
+                                const char *check_id)
+{
+    src->check = check;
+    src->check_ctx = ctx;
+    src->check_id = check_id ? apr_pstrdup(src->pool, check_id) : NULL;
+    src->key = hex_key(src->pool, src);
+}
+
+dcr_trust_kind dcr_trust_source_kind(const dcr_trust_source *src)
+{
+    return src->kind;
 }
 
 void dcr_trust_source_set_required(dcr_trust_source *src)
@@ -246,7 +272,7 @@ static void catch_up(dcr_trust_source *s, uint64_t version)
         return;
     }
     if (!dcr_trust_slot_read(s->slot, k->pool, &doc, &len, &seq, &got) ||
-        !(k->keys = dcr_trust_parse_doc(k->pool, s->kind, doc, len, &seq, &hint, &why))) {
+        !(k->keys = dcr_trust_parse_doc(k->pool, s, doc, len, &seq, &hint, &why))) {
         apr_pool_destroy(k->pool);
         free(k);
         return;
@@ -299,6 +325,36 @@ const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, 
     r->set = use;
     apr_pool_cleanup_register(rpool, r, release, apr_pool_cleanup_null);
     return use->keys;
+}
+
+const char *dcr_trust_source_doc(dcr_trust_source *src, apr_pool_t *rpool, long long now,
+                                 size_t *len, const char **why)
+{
+    dcr_trust_slot *slot = src->slot;
+    char *doc = NULL;
+    long long seq;
+    uint64_t version;
+
+    if (!slot || dcr_trust_slot_version(slot) == 0) {
+        *why = dcr_trust_pfmt(
+            rpool, "%s: no document yet, the first fetch of %s has not succeeded%s%.255s",
+            src->owner, src->url, slot && slot->why[0] ? ": " : "", slot ? slot->why : "");
+        return NULL;
+    }
+    if (now - dcr_trust_slot_get(&slot->good_at) > src->limits.max_stale) {
+        *why = dcr_trust_pfmt(rpool,
+                              "%s: the document from %s is stale (last good fetch %lld s ago, "
+                              "DCRTrustMaxStale %lld s)%s%.255s",
+                              src->owner, src->url, now - dcr_trust_slot_get(&slot->good_at),
+                              src->limits.max_stale, slot->why[0] ? ": " : "", slot->why);
+        return NULL;
+    }
+    if (!dcr_trust_slot_read(slot, rpool, &doc, len, &seq, &version)) {
+        *why = dcr_trust_pfmt(rpool, "%s: the published document from %s cannot be read",
+                              src->owner, src->url);
+        return NULL;
+    }
+    return doc;
 }
 
 static long long now_ms(void)

@@ -17,7 +17,14 @@ typedef enum dcr_trust_kind {
     DCR_TRUST_SPIFFE_BUNDLE, /* DCRTrustDomain <td> https://...: SPIFFE bundle endpoint */
     DCR_TRUST_TD_JWKS,       /* DCRTrustDomain <td> jwks:https://...: plain JWKS (SPIRE OIDC) */
     DCR_TRUST_VC_JWKS,       /* DCRVCIssuer <iss> jwks:https://... */
+    DCR_TRUST_DOCUMENT,      /* another JSON document (DCRMetadataDocument https://...),
+                                checked by the owner's dcr_trust_doc_check */
 } dcr_trust_kind;
+
+/* Validation of a DCR_TRUST_DOCUMENT answer: false with *why refuses it (the last good one
+ * stays). Runs in the fetching process and, for the published version, in every reader. */
+typedef bool (*dcr_trust_doc_check)(void *ctx, apr_pool_t *pool, const char *buf, size_t len,
+                                    const char **why);
 
 typedef struct dcr_trust_limits {
     long long refresh_min, refresh_max; /* DCRTrustRefresh (60 3600) */
@@ -38,6 +45,15 @@ void dcr_trust_limits_defaults(dcr_trust_limits *l);
 dcr_trust_source *dcr_trust_source_create(apr_pool_t *pool, const char *owner, dcr_trust_kind kind,
                                           const char *url, const dcr_fetch_conf *fetch,
                                           const dcr_trust_limits *limits, const char **why);
+/* The check of a DCR_TRUST_DOCUMENT source (required before the first fetch; ctx must live as
+ * long as the source). check_id names what it accepts (the issuer a metadata document must
+ * name) and becomes part of the source's key: a graceful restart that changes it starts from a
+ * fresh slot, and sources of one URL with different checks do not share one. Set it before
+ * the source is attached. */
+void dcr_trust_source_set_check(dcr_trust_source *src, dcr_trust_doc_check check, void *ctx,
+                                const char *check_id);
+dcr_trust_kind dcr_trust_source_kind(const dcr_trust_source *src);
+
 /* A seed document (file contents) used until the first fetch succeeds. */
 bool dcr_trust_source_seed(dcr_trust_source *src, const char *buf, size_t len, const char **why);
 
@@ -58,6 +74,12 @@ bool dcr_trust_source_has_seed(const dcr_trust_source *src);
  * with *why when there is none: never fetched and no seed, or stale beyond max_stale. */
 const dcr_jwks *dcr_trust_source_keys(dcr_trust_source *src, apr_pool_t *rpool, long long now,
                                       const char **why);
+/* Request side of a DCR_TRUST_DOCUMENT source: a copy of the published document in rpool
+ * (*len bytes, NUL-terminated), under the same stale limit as keys. NULL with *why when there
+ * is none: never fetched successfully, or stale beyond max_stale. */
+const char *dcr_trust_source_doc(dcr_trust_source *src, apr_pool_t *rpool, long long now,
+                                 size_t *len, const char **why);
+
 /* A statement named a kid the key set lacks: asks the fetcher for one refresh (at most once
  * per DCR_TRUST_KID_EVERY_MS per source) and waits for it, bounded; a request arriving while
  * no such refresh is in flight and the rate limit holds returns at once. True when a new

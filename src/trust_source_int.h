@@ -24,6 +24,9 @@ struct dcr_trust_source {
     dcr_trust_slot *slot;
     keyset *seed, *current;
     bool required;
+    dcr_trust_doc_check check; /* DCR_TRUST_DOCUMENT only */
+    void *check_ctx;
+    const char *check_id; /* what the check accepts (e.g. the issuer): part of the key */
 #if APR_HAS_THREADS
     apr_thread_mutex_t *mutex;
 #endif
@@ -33,8 +36,9 @@ struct dcr_trust_source {
 char *dcr_trust_pfmt(apr_pool_t *pool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A document of this kind checked with the same rules as a file of it: the JWT keys, with
- * spiffe_sequence and spiffe_refresh_hint (-1 when absent or not a bundle). */
-const dcr_jwks *dcr_trust_parse_doc(apr_pool_t *pool, dcr_trust_kind kind, const char *buf,
+ * spiffe_sequence and spiffe_refresh_hint (-1 when absent or not a bundle). A
+ * DCR_TRUST_DOCUMENT has no keys: an empty set when its check passes. */
+const dcr_jwks *dcr_trust_parse_doc(apr_pool_t *pool, const dcr_trust_source *src, const char *buf,
                                     size_t len, long long *sequence, long long *hint,
                                     const char **why);
 

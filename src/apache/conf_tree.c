@@ -4,12 +4,14 @@
 #include "conf_tree.h"
 
 #include "config.h"
+#include "metadata_config.h"
 
 #include <apr_hash.h>
 #include <apr_strings.h>
 
 typedef struct server_facts {
     apr_array_header_t *locations; /* const char *, NULL: none */
+    apr_array_header_t *metadata;  /* the same for SetHandler dcr-metadata */
     int tls;                       /* -1 no SSLEngine, 0 off/optional, 1 on */
     int server_name;
 } server_facts;
@@ -92,20 +94,23 @@ static void walk(dcr_ap_tree *t, const ap_directive_t *d, const ap_directive_t *
         } else if (!loc && !strcasecmp(d->directive, "ServerName")) {
             facts(t, vh)->server_name = 1;
         } else if (!strcasecmp(d->directive, "SetHandler") &&
-                   !strcasecmp(first_word(t->p, d->args), DCR_HANDLER)) {
+                   (!strcasecmp(first_word(t->p, d->args), DCR_HANDLER) ||
+                    !strcasecmp(first_word(t->p, d->args), DCR_METADATA_HANDLER))) {
             server_facts *f = facts(t, vh);
-            const char *args = loc ? loc->args : NULL;
+            const char *args = loc ? loc->args : NULL, *name = first_word(t->p, d->args);
+            apr_array_header_t **list =
+                !strcasecmp(name, DCR_HANDLER) ? &f->locations : &f->metadata;
             if (!loc || strcasecmp(loc->directive, "<Location") != 0 || !args || *args == '~' ||
                 strchr(args, '*') || strchr(args, '?')) {
                 t->error = apr_psprintf(t->p,
-                                        "SetHandler " DCR_HANDLER " (%s:%d) must be inside a "
+                                        "SetHandler %s (%s:%d) must be inside a "
                                         "<Location /path> section with a plain path",
-                                        d->filename, d->line_num);
+                                        name, d->filename, d->line_num);
                 return;
             }
-            if (!f->locations)
-                f->locations = apr_array_make(t->p, 2, sizeof(const char *));
-            APR_ARRAY_PUSH(f->locations, const char *) = location_path(t->p, args);
+            if (!*list)
+                *list = apr_array_make(t->p, 2, sizeof(const char *));
+            APR_ARRAY_PUSH(*list, const char *) = location_path(t->p, args);
         }
         if (d->first_child)
             walk(t, d->first_child, in_vh, in_loc);
@@ -123,20 +128,34 @@ const char *dcr_ap_tree_read(apr_pool_t *p, const ap_directive_t *root, dcr_ap_t
     return t->error;
 }
 
-apr_array_header_t *dcr_ap_tree_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
-                                          const server_rec *s)
+static apr_array_header_t *served(const dcr_ap_tree *t, apr_pool_t *pconf, const server_rec *s,
+                                  int metadata)
 {
     apr_array_header_t *out = apr_array_make(pconf, 2, sizeof(const char *));
     const server_facts *m = apr_hash_get(t->servers, "main", APR_HASH_KEY_STRING);
     const server_facts *own = s->is_virtual ? facts_of(t, s) : NULL;
-    if (m && m->locations)
-        apr_array_cat(out, m->locations);
-    if (own && own->locations)
-        apr_array_cat(out, own->locations);
+    apr_array_header_t *mine = m ? (metadata ? m->metadata : m->locations) : NULL;
+    apr_array_header_t *its = own ? (metadata ? own->metadata : own->locations) : NULL;
+    if (mine)
+        apr_array_cat(out, mine);
+    if (its)
+        apr_array_cat(out, its);
     for (int i = 0; i < out->nelts; i++) /* outlive the walk's pool */
         APR_ARRAY_IDX(out, i, const char *) =
             apr_pstrdup(pconf, APR_ARRAY_IDX(out, i, const char *));
     return out;
+}
+
+apr_array_header_t *dcr_ap_tree_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
+                                          const server_rec *s)
+{
+    return served(t, pconf, s, 0);
+}
+
+apr_array_header_t *dcr_ap_tree_metadata_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
+                                                   const server_rec *s)
+{
+    return served(t, pconf, s, 1);
 }
 
 int dcr_ap_tree_own_handler(const dcr_ap_tree *t, const server_rec *s)

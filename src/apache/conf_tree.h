@@ -1,5 +1,5 @@
 /* What only the parsed configuration tree tells: where SetHandler dcr-registration is served
- * (the <Location> paths per server), whether a server turns TLS on, whether it names itself.
+ * and dcr-metadata (the <Location> paths per server), whether a server turns TLS on, whether it names itself.
  * Read in check_config, so `apache2 -t` sees the same answers as the start. */
 #ifndef DCR_AP_CONF_TREE_H
 #define DCR_AP_CONF_TREE_H
@@ -16,6 +16,10 @@ const char *dcr_ap_tree_read(apr_pool_t *p, const ap_directive_t *root, dcr_ap_t
 /* The endpoint paths server s serves (the main server's and its own), in pconf. */
 apr_array_header_t *dcr_ap_tree_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
                                           const server_rec *s);
+
+/* The same for SetHandler dcr-metadata (src/apache/metadata_config.c). */
+apr_array_header_t *dcr_ap_tree_metadata_locations(const dcr_ap_tree *t, apr_pool_t *pconf,
+                                                   const server_rec *s);
 
 /* Does the <VirtualHost> of s itself hold a SetHandler dcr-registration (not only the main
  * server's <Location>, which every vhost inherits)? */

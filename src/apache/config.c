@@ -8,6 +8,7 @@
 
 #include "config_spiffe.h"
 #include "config_vc.h"
+#include "metadata_config.h"
 
 #include <apr_strings.h>
 
@@ -34,6 +35,7 @@ void *dcr_ap_create_server(apr_pool_t *p, server_rec *s)
     sc->vc = dcr_vc_conf_create(p);
     sc->keycloak = dcr_keycloak_conf_create(p);
     sc->upstream = dcr_ap_upstream_conf_create(p);
+    sc->metadata = dcr_ap_metadata_conf_create(p);
     sc->require_tls = -1;
     sc->max_body = -1;
     return sc;
@@ -86,5 +88,6 @@ void *dcr_ap_merge_server(apr_pool_t *p, void *basev, void *addv)
     sc->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     sc->cors = add->cors ? add->cors : base->cors;
     sc->iat_file = add->iat_file ? add->iat_file : base->iat_file;
+    sc->metadata = dcr_ap_metadata_conf_merge(p, base->metadata, add->metadata);
     return sc;
 }

@@ -59,6 +59,7 @@ typedef struct dcr_server_conf {
      * slash) with SetHandler dcr-registration that this server serves (check_config) */
     apr_array_header_t *locations;
     int tls; /* set in check_config from the tree: the server turns on SSLEngine */
+    struct dcr_metadata_conf *metadata; /* DCRMetadataDocument, SetHandler dcr-metadata */
 } dcr_server_conf;
 
 dcr_server_conf *dcr_ap_sconf(const server_rec *s);

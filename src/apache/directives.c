@@ -8,6 +8,7 @@
 #include "config_spiffe.h"
 #include "config_upstream.h"
 #include "config_vc.h"
+#include "metadata_config.h"
 #include "store_dbd.h"
 #include "store_sqlite_glue.h"
 
@@ -325,5 +326,6 @@ const command_rec dcr_ap_commands[] = {
     AP_INIT_TAKE1("DCRSpiffeAuthMethod", set_auth_method, NULL, RSRC_CONF,
                   "token_endpoint_auth_method registered for SPIFFE clients (spiffe_jwt)"),
     DCR_IAT_COMMANDS DCR_SPIFFE_COMMANDS DCR_VC_COMMANDS DCR_STORE_SQLITE_COMMANDS
-        DCR_STORE_DBD_COMMANDS DCR_UPSTREAM_COMMANDS DCR_KEYCLOAK_COMMANDS{NULL},
+        DCR_STORE_DBD_COMMANDS DCR_UPSTREAM_COMMANDS DCR_KEYCLOAK_COMMANDS DCR_METADATA_COMMANDS{
+            NULL},
 };

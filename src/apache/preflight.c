@@ -10,6 +10,7 @@
 #include "config_spiffe.h"
 #include "config_upstream.h"
 #include "config_vc.h"
+#include "metadata_config.h"
 #include "store_socache.h"
 
 #include "http_log.h"
@@ -187,6 +188,8 @@ int dcr_ap_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                                           "dbd, or drop the ceiling",
                                           label));
         if (sc->locations->nelts > 0 && (msg = check_endpoint(pconf, ptemp, v, t)))
+            return refuse(v, msg);
+        if ((msg = dcr_ap_metadata_check(pconf, v, t)))
             return refuse(v, msg);
         /* per server, not per store: a shared store may depend on each server's settings */
         if (sc->store && sc->store->check_config &&

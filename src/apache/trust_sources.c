@@ -89,7 +89,9 @@ void dcr_ap_trust_add(apr_pool_t *pconf, server_rec *s, dcr_trust_source *src)
         again |= !strcmp(dcr_trust_source_key(APR_ARRAY_IDX(c->sources, i, dcr_trust_source *)),
                          dcr_trust_source_key(src));
     APR_ARRAY_PUSH(c->sources, dcr_trust_source *) = src;
-    if (!again && !dcr_trust_source_has_seed(src) && !dcr_trust_source_required(src))
+    /* a document source says what it does without keys itself (503 until fetched) */
+    if (!again && !dcr_trust_source_has_seed(src) && !dcr_trust_source_required(src) &&
+        dcr_trust_source_kind(src) != DCR_TRUST_DOCUMENT)
         dcr_ap_warn_later(s, apr_psprintf(pconf,
                                           "%s: keys come from %s and no seed= is set: its "
                                           "statements are refused until the first fetch "
@@ -211,8 +213,8 @@ const char *dcr_ap_trust_post_config(apr_pool_t *pconf, server_rec *s)
         return NULL;
     }
     if (c->watched != 1)
-        return "a remote key source (DCRTrustDomain or DCRVCIssuer with an https URL) needs "
-               "mod_watchdog: LoadModule watchdog_module";
+        return "a remote key source (DCRTrustDomain or DCRVCIssuer with an https URL) or an "
+               "https DCRMetadataDocument needs mod_watchdog: LoadModule watchdog_module";
     if (!(base = slots(s, &err)))
         return err;
     apr_pool_userdata_get((void **)&generation, SHM_KEY "/gen", s->process->pool);

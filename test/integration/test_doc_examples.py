@@ -73,7 +73,7 @@ def test_fragments_found():
     names = {os.path.basename(p) for p, _, _ in FRAGMENTS}
     # the places the docs show configuration; a change that hides one from this test fails
     for f in ("README", "spiffe.md", "vc.md", "storage.md", "storage-socache.md", "interop.md",
-              "directives.md"):
+              "directives.md", "discovery.md"):
         assert f in names, sorted(names)
 
 
@@ -129,6 +129,8 @@ class Sandbox:
             self.write(new, open(self.crt).read())
         elif d == "sslcertificatekeyfile":
             self.write(new, open(self.key).read())
+        elif d == "dcrmetadatadocument":  # the docs' examples serve as.example.com on 443
+            self.write(new, json.dumps({"issuer": "https://as.example.com"}))
         elif d in ("dcrstore", "dbdparams"):  # a store: its directory, writable by User
             self.make_dir(os.path.dirname(new), child=True)
         elif d in ("oidcmetadatadir", "oidccachedir"):

@@ -120,6 +120,79 @@ START_TEST(vc_jwks_rules)
 }
 END_TEST
 
+/* A JSON document source (DCRMetadataDocument https://...): the owner's check decides, an
+ * answer it refuses leaves the last good document served, outages up to the stale limit. */
+static bool issuer_is(void *ctx, apr_pool_t *p, const char *buf, size_t len, const char **why)
+{
+    json_t *j = dcr_json_parse(p, buf, len, DCR_JSON_MAX_DEPTH, why);
+    const char *iss = j ? dcr_json_string(j, "issuer") : NULL;
+    if (!iss || strcmp(iss, ctx) != 0) {
+        *why = "wrong issuer";
+        return false;
+    }
+    return true;
+}
+
+START_TEST(document_source)
+{
+    dcr_trust_source *s = source(DCR_TRUST_DOCUMENT, "https://as.example.org/.well-known/x");
+    dcr_trust_slot *slot = dcr_trust_slot_at(region, 0);
+    const char *why = NULL, *doc;
+    size_t len = 0;
+    dcr_trust_report rep;
+
+    ck_assert_int_eq(dcr_trust_source_kind(s), DCR_TRUST_DOCUMENT);
+    /* no check set: nothing passes */
+    answer(s, NOW, "application/json", "{\"issuer\":\"https://as\"}", -1);
+    ck_assert_int_eq(slot->result, DCR_TRUST_REJECTED);
+    dcr_trust_source_set_check(s, issuer_is, "https://as", "https://as");
+    ck_assert_ptr_null(dcr_trust_source_doc(s, pool, NOW, &len, &why));
+    ck_assert_ptr_nonnull(strstr(why, "first fetch"));
+    rep = answer(s, NOW, "application/json", "{\"issuer\":\"https://as\",\"v\":1}", 120);
+    ck_assert(!rep.failed && rep.changed);
+    ck_assert_ptr_nonnull(strstr(rep.msg, "new document"));
+    ck_assert_int_eq(dcr_trust_slot_get(&slot->next_refresh), NOW + 120); /* max-age */
+    doc = dcr_trust_source_doc(s, pool, NOW, &len, &why);
+    ck_assert_str_eq(doc, "{\"issuer\":\"https://as\",\"v\":1}");
+    ck_assert_uint_eq(len, strlen(doc));
+
+    rep = answer(s, NOW + 120, "application/json", "{\"issuer\":\"https://evil\",\"v\":2}", -1);
+    ck_assert(rep.failed);
+    ck_assert_ptr_nonnull(strstr(rep.msg, "wrong issuer"));
+    ck_assert_ptr_nonnull(strstr(rep.msg, "last good document"));
+    ck_assert_str_eq(dcr_trust_source_doc(s, pool, NOW + 120, &len, &why),
+                     "{\"issuer\":\"https://as\",\"v\":1}");
+    answer(s, NOW + 240, "application/json", "{\"issuer\":\"https://as\",\"v\":3}", -1);
+    ck_assert_str_eq(dcr_trust_source_doc(s, pool, NOW + 240, &len, &why),
+                     "{\"issuer\":\"https://as\",\"v\":3}");
+    outage(s, NOW + 300);
+    ck_assert_ptr_nonnull(dcr_trust_source_doc(s, pool, NOW + 240 + limits.max_stale, &len, &why));
+    ck_assert_ptr_null(dcr_trust_source_doc(s, pool, NOW + 241 + limits.max_stale, &len, &why));
+    ck_assert_ptr_nonnull(strstr(why, "stale"));
+}
+END_TEST
+
+/* The check's id is part of the slot key: another issuer, another slot (a graceful restart that
+ * changes it does not keep a document it would refuse). */
+START_TEST(document_key_includes_check)
+{
+    const char *why = NULL, *u = "https://as.example.org/.well-known/x";
+    dcr_trust_source *a =
+        dcr_trust_source_create(pool, "a", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    dcr_trust_source *b =
+        dcr_trust_source_create(pool, "b", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    dcr_trust_source *c =
+        dcr_trust_source_create(pool, "c", DCR_TRUST_DOCUMENT, u, &fetch, &limits, &why);
+    ck_assert_str_eq(dcr_trust_source_key(a), dcr_trust_source_key(b));
+    dcr_trust_source_set_check(a, issuer_is, "https://one", "https://one");
+    dcr_trust_source_set_check(b, issuer_is, "https://two", "https://two");
+    dcr_trust_source_set_check(c, issuer_is, "https://one", "https://one");
+    ck_assert_str_ne(dcr_trust_source_key(a), dcr_trust_source_key(b));
+    ck_assert_str_eq(dcr_trust_source_key(a), dcr_trust_source_key(c));
+    ck_assert_uint_eq(strlen(dcr_trust_source_key(a)), DCR_TRUST_SLOT_KEY_LEN);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trust_refresh");
@@ -131,6 +204,8 @@ int main(void)
     tcase_add_test(tc, older_sequence_and_bad_answers_keep_last_good);
     tcase_add_test(tc, outage_then_stale);
     tcase_add_test(tc, vc_jwks_rules);
+    tcase_add_test(tc, document_source);
+    tcase_add_test(tc, document_key_includes_check);
     suite_add_tcase(s, tc);
     return unit_run(s, CK_FORK_GETENV);
 }
