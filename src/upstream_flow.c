@@ -42,6 +42,47 @@ static void undo_create(const dcr_request *req, const dcr_client *c)
                 dcr_client_public_id(c));
 }
 
+/* Whether c's upstream token differs from the one in the secrets before. */
+static bool token_moved(const dcr_request *req, const dcr_client *c, const char *before)
+{
+    dcr_client old = {.upstream_secret = before};
+    const char *now = dcr_upstream_secret(req->pool, c, "registration_access_token");
+    const char *was = dcr_upstream_secret(req->pool, &old, "registration_access_token");
+    return !now || !was || strcmp(now, was) != 0;
+}
+
+#define KEEP_ATTEMPTS 3
+
+void dcr_upstream_keep_token(const dcr_request *req, const dcr_client *c, const char *before)
+{
+    if (!req->upstream || !c->upstream || !token_moved(req, c, before))
+        return; /* the stored token still works: nothing was lost */
+    for (int i = 0; i < KEEP_ATTEMPTS; i++) {
+        dcr_client *now;
+        dcr_error e;
+        apr_status_t rv;
+        dcr_error_clear(&e);
+        /* gone (deleted or expired meanwhile) or the store fails: no record can keep it */
+        if (req->store->ops->get(req->store, c->client_id, req->now, req->pool, &now, &e) !=
+                APR_SUCCESS ||
+            !now->upstream || strcmp(dcr_client_public_id(now), dcr_client_public_id(c)) != 0)
+            break;
+        now->upstream = c->upstream;
+        now->upstream_secret = c->upstream_secret;
+        rv = req->store->ops->update(req->store, now, now->rat_hash, req->pool, &e);
+        if (rv == APR_SUCCESS) {
+            dcr_log(req->log, DCR_LOG_WARNING,
+                    "upstream client %s: its rotated registration access token was kept; the "
+                    "upstream holds the metadata of the update that failed here",
+                    dcr_client_public_id(c));
+            return;
+        }
+        if (rv != APR_NOTFOUND) /* NOTFOUND: written meanwhile, read it again */
+            break;
+    }
+    undo_create(req, c);
+}
+
 static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
 {
     dcr_upstream_call call = call_of(req);
@@ -99,6 +140,8 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
         settle_answer(req->upstream, &a);
         dcr_upstream_apply(req->pool, c, &a);
         rv = req->store->ops->update(req->store, c, found->rat_hash, req->pool, err);
+        if (rv != APR_SUCCESS)
+            dcr_upstream_keep_token(req, c, full->upstream_secret);
     }
     if (rv == APR_NOTFOUND) /* deleted or rewritten since the lookup: the client may retry */
         return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE,

@@ -158,7 +158,7 @@ provider.use(async (ctx, next) => {
 
 // Faults on the registration endpoints (routes.registration, default /reg and /reg/<id>).
 const REG = '/reg';
-let fault = null; // {mode: "status"|"hang"|"reset", status, body, methods, times}
+let fault = null; // {mode: "status"|"hang"|"reset"|"delay", status, body, ms, methods, times}
 const hung = new Set();
 const requests = []; // registration calls: {method, path, status, fault, authorization, body}
 
@@ -190,6 +190,13 @@ main.on('request', (req, res) => {
         return callback(req, res);
     }
     entry.fault = f.mode;
+    if (f.mode === 'delay') { // the real answer, ms later: a slow upstream for races
+        setTimeout(() => {
+            res.on('finish', () => { entry.status = res.statusCode; });
+            callback(req, res);
+        }, f.ms ?? 1000);
+        return undefined;
+    }
     if (f.mode === 'hang') {
         hung.add(req.socket);
         req.socket.on('close', () => hung.delete(req.socket));

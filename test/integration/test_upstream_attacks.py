@@ -1,0 +1,113 @@
+"""DCRUpstream rfc7591 under attack: what a hostile workload, a racing writer or a failing
+store can do to the upstream forwarding (test_upstream.py has the ordinary paths). Each test
+tries one attack against a real httpd and a real oidc-provider (oidc_as.py) and checks the
+promise it aims at: no orphan at the upstream, no upstream token lost or shown."""
+
+import json
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from test_upstream import bearer, gateway  # noqa: F401 (gateway is a fixture)
+from workload import Workload
+from resource_server import OIDC_SO
+
+pytestmark = pytest.mark.skipif(not os.path.exists(OIDC_SO),
+                                reason="mod_auth_openidc not installed")
+
+# updates of client rows fail while fail_updates.n > 0, as a full disk would: a flag in a
+# table, so switching it changes no schema under httpd's prepared statements
+FAILING_UPDATES = ["CREATE TABLE fail_updates (n INTEGER)", "INSERT INTO fail_updates VALUES (0)",
+                   "CREATE TRIGGER no_update BEFORE UPDATE ON dcr_clients"
+                   " WHEN (SELECT n FROM fail_updates) > 0"
+                   " BEGIN SELECT RAISE(FAIL, 'disk full'); END"]
+
+
+def sql(g, *statements):
+    con = sqlite3.connect(g.db, timeout=10)
+    try:
+        for q in statements:
+            con.execute(q)
+        con.commit()
+    finally:
+        con.close()
+
+
+def upstream_rat(g):
+    (_, _, secret, _), = g.rows()
+    return json.loads(secret)["registration_access_token"]
+
+
+@pytest.mark.parametrize("how", ["update", "reregister"])
+def test_rotated_upstream_token_is_not_lost_when_the_local_write_fails(gateway, oidc_as, how):
+    # The upstream takes the update and rotates its registration access token; then the local
+    # write fails. Were the new token dropped, the module's later delete would carry the old
+    # one, the upstream would refuse it (401: "already gone") and its client would live on,
+    # usable by the workload, with nobody left able to delete it.
+    g = gateway(rs=False, pre_sql=FAILING_UPDATES)
+    w = Workload()
+    r = g.register(w, svid=g.svid(iat=int(time.time()) - 100), client_name="v1")
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    before = upstream_rat(g)
+    s = g.h.session()
+    sql(g, "UPDATE fail_updates SET n = 1")
+    if how == "update":
+        u = s.put(g.client_url(reg), json=dict(reg, client_name="v2"),
+                  headers=bearer(reg["registration_access_token"]), timeout=30)
+    else:  # a returning subject under DCRReregister replace: the upstream client is updated
+        u = g.register(w, svid=g.svid(iat=int(time.time()) - 50), client_name="v2")
+    assert u.status_code >= 500, u.text
+    calls = [c for c in oidc_as.registration_calls() if c["method"] == "PUT"]
+    assert calls and calls[-1]["status"] == 200  # the upstream took it (and rotated)
+    assert before not in u.text
+    sql(g, "UPDATE fail_updates SET n = 0")
+    # the client's owner deletes it: the upstream client must go too, whatever happened above
+    d = s.delete(g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert d.status_code in (204, 401), d.text
+    if d.status_code == 401:  # the record is already gone (the module cleaned up itself)
+        assert g.rows() == []
+    assert oidc_as.client(cid) is None, "orphan at the upstream"
+    assert w.token_request(oidc_as.token_endpoint, cid, oidc_as.issuer,
+                           oidc_as.ca_file).status_code == 401
+    assert before not in g.h.error_log_text()
+    g.h.allow_errors("disk full", "upstream")
+
+
+def test_update_racing_a_reregistration_keeps_the_rotated_upstream_token(gateway, oidc_as):
+    # A workload races itself: an RFC 7592 update whose upstream call is slow, and meanwhile a
+    # re-registration (DCRReregister reuse) that gives the record a new local token. The
+    # update's compare-and-set then fails, after the upstream rotated its token: that token
+    # must reach the record, or the client outlives every delete and sweep.
+    g = gateway(lines=["DCRReregister reuse"], rs=False)
+    w = Workload()
+    r = g.register(w, svid=g.svid(iat=int(time.time()) - 100), client_name="v1")
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    s = g.h.session()
+    oidc_as.fail(mode="delay", ms=1500, methods=["PUT"], times=1)
+    out = []
+    t = threading.Thread(target=lambda: out.append(s.put(
+        g.client_url(reg), json=dict(reg, client_name="v2"),
+        headers=bearer(reg["registration_access_token"]), timeout=30)))
+    t.start()
+    time.sleep(0.5)  # the update waits on the upstream now
+    r2 = g.register(w, svid=g.svid(iat=int(time.time()) - 50))
+    assert r2.status_code == 201, r2.text
+    assert r2.json()["client_id"] == cid
+    t.join()
+    assert out[0].status_code == 401, out[0].text  # its token was replaced meanwhile
+    put, = [c for c in oidc_as.registration_calls() if c["method"] == "PUT"]
+    assert put["status"] == 200  # the upstream took it and rotated its token
+    # the upstream client stays manageable: its owner's delete reaches it
+    d = s.delete(g.client_url(reg), headers=bearer(r2.json()["registration_access_token"]),
+                 timeout=30)
+    assert d.status_code == 204, d.text
+    assert oidc_as.client(cid) is None, "orphan at the upstream"
+    assert g.rows() == []
+    g.h.allow_errors("rotated registration access token was kept")
