@@ -218,6 +218,18 @@ static const dcr_upstream *upstream_of(const dcr_client *c, const dcr_upstream *
     return NULL;
 }
 
+/* A record the sweep could not finish goes behind the others (the list is oldest expiry
+ * first): still expired, but a batch of them no longer hides every record after them. */
+static void to_the_back(dcr_store *s, dcr_client *c, long long now, apr_pool_t *p)
+{
+    dcr_error e;
+    dcr_error_clear(&e);
+    if (c->expires_at < now) {
+        c->expires_at = now;
+        s->ops->update(s, c, c->rat_hash, p, &e); /* lost to a concurrent write: next run */
+    }
+}
+
 apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, int nups,
                                 long long now, int batch, struct dcr_cache *cache,
                                 const dcr_logger *log, long long *removed, apr_pool_t *p,
@@ -244,11 +256,13 @@ apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, in
                     "expired client %s lives at an upstream no endpoint on this store names "
                     "(%s): kept until one does",
                     dcr_client_public_id(c), dcr_json_string(c->upstream, "url"));
+            to_the_back(s, c, now, p);
             continue;
         }
         if (up->ops->remove(&call, c, &uerr) == DCR_UPSTREAM_FAILED) {
             dcr_log(log, DCR_LOG_WARNING, "upstream delete of expired client %s failed: %s",
                     dcr_client_public_id(c), uerr.detail);
+            to_the_back(s, c, now, p);
             continue;
         }
         rv = s->ops->remove(s, c->client_id, p, err);

@@ -195,7 +195,8 @@ class OidcAS:
     def fail(self, mode="status", status=500, body=None, methods=None, times=None, ms=None):
         """Faults on the registration endpoints from now on: mode "status" (answer status with
         body, default a server_error JSON), "hang" (never answer), "reset" (close the
-        connection), "delay" (the provider's own answer, ms milliseconds late: races); only for
+        connection), "delay" (the provider's own answer, ms milliseconds late: races; with
+        "status", ms delays the injected answer); only for
         methods (e.g. ["DELETE"]) when given; for the next `times` matching requests only when
         given. Replaces an earlier fault."""
         rule = {"mode": mode, "status": status}

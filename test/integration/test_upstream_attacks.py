@@ -111,3 +111,35 @@ def test_update_racing_a_reregistration_keeps_the_rotated_upstream_token(gateway
     assert oidc_as.client(cid) is None, "orphan at the upstream"
     assert g.rows() == []
     g.h.allow_errors("rotated registration access token was kept")
+
+
+def test_failed_delete_racing_an_update_keeps_the_rotated_upstream_token(gateway, oidc_as):
+    # A delete the upstream does not take (slow, then 500) keeps the record, expired, for the
+    # sweep. Meanwhile an update rotated the upstream token and stored it. The delete's write
+    # must not put back the token it read before: the sweep would present that stale token,
+    # get 401 ("already gone"), and leave the upstream client alive for good.
+    g = gateway(lines=["DCRSweepInterval 1"], rs=False)
+    w = Workload()
+    r = g.register(w, client_name="v1")
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    s = g.h.session()
+    oidc_as.fail(mode="status", status=500, methods=["DELETE"], times=1, ms=1500)
+    out = []
+    t = threading.Thread(target=lambda: out.append(s.delete(
+        g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=30)))
+    t.start()
+    time.sleep(0.5)  # the delete waits on the upstream now, with the token it read
+    u = s.put(g.client_url(reg), json=dict(reg, client_name="v2"),
+              headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert u.status_code == 200, u.text
+    t.join()
+    assert out[0].status_code == 204, out[0].text
+    # the sweep deletes the upstream client with the token the update stored
+    deadline = time.time() + 15
+    while time.time() < deadline and (oidc_as.client(cid) is not None or g.rows()):
+        time.sleep(0.5)
+    assert oidc_as.client(cid) is None, "orphan at the upstream"
+    assert g.rows() == []
+    g.h.allow_errors("upstream delete")

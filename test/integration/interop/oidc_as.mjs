@@ -197,17 +197,25 @@ main.on('request', (req, res) => {
         }, f.ms ?? 1000);
         return undefined;
     }
+    if (f.mode === 'status' && f.ms) { // a slow failure
+        setTimeout(() => answerFault(f, entry, res), f.ms);
+        return undefined;
+    }
     if (f.mode === 'hang') {
         hung.add(req.socket);
         req.socket.on('close', () => hung.delete(req.socket));
         return undefined;
     }
     if (f.mode === 'reset') return req.socket.destroy();
+    return answerFault(f, entry, res);
+});
+
+function answerFault(f, entry, res) {
     entry.status = f.status ?? 500;
     const body = JSON.stringify(f.body ?? { error: 'server_error', error_description: 'injected' });
     res.writeHead(entry.status, { 'content-type': 'application/json' });
     return res.end(body);
-});
+}
 
 function releaseHung() {
     for (const socket of hung) socket.destroy();
