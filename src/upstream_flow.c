@@ -114,6 +114,7 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
     dcr_upstream_call call = call_of(req);
     dcr_upstream_answer a;
     dcr_client *full;
+    const char *secrets;
     json_t *m;
     apr_status_t rv;
 
@@ -126,7 +127,12 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
         memcpy(full->statement_hash, c->statement_hash, sizeof(c->statement_hash));
         full->statement_iat = c->statement_iat;
         full->expires_at = c->expires_at;
+        /* NULL: the column keeps its own, which an update may have rotated since the read
+         * (the answer still shows a client_secret from what was read) */
+        secrets = full->upstream_secret;
+        full->upstream_secret = NULL;
         rv = req->store->ops->update(req->store, full, found->rat_hash, req->pool, err);
+        full->upstream_secret = secrets;
         if (rv == APR_SUCCESS)
             *c = *full;
     } else if (rv == APR_SUCCESS) {
@@ -200,6 +206,9 @@ bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
                 "upstream delete of client %s failed (%s): the sweep retries it",
                 dcr_client_public_id(c), uerr.detail);
         c->expires_at = req->now;
+        /* NULL: the column keeps its token, which an update may have rotated since c was read;
+         * the one read would leave the sweep a token the upstream no longer takes */
+        c->upstream_secret = NULL;
         rv = req->store->ops->update(req->store, c, c->rat_hash, req->pool, err);
     }
     if (rv == APR_NOTFOUND)
@@ -226,6 +235,7 @@ static void to_the_back(dcr_store *s, dcr_client *c, long long now, apr_pool_t *
     dcr_error_clear(&e);
     if (c->expires_at < now) {
         c->expires_at = now;
+        c->upstream_secret = NULL;                /* the column keeps its own */
         s->ops->update(s, c, c->rat_hash, p, &e); /* lost to a concurrent write: next run */
     }
 }
