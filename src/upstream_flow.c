@@ -25,21 +25,29 @@ const char *dcr_upstream_record_id(const dcr_request *req, const char *client_id
     return req->upstream ? dcr_upstream_local_id(req->pool, req->upstream, client_id) : client_id;
 }
 
-/* The upstream client of a registration that could not be stored is deleted again. */
-static void undo_create(const dcr_request *req, const dcr_client *c)
+/* The upstream client of a registration that could not be stored (or that the upstream
+ * registered otherwise than allowed: why) is deleted again. */
+static void undo_create(const dcr_request *req, const dcr_client *c, const char *why)
 {
     dcr_upstream_call call = call_of(req);
     dcr_error err;
     dcr_error_clear(&err);
     if (req->upstream->ops->remove(&call, c, &err) == DCR_UPSTREAM_FAILED)
         dcr_log(req->log, DCR_LOG_ERR,
-                "upstream client %s is an orphan: the local write failed and so did its delete "
-                "(%s); delete it at %s",
-                dcr_client_public_id(c), err.detail, req->upstream->url);
+                "upstream client %s is an orphan: %s and so did its delete (%s); delete it at %s",
+                dcr_client_public_id(c), why, err.detail, req->upstream->url);
     else
-        dcr_log(req->log, DCR_LOG_WARNING,
-                "upstream client %s deleted again: the local write failed",
-                dcr_client_public_id(c));
+        dcr_log(req->log, DCR_LOG_WARNING, "upstream client %s deleted again: %s",
+                dcr_client_public_id(c), why);
+}
+
+/* An update the upstream answered otherwise than allowed: its client_secret is not kept, a
+ * token it rotated is, and the update fails. */
+static bool refuse_update(const dcr_request *req, dcr_client *c, const char *before)
+{
+    c->upstream_secret = dcr_upstream_secret_without_client_secret(req->pool, c);
+    dcr_upstream_keep_token(req, c, before);
+    return false;
 }
 
 /* Whether c's upstream token differs from the one in the secrets before. */
@@ -80,7 +88,7 @@ void dcr_upstream_keep_token(const dcr_request *req, const dcr_client *c, const 
         if (rv != APR_NOTFOUND) /* NOTFOUND: written meanwhile, read it again */
             break;
     }
-    undo_create(req, c);
+    undo_create(req, c, "the local write failed");
 }
 
 static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
@@ -95,6 +103,10 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
     settle_answer(req->upstream, &a);
     c->client_id = dcr_upstream_local_id(req->pool, req->upstream, a.client_id);
     dcr_upstream_apply(req->pool, c, &a);
+    if (!dcr_upstream_answer_allowed(c, m, &a, err)) {
+        undo_create(req, c, "it was registered otherwise than allowed");
+        return false;
+    }
     rv = req->store->ops->put(req->store, c, req->pool, err);
     if (rv == APR_EEXIST) /* the upstream answered with an id it had given before: not ours to
                              delete, and not a new client */
@@ -102,7 +114,7 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
                         "upstream answered client_id %s, which is registered here already",
                         a.client_id);
     if (rv != APR_SUCCESS)
-        undo_create(req, c);
+        undo_create(req, c, "the local write failed");
     return rv == APR_SUCCESS;
 }
 
@@ -145,6 +157,8 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
             return false;
         settle_answer(req->upstream, &a);
         dcr_upstream_apply(req->pool, c, &a);
+        if (!dcr_upstream_answer_allowed(c, m, &a, err))
+            return refuse_update(req, c, full->upstream_secret);
         rv = req->store->ops->update(req->store, c, found->rat_hash, req->pool, err);
         if (rv != APR_SUCCESS)
             dcr_upstream_keep_token(req, c, full->upstream_secret);
@@ -180,6 +194,8 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
     dcr_upstream_answer a;
     json_t *m;
 
+    const char *before = c->upstream_secret;
+
     if (!c->upstream)
         return true;
     if (!(m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err)) ||
@@ -187,6 +203,8 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
         return false;
     settle_answer(req->upstream, &a);
     dcr_upstream_apply(req->pool, c, &a);
+    if (!dcr_upstream_answer_allowed(c, m, &a, err))
+        return refuse_update(req, c, before);
     return true;
 }
 

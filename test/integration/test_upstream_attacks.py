@@ -143,3 +143,58 @@ def test_failed_delete_racing_an_update_keeps_the_rotated_upstream_token(gateway
     assert oidc_as.client(cid) is None, "orphan at the upstream"
     assert g.rows() == []
     g.h.allow_errors("upstream delete")
+
+
+@pytest.mark.parametrize("answer", [
+    {"client_secret": "upstream-chose-a-secret", "token_endpoint_auth_method": "client_secret_basic"},
+    {"client_secret": "upstream-chose-a-secret"},
+    {"token_endpoint_auth_method": "none"},
+])
+def test_spiffe_client_never_gets_a_secret_the_upstream_chose(gateway, oidc_as, answer):
+    # RFC 7591 3.2.1 lets the upstream replace requested values: one without private_key_jwt
+    # may register the SPIFFE client with a secret instead (or with no authentication at
+    # all). A SPIFFE client never gets a secret, upstream included, and is never registered
+    # with another method than it asked for: refused, and the upstream client deleted again.
+    g = gateway(rs=False)
+    body = {"client_id": "replaced-1", "registration_access_token": "rat-of-replaced-1",
+            "registration_client_uri": oidc_as.registration_endpoint + "/replaced-1",
+            "grant_types": ["client_credentials"], "response_types": [],
+            "token_endpoint_auth_method": "private_key_jwt"}
+    body.update(answer)
+    oidc_as.fail(mode="status", status=201, methods=["POST"], times=1, body=body)
+    r = g.register(Workload())
+    assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata", r.text
+    assert "upstream-chose-a-secret" not in r.text and "replaced-1" not in r.text
+    assert g.rows() == []
+    post, delete = oidc_as.registration_calls()
+    assert post["method"] == "POST"
+    assert (delete["method"], delete["path"], delete["authorization"]) == (
+        "DELETE", "/reg/replaced-1", "Bearer rat-of-replaced-1")
+    assert "upstream-chose-a-secret" not in g.h.error_log_text()
+    g.h.allow_errors("upstream")
+
+
+def test_update_the_upstream_answers_with_a_secret_is_refused(gateway, oidc_as):
+    # The same replacement on an RFC 7592 update: refused, the secret neither shown nor kept,
+    # and the upstream client still deletable with the token the module holds.
+    g = gateway(rs=False)
+    r = g.register(Workload())
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    s = g.h.session()
+    oidc_as.fail(mode="status", status=200, methods=["PUT"], times=1,
+                 body={"client_id": cid, "client_secret": "upstream-chose-a-secret",
+                       "token_endpoint_auth_method": "client_secret_basic",
+                       "grant_types": ["client_credentials"], "response_types": []})
+    u = s.put(g.client_url(reg), json=dict(reg, client_name="v2"),
+              headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert u.status_code == 400 and u.json()["error"] == "invalid_client_metadata", u.text
+    assert "upstream-chose-a-secret" not in u.text
+    rd = s.get(g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=10)
+    assert rd.status_code == 200 and "client_secret" not in rd.json(), rd.text
+    assert rd.json()["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "upstream-chose-a-secret" not in g.rows()[0][2]
+    d = s.delete(g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert d.status_code == 204 and oidc_as.client(cid) is None and g.rows() == []
+    g.h.allow_errors("upstream")
