@@ -207,14 +207,36 @@ static const char *printable(apr_pool_t *pool, const char *s)
     return out;
 }
 
+/* s with every copy of secret in it replaced: an upstream that echoes the token it was sent
+ * must not pass it on to the workload or the log. */
+static const char *hide(apr_pool_t *pool, const char *s, const char *secret)
+{
+    const char *at;
+    char *out;
+    if (!s || !secret || !*secret || !strstr(s, secret))
+        return s;
+    out = "";
+    while ((at = strstr(s, secret))) {
+        out = apr_pstrcat(pool, out, apr_pstrndup(pool, s, (apr_size_t)(at - s)), "[token]", NULL);
+        s = at + strlen(secret);
+    }
+    return apr_pstrcat(pool, out, s, NULL);
+}
+
 bool dcr_upstream_error(apr_pool_t *pool, const char *what, long status, const char *body,
                         dcr_error *err)
+{
+    return dcr_upstream_error_hiding(pool, what, status, body, NULL, err);
+}
+
+bool dcr_upstream_error_hiding(apr_pool_t *pool, const char *what, long status, const char *body,
+                               const char *secret, dcr_error *err)
 {
     const char *why = NULL, *code = NULL, *desc = NULL;
     json_t *j = body ? dcr_json_parse(pool, body, strlen(body), 4, &why) : NULL;
     if (json_is_object(j)) {
-        code = dcr_json_string(j, "error");
-        desc = dcr_json_string(j, "error_description");
+        code = hide(pool, dcr_json_string(j, "error"), secret);
+        desc = hide(pool, dcr_json_string(j, "error_description"), secret);
     }
     if (status == 400 && code) {
         const char *shown = printable(pool, desc && *desc ? desc : code);

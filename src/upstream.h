@@ -126,4 +126,9 @@ bool dcr_upstream_secret_matches(const dcr_client *c, const char *secret);
 bool dcr_upstream_error(apr_pool_t *pool, const char *what, long status, const char *body,
                         dcr_error *err);
 
+/* The same, with every copy of secret (the bearer token the call sent) in the upstream's words
+ * replaced: an upstream that echoes it never hands it to the workload or the log. */
+bool dcr_upstream_error_hiding(apr_pool_t *pool, const char *what, long status, const char *body,
+                               const char *secret, dcr_error *err);
+
 #endif

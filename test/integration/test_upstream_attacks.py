@@ -198,3 +198,32 @@ def test_update_the_upstream_answers_with_a_secret_is_refused(gateway, oidc_as):
     d = s.delete(g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=30)
     assert d.status_code == 204 and oidc_as.client(cid) is None and g.rows() == []
     g.h.allow_errors("upstream")
+
+
+def test_upstream_error_echoing_a_token_does_not_show_it(gateway, oidc_as):
+    # An upstream whose error description echoes the bearer token it was sent (a debugging
+    # aid of some servers) must not hand the gateway's initial access token to the workload,
+    # which could then register at the upstream directly, unvetted; nor a client's upstream
+    # registration access token. Neither reaches the answer or the log.
+    g = gateway(rs=False)
+    iat = oidc_as.initial_access_token
+    oidc_as.fail(mode="status", status=400, methods=["POST"], times=1,
+                 body={"error": "invalid_client_metadata",
+                       "error_description": "token %s: no such redirect" % iat})
+    r = g.register(Workload())
+    assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata", r.text
+    assert "no such redirect" in r.json()["error_description"]
+    assert iat not in r.text and iat[:20] not in r.text
+    r = g.register(Workload())
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    rat = upstream_rat(g)
+    oidc_as.fail(mode="status", status=400, methods=["PUT"], times=1,
+                 body={"error": "invalid_redirect_uri", "error_description": "for " + rat})
+    u = g.h.session().put(g.client_url(reg), json=dict(reg, client_name="v2"),
+                          headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert u.status_code == 400 and u.json()["error"] == "invalid_redirect_uri", u.text
+    assert rat not in u.text and rat[:20] not in u.text
+    log = g.h.error_log_text()
+    assert iat[:20] not in log and rat[:20] not in log
+    g.h.allow_errors("upstream")

@@ -247,6 +247,28 @@ START_TEST(secret_without_client_secret_keeps_the_token)
 }
 END_TEST
 
+START_TEST(upstream_error_never_repeats_the_token_sent)
+{
+    dcr_error err;
+    const char *tok = "tok-0123456789abcdef";
+    dcr_error_clear(&err);
+    ck_assert(!dcr_upstream_error_hiding(pool, "registration", 400,
+                                         "{\"error\":\"invalid_client_metadata\",\"error_"
+                                         "description\":\"tok-0123456789abcdef is wrong, "
+                                         "tok-0123456789abcdef\"}",
+                                         tok, &err));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+    ck_assert_ptr_null(strstr(err.description, "0123456789"));
+    ck_assert_ptr_null(strstr(err.detail, "0123456789"));
+    ck_assert_ptr_nonnull(strstr(err.description, "is wrong"));
+    dcr_error_clear(&err);
+    ck_assert(!dcr_upstream_error_hiding(pool, "update", 400,
+                                         "{\"error\":\"tok-0123456789abcdef\"}", tok, &err));
+    ck_assert_ptr_null(strstr(err.description, "0123456789"));
+    ck_assert_ptr_null(strstr(err.detail, "0123456789"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("upstream");
@@ -262,6 +284,7 @@ static Suite *suite(void)
     tcase_add_test(tc, put_back_of_an_upstream_client);
     tcase_add_test(tc, spiffe_client_registered_otherwise_is_refused);
     tcase_add_test(tc, secret_without_client_secret_keeps_the_token);
+    tcase_add_test(tc, upstream_error_never_repeats_the_token_sent);
     suite_add_tcase(s, tc);
     return s;
 }
