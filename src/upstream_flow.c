@@ -118,6 +118,29 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
     return rv == APR_SUCCESS;
 }
 
+/* A returning subject whose client was registered before DCRUpstream was set on its endpoint:
+ * a local client no authorization server knows, and one RFC 7592 can no longer reach (it names
+ * upstream ids). It is replaced by an upstream client, or the subject could never register
+ * again. */
+static bool replace_local(const dcr_request *req, dcr_client *c, const dcr_client *old,
+                          dcr_error *err)
+{
+    dcr_error e;
+    if (!create_new(req, c, err))
+        return false;
+    dcr_error_clear(&e);
+    if (req->store->ops->remove(req->store, old->client_id, req->pool, &e) != APR_SUCCESS)
+        dcr_log(req->log, DCR_LOG_WARNING,
+                "client %s (registered before DCRUpstream) could not be removed after its "
+                "subject got upstream client %s: %s",
+                old->client_id, dcr_client_public_id(c), e.detail);
+    else
+        dcr_log(req->log, DCR_LOG_INFO,
+                "client %s (registered before DCRUpstream) replaced by upstream client %s",
+                old->client_id, dcr_client_public_id(c));
+    return true;
+}
+
 /* A returning subject: its record with the upstream secrets (find_clients leaves them out),
  * then reuse (a new local token, the upstream client as it is) or replace (the upstream
  * client updated first), written as a compare-and-set on the token hash the lookup saw. */
@@ -132,8 +155,7 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
 
     rv = req->store->ops->get(req->store, found->client_id, req->now, req->pool, &full, err);
     if (rv == APR_SUCCESS && !full->upstream)
-        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
-                        "client %s of this subject has no upstream client", full->client_id);
+        return replace_local(req, c, full, err);
     if (rv == APR_SUCCESS && req->policy->reregister == DCR_REREGISTER_REUSE) {
         memcpy(full->rat_hash, c->rat_hash, sizeof(c->rat_hash));
         memcpy(full->statement_hash, c->statement_hash, sizeof(c->statement_hash));

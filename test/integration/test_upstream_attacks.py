@@ -227,3 +227,31 @@ def test_upstream_error_echoing_a_token_does_not_show_it(gateway, oidc_as):
     log = g.h.error_log_text()
     assert iat[:20] not in log and rat[:20] not in log
     g.h.allow_errors("upstream")
+
+
+def test_registration_from_before_the_upstream_does_not_lock_its_subject_out(gateway, oidc_as):
+    # A workload registered before DCRUpstream was set on its endpoint (a local client no
+    # authorization server knows), then comes back with a newer statement. That record cannot
+    # be managed any more (RFC 7592 names the upstream's ids), so were it "the existing client"
+    # for good, the subject could never register again: it is replaced by an upstream client.
+    g = gateway(rs=False)
+    with_upstream = g.vhost.conf
+    g.vhost.conf = "\n".join(l for l in with_upstream.split("\n")
+                             if not l.startswith("DCRUpstream"))
+    g.h.reload()
+    w = Workload()
+    r1 = g.register(w, svid=g.svid(iat=int(time.time()) - 100), client_name="local")
+    assert r1.status_code == 201, r1.text
+    assert oidc_as.count() == 0
+    g.vhost.conf = with_upstream
+    g.h.reload()
+    r2 = g.register(w, svid=g.svid(iat=int(time.time()) - 50), client_name="upstream")
+    assert r2.status_code == 201, r2.text
+    cid = r2.json()["client_id"]
+    assert oidc_as.client(cid)["client_name"] == "upstream"
+    (local_id, _, secret, _), = g.rows()  # replaced: one record, the upstream client's
+    assert secret and local_id != r1.json()["client_id"]
+    # and it stays the subject's one client: the next statement updates it
+    r3 = g.register(w, svid=g.svid(iat=int(time.time()) - 10), client_name="again")
+    assert r3.status_code == 201 and r3.json()["client_id"] == cid, r3.text
+    assert oidc_as.count() == 1 and len(g.rows()) == 1
