@@ -78,6 +78,7 @@ def test_rotated_upstream_token_is_not_lost_when_the_local_write_fails(gateway, 
     g.h.allow_errors("disk full", "upstream")
 
 
+@pytest.mark.parametrize("gateway", ["sqlite", "pgsql"], indirect=True)
 def test_update_racing_a_reregistration_keeps_the_rotated_upstream_token(gateway, oidc_as):
     # A workload races itself: an RFC 7592 update whose upstream call is slow, and meanwhile a
     # re-registration (DCRReregister reuse) that gives the record a new local token. The
@@ -113,6 +114,7 @@ def test_update_racing_a_reregistration_keeps_the_rotated_upstream_token(gateway
     g.h.allow_errors("rotated registration access token was kept")
 
 
+@pytest.mark.parametrize("gateway", ["sqlite", "pgsql"], indirect=True)
 def test_failed_delete_racing_an_update_keeps_the_rotated_upstream_token(gateway, oidc_as):
     # A delete the upstream does not take (slow, then 500) keeps the record, expired, for the
     # sweep. Meanwhile an update rotated the upstream token and stored it. The delete's write
