@@ -230,14 +230,36 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
     return true;
 }
 
-bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
+/* The upstream delete of c; a refusal (401: "gone") is tried again with the token of the record
+ * as it is now when an update rotated it since c was read, or the upstream client would live
+ * on with the new token while its record goes. */
+static dcr_upstream_gone remove_upstream(const dcr_request *req, dcr_client *c, dcr_error *uerr)
 {
     dcr_upstream_call call = call_of(req);
+    dcr_upstream_gone gone = DCR_UPSTREAM_ABSENT;
+    for (int i = 0; i < KEEP_ATTEMPTS; i++) {
+        dcr_client *now;
+        dcr_error e;
+        dcr_error_clear(uerr);
+        dcr_error_clear(&e);
+        if ((gone = req->upstream->ops->remove(&call, c, uerr)) != DCR_UPSTREAM_ABSENT ||
+            req->store->ops->get(req->store, c->client_id, req->now, req->pool, &now, &e) !=
+                APR_SUCCESS ||
+            !now->upstream || !token_moved(req, now, c->upstream_secret))
+            break;
+        c->upstream = now->upstream;
+        c->upstream_secret = now->upstream_secret;
+    }
+    return gone;
+}
+
+bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
+{
     dcr_error uerr;
     apr_status_t rv;
 
     dcr_error_clear(&uerr);
-    if (!c->upstream || req->upstream->ops->remove(&call, c, &uerr) != DCR_UPSTREAM_FAILED) {
+    if (!c->upstream || remove_upstream(req, c, &uerr) != DCR_UPSTREAM_FAILED) {
         rv = req->store->ops->remove(req->store, c->client_id, req->pool, err);
     } else {
         /* the client is gone for its owner now; the record stays, expired, until the sweep

@@ -257,3 +257,29 @@ def test_registration_from_before_the_upstream_does_not_lock_its_subject_out(gat
     r3 = g.register(w, svid=g.svid(iat=int(time.time()) - 10), client_name="again")
     assert r3.status_code == 201 and r3.json()["client_id"] == cid, r3.text
     assert oidc_as.count() == 1 and len(g.rows()) == 1
+
+
+@pytest.mark.parametrize("gateway", ["sqlite", "pgsql"], indirect=True)
+def test_delete_racing_an_update_deletes_the_upstream_client(gateway, oidc_as):
+    # A delete reads the upstream token, and its upstream call arrives after an update rotated
+    # it: the upstream answers 401. That must not pass for "already gone" while the client
+    # lives on with the new token: the delete tries again with the token the update stored.
+    g = gateway(rs=False)
+    r = g.register(Workload(), client_name="v1")
+    assert r.status_code == 201, r.text
+    reg = r.json()
+    cid = reg["client_id"]
+    s = g.h.session()
+    oidc_as.fail(mode="delay", ms=1500, methods=["DELETE"], times=1)
+    out = []
+    t = threading.Thread(target=lambda: out.append(s.delete(
+        g.client_url(reg), headers=bearer(reg["registration_access_token"]), timeout=30)))
+    t.start()
+    time.sleep(0.5)  # the delete's upstream call waits, with the token it read
+    u = s.put(g.client_url(reg), json=dict(reg, client_name="v2"),
+              headers=bearer(reg["registration_access_token"]), timeout=30)
+    assert u.status_code == 200, u.text
+    t.join()
+    assert out[0].status_code == 204, out[0].text
+    assert oidc_as.client(cid) is None, "orphan at the upstream"
+    assert g.rows() == []
