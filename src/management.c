@@ -162,7 +162,7 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     dcr_identity id;
     dcr_client *c;
     json_t *body, *metadata;
-    const char *token = req->bearer;
+    const char *token = req->bearer, *upstream_before;
     char seen[DCR_TOKEN_HASH_HEX + 1], last_hash[DCR_TOKEN_HASH_HEX + 1];
     long long last_iat;
     bool fresh;
@@ -199,12 +199,8 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
     }
     if (c->secret_hash[0]) /* the secret stays: it is no metadata the client can change */
         json_object_set_new(c->metadata, "client_secret_expires_at", json_integer(c->expires_at));
-    /* the upstream takes the new metadata first: what it refuses is not stored here */
-    if (req->upstream && !dcr_upstream_forward_update(req, c, &err)) {
-        dcr_refuse(req, "update", &err, res);
-        return;
-    }
-    if (req->policy->rotate_token_on_update) {
+    if (req->policy->rotate_token_on_update) { /* before the upstream call: nothing fails after
+                                                  it but the local write */
         if (!(token = dcr_client_new_token(req->pool))) {
             dcr_fail(&err, DCR_ERR_SERVER_ERROR, "could not update the client",
                      "the random generator failed");
@@ -213,8 +209,16 @@ void dcr_update(const dcr_request *req, const char *client_id, dcr_response *res
         }
         dcr_token_hash(token, c->rat_hash);
     }
+    /* the upstream takes the new metadata first: what it refuses is not stored here */
+    upstream_before = c->upstream_secret;
+    if (req->upstream && !dcr_upstream_forward_update(req, c, &err)) {
+        dcr_refuse(req, "update", &err, res);
+        return;
+    }
     /* compare-and-set on the token this request authenticated with */
     rv = req->store->ops->update(req->store, c, seen, req->pool, &err);
+    if (rv != APR_SUCCESS)
+        dcr_upstream_keep_token(req, c, upstream_before);
     if (rv == APR_NOTFOUND)
         dcr_fail(&err, DCR_ERR_INVALID_TOKEN, "the registration access token is not valid",
                  "client %s deleted, re-registered or its token rotated concurrently", client_id);

@@ -41,10 +41,10 @@ static bool front_channel(const json_t *m)
     size_t i;
     if (!grants)
         return true; /* RFC 7591 2: authorization_code by default */
-    json_array_foreach(grants, i, g)
-        if (json_is_string(g) && (strcmp(json_string_value(g), "authorization_code") == 0 ||
-                                  strcmp(json_string_value(g), "implicit") == 0))
-            return true;
+    json_array_foreach(grants, i,
+                       g) if (json_is_string(g) &&
+                              (strcmp(json_string_value(g), "authorization_code") == 0 ||
+                               strcmp(json_string_value(g), "implicit") == 0)) return true;
     return false;
 }
 
@@ -64,8 +64,8 @@ json_t *dcr_upstream_request_metadata(apr_pool_t *pool, const dcr_upstream *up, 
         json_object_set_new(m, "token_endpoint_auth_method", json_string(up->auth_method));
     if (!json_object_get(m, "response_types")) /* as registered: RFC 7591's default (code)
                                                    only where a grant uses the front channel */
-        json_object_set_new(m, "response_types", front_channel(m) ? json_pack("[s]", "code")
-                                                                  : json_array());
+        json_object_set_new(m, "response_types",
+                            front_channel(m) ? json_pack("[s]", "code") : json_array());
     method = dcr_json_string(m, "token_endpoint_auth_method");
     if (!method) /* RFC 7591 2's default would be a secret: say what was registered */
         json_object_set_new(m, "token_endpoint_auth_method", json_string(method = "none"));
@@ -106,6 +106,36 @@ void dcr_upstream_apply(apr_pool_t *pool, dcr_client *c, const dcr_upstream_answ
     c->metadata = m;
     if (a->issued_at > 0)
         c->issued_at = a->issued_at;
+}
+
+bool dcr_upstream_answer_allowed(const dcr_client *c, const json_t *requested,
+                                 const dcr_upstream_answer *a, dcr_error *err)
+{
+    const char *asked = dcr_json_string(requested, "token_endpoint_auth_method");
+    const char *got =
+        a->metadata ? dcr_json_string(a->metadata, "token_endpoint_auth_method") : NULL;
+    bool secret = a->metadata && json_object_get(a->metadata, "client_secret");
+
+    if (!c->subject_kind || strcmp(c->subject_kind, "spiffe") != 0)
+        return true;
+    if (!secret && (!got || (asked && strcmp(got, asked) == 0)))
+        return true;
+    return dcr_fail(err, DCR_ERR_INVALID_CLIENT_METADATA,
+                    "the authorization server would register this SPIFFE client with a secret or "
+                    "another authentication method than requested; a SPIFFE client never gets "
+                    "a secret",
+                    "upstream answered client %s with %s%s (asked %s)", a->client_id,
+                    got ? got : "no token_endpoint_auth_method",
+                    secret ? " and a client_secret" : "", asked ? asked : "none");
+}
+
+const char *dcr_upstream_secret_without_client_secret(apr_pool_t *pool, const dcr_client *c)
+{
+    const char *rat = dcr_upstream_secret(pool, c, "registration_access_token");
+    json_t *s = rat ? json_pack("{s:s}", "registration_access_token", rat) : json_object();
+    const char *out = dcr_json_dump(pool, s);
+    json_decref(s);
+    return out;
 }
 
 const char *dcr_upstream_local_id(apr_pool_t *pool, const dcr_upstream *up, const char *client_id)
@@ -179,14 +209,36 @@ static const char *printable(apr_pool_t *pool, const char *s)
     return out;
 }
 
+/* s with every copy of secret in it replaced: an upstream that echoes the token it was sent
+ * must not pass it on to the workload or the log. */
+static const char *hide(apr_pool_t *pool, const char *s, const char *secret)
+{
+    const char *at;
+    char *out;
+    if (!s || !secret || !*secret || !strstr(s, secret))
+        return s;
+    out = "";
+    while ((at = strstr(s, secret))) {
+        out = apr_pstrcat(pool, out, apr_pstrndup(pool, s, (apr_size_t)(at - s)), "[token]", NULL);
+        s = at + strlen(secret);
+    }
+    return apr_pstrcat(pool, out, s, NULL);
+}
+
 bool dcr_upstream_error(apr_pool_t *pool, const char *what, long status, const char *body,
                         dcr_error *err)
+{
+    return dcr_upstream_error_hiding(pool, what, status, body, NULL, err);
+}
+
+bool dcr_upstream_error_hiding(apr_pool_t *pool, const char *what, long status, const char *body,
+                               const char *secret, dcr_error *err)
 {
     const char *why = NULL, *code = NULL, *desc = NULL;
     json_t *j = body ? dcr_json_parse(pool, body, strlen(body), 4, &why) : NULL;
     if (json_is_object(j)) {
-        code = dcr_json_string(j, "error");
-        desc = dcr_json_string(j, "error_description");
+        code = hide(pool, dcr_json_string(j, "error"), secret);
+        desc = hide(pool, dcr_json_string(j, "error_description"), secret);
     }
     if (status == 400 && code) {
         const char *shown = printable(pool, desc && *desc ? desc : code);

@@ -97,6 +97,17 @@ json_t *dcr_upstream_request_metadata(apr_pool_t *pool, const dcr_upstream *up, 
  * confirmed metadata with c's statement members (software_statement, extensions) kept. */
 void dcr_upstream_apply(apr_pool_t *pool, dcr_client *c, const dcr_upstream_answer *a);
 
+/* Whether the upstream registered c as asked where it matters: RFC 7591 3.2.1 lets it replace
+ * requested values, but a SPIFFE client never gets a secret, upstream included, and is never
+ * registered with another token_endpoint_auth_method than requested (the draft's MUST NOT; a
+ * "none" would let anyone who knows the client_id act as it). a: the upstream's answer (its
+ * metadata as answered), requested: what was forwarded. false with invalid_client_metadata. */
+bool dcr_upstream_answer_allowed(const dcr_client *c, const json_t *requested,
+                                 const dcr_upstream_answer *a, dcr_error *err);
+
+/* c->upstream_secret without a client_secret (pool). */
+const char *dcr_upstream_secret_without_client_secret(apr_pool_t *pool, const dcr_client *c);
+
 /* The local id of the record of an upstream client: a hash of the upstream (kind, url) and its
  * client_id ("u" and 64 hex digits, never what a module-issued id looks like), so RFC
  * 7592 calls, which name the upstream's client_id, find their record without an index. */
@@ -114,5 +125,10 @@ bool dcr_upstream_secret_matches(const dcr_client *c, const char *secret);
  * the log. Always false. */
 bool dcr_upstream_error(apr_pool_t *pool, const char *what, long status, const char *body,
                         dcr_error *err);
+
+/* The same, with every copy of secret (the bearer token the call sent) in the upstream's words
+ * replaced: an upstream that echoes it never hands it to the workload or the log. */
+bool dcr_upstream_error_hiding(apr_pool_t *pool, const char *what, long status, const char *body,
+                               const char *secret, dcr_error *err);
 
 #endif

@@ -25,21 +25,70 @@ const char *dcr_upstream_record_id(const dcr_request *req, const char *client_id
     return req->upstream ? dcr_upstream_local_id(req->pool, req->upstream, client_id) : client_id;
 }
 
-/* The upstream client of a registration that could not be stored is deleted again. */
-static void undo_create(const dcr_request *req, const dcr_client *c)
+/* The upstream client of a registration that could not be stored (or that the upstream
+ * registered otherwise than allowed: why) is deleted again. */
+static void undo_create(const dcr_request *req, const dcr_client *c, const char *why)
 {
     dcr_upstream_call call = call_of(req);
     dcr_error err;
     dcr_error_clear(&err);
     if (req->upstream->ops->remove(&call, c, &err) == DCR_UPSTREAM_FAILED)
         dcr_log(req->log, DCR_LOG_ERR,
-                "upstream client %s is an orphan: the local write failed and so did its delete "
-                "(%s); delete it at %s",
-                dcr_client_public_id(c), err.detail, req->upstream->url);
+                "upstream client %s is an orphan: %s and so did its delete (%s); delete it at %s",
+                dcr_client_public_id(c), why, err.detail, req->upstream->url);
     else
-        dcr_log(req->log, DCR_LOG_WARNING,
-                "upstream client %s deleted again: the local write failed",
-                dcr_client_public_id(c));
+        dcr_log(req->log, DCR_LOG_WARNING, "upstream client %s deleted again: %s",
+                dcr_client_public_id(c), why);
+}
+
+/* An update the upstream answered otherwise than allowed: its client_secret is not kept, a
+ * token it rotated is, and the update fails. */
+static bool refuse_update(const dcr_request *req, dcr_client *c, const char *before)
+{
+    c->upstream_secret = dcr_upstream_secret_without_client_secret(req->pool, c);
+    dcr_upstream_keep_token(req, c, before);
+    return false;
+}
+
+/* Whether c's upstream token differs from the one in the secrets before. */
+static bool token_moved(const dcr_request *req, const dcr_client *c, const char *before)
+{
+    dcr_client old = {.upstream_secret = before};
+    const char *now = dcr_upstream_secret(req->pool, c, "registration_access_token");
+    const char *was = dcr_upstream_secret(req->pool, &old, "registration_access_token");
+    return !now || !was || strcmp(now, was) != 0;
+}
+
+#define KEEP_ATTEMPTS 3
+
+void dcr_upstream_keep_token(const dcr_request *req, const dcr_client *c, const char *before)
+{
+    if (!req->upstream || !c->upstream || !token_moved(req, c, before))
+        return; /* the stored token still works: nothing was lost */
+    for (int i = 0; i < KEEP_ATTEMPTS; i++) {
+        dcr_client *now;
+        dcr_error e;
+        apr_status_t rv;
+        dcr_error_clear(&e);
+        /* gone (deleted or expired meanwhile) or the store fails: no record can keep it */
+        if (req->store->ops->get(req->store, c->client_id, req->now, req->pool, &now, &e) !=
+                APR_SUCCESS ||
+            !now->upstream || strcmp(dcr_client_public_id(now), dcr_client_public_id(c)) != 0)
+            break;
+        now->upstream = c->upstream;
+        now->upstream_secret = c->upstream_secret;
+        rv = req->store->ops->update(req->store, now, now->rat_hash, req->pool, &e);
+        if (rv == APR_SUCCESS) {
+            dcr_log(req->log, DCR_LOG_WARNING,
+                    "upstream client %s: its rotated registration access token was kept; the "
+                    "upstream holds the metadata of the update that failed here",
+                    dcr_client_public_id(c));
+            return;
+        }
+        if (rv != APR_NOTFOUND) /* NOTFOUND: written meanwhile, read it again */
+            break;
+    }
+    undo_create(req, c, "the local write failed");
 }
 
 /* Whether the record of id exists only expired (or pending its upstream delete). */
@@ -63,6 +112,10 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
     settle_answer(req->upstream, &a);
     c->client_id = dcr_upstream_local_id(req->pool, req->upstream, a.client_id);
     dcr_upstream_apply(req->pool, c, &a);
+    if (!dcr_upstream_answer_allowed(c, m, &a, err)) {
+        undo_create(req, c, "it was registered otherwise than allowed");
+        return false;
+    }
     rv = req->store->ops->put(req->store, c, req->pool, err);
     if (rv == APR_EEXIST && expired_here(req, c->client_id))
         /* an upstream with stable ids (Keycloak: one client per SPIFFE ID) handed back the
@@ -75,8 +128,31 @@ static bool create_new(const dcr_request *req, dcr_client *c, dcr_error *err)
                         "upstream answered client_id %s, which is registered here already",
                         a.client_id);
     if (rv != APR_SUCCESS)
-        undo_create(req, c);
+        undo_create(req, c, "the local write failed");
     return rv == APR_SUCCESS;
+}
+
+/* A returning subject whose client was registered before DCRUpstream was set on its endpoint:
+ * a local client no authorization server knows, and one RFC 7592 can no longer reach (it names
+ * upstream ids). It is replaced by an upstream client, or the subject could never register
+ * again. */
+static bool replace_local(const dcr_request *req, dcr_client *c, const dcr_client *old,
+                          dcr_error *err)
+{
+    dcr_error e;
+    if (!create_new(req, c, err))
+        return false;
+    dcr_error_clear(&e);
+    if (req->store->ops->remove(req->store, old->client_id, req->pool, &e) != APR_SUCCESS)
+        dcr_log(req->log, DCR_LOG_WARNING,
+                "client %s (registered before DCRUpstream) could not be removed after its "
+                "subject got upstream client %s: %s",
+                old->client_id, dcr_client_public_id(c), e.detail);
+    else
+        dcr_log(req->log, DCR_LOG_INFO,
+                "client %s (registered before DCRUpstream) replaced by upstream client %s",
+                old->client_id, dcr_client_public_id(c));
+    return true;
 }
 
 /* A returning subject: its record with the upstream secrets (find_clients leaves them out),
@@ -87,19 +163,24 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
     dcr_upstream_call call = call_of(req);
     dcr_upstream_answer a;
     dcr_client *full;
+    const char *secrets;
     json_t *m;
     apr_status_t rv;
 
     rv = req->store->ops->get(req->store, found->client_id, req->now, req->pool, &full, err);
     if (rv == APR_SUCCESS && !full->upstream)
-        return dcr_fail(err, DCR_ERR_SERVER_ERROR, "could not register the client",
-                        "client %s of this subject has no upstream client", full->client_id);
+        return replace_local(req, c, full, err);
     if (rv == APR_SUCCESS && req->policy->reregister == DCR_REREGISTER_REUSE) {
         memcpy(full->rat_hash, c->rat_hash, sizeof(c->rat_hash));
         memcpy(full->statement_hash, c->statement_hash, sizeof(c->statement_hash));
         full->statement_iat = c->statement_iat;
         full->expires_at = c->expires_at;
+        /* NULL: the column keeps its own, which an update may have rotated since the read
+         * (the answer still shows a client_secret from what was read) */
+        secrets = full->upstream_secret;
+        full->upstream_secret = NULL;
         rv = req->store->ops->update(req->store, full, found->rat_hash, req->pool, err);
+        full->upstream_secret = secrets;
         if (rv == APR_SUCCESS)
             *c = *full;
     } else if (rv == APR_SUCCESS) {
@@ -112,7 +193,11 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
             return false;
         settle_answer(req->upstream, &a);
         dcr_upstream_apply(req->pool, c, &a);
+        if (!dcr_upstream_answer_allowed(c, m, &a, err))
+            return refuse_update(req, c, full->upstream_secret);
         rv = req->store->ops->update(req->store, c, found->rat_hash, req->pool, err);
+        if (rv != APR_SUCCESS)
+            dcr_upstream_keep_token(req, c, full->upstream_secret);
     }
     if (rv == APR_NOTFOUND) /* deleted or rewritten since the lookup: the client may retry */
         return dcr_fail(err, DCR_ERR_TEMPORARILY_UNAVAILABLE,
@@ -145,6 +230,8 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
     dcr_upstream_answer a;
     json_t *m;
 
+    const char *before = c->upstream_secret;
+
     if (!c->upstream)
         return true;
     if (!(m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err)) ||
@@ -152,17 +239,41 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
         return false;
     settle_answer(req->upstream, &a);
     dcr_upstream_apply(req->pool, c, &a);
+    if (!dcr_upstream_answer_allowed(c, m, &a, err))
+        return refuse_update(req, c, before);
     return true;
+}
+
+/* The upstream delete of c; a refusal (401: "gone") is tried again with the token of the record
+ * as it is now when an update rotated it since c was read, or the upstream client would live
+ * on with the new token while its record goes. */
+static dcr_upstream_gone remove_upstream(const dcr_request *req, dcr_client *c, dcr_error *uerr)
+{
+    dcr_upstream_call call = call_of(req);
+    dcr_upstream_gone gone = DCR_UPSTREAM_ABSENT;
+    for (int i = 0; i < KEEP_ATTEMPTS; i++) {
+        dcr_client *now;
+        dcr_error e;
+        dcr_error_clear(uerr);
+        dcr_error_clear(&e);
+        if ((gone = req->upstream->ops->remove(&call, c, uerr)) != DCR_UPSTREAM_ABSENT ||
+            req->store->ops->get(req->store, c->client_id, req->now, req->pool, &now, &e) !=
+                APR_SUCCESS ||
+            !now->upstream || !token_moved(req, now, c->upstream_secret))
+            break;
+        c->upstream = now->upstream;
+        c->upstream_secret = now->upstream_secret;
+    }
+    return gone;
 }
 
 bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
 {
-    dcr_upstream_call call = call_of(req);
     dcr_error uerr;
     apr_status_t rv;
 
     dcr_error_clear(&uerr);
-    if (!c->upstream || req->upstream->ops->remove(&call, c, &uerr) != DCR_UPSTREAM_FAILED) {
+    if (!c->upstream || remove_upstream(req, c, &uerr) != DCR_UPSTREAM_FAILED) {
         rv = req->store->ops->remove(req->store, c->client_id, req->pool, err);
     } else {
         /* the client is gone for its owner now; the record stays, expired, until the sweep
@@ -171,6 +282,9 @@ bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err)
                 "upstream delete of client %s failed (%s): the sweep retries it",
                 dcr_client_public_id(c), uerr.detail);
         c->expires_at = req->now;
+        /* NULL: the column keeps its token, which an update may have rotated since c was read;
+         * the one read would leave the sweep a token the upstream no longer takes */
+        c->upstream_secret = NULL;
         rv = req->store->ops->update(req->store, c, c->rat_hash, req->pool, err);
     }
     if (rv == APR_NOTFOUND)
@@ -187,6 +301,19 @@ static const dcr_upstream *upstream_of(const dcr_client *c, const dcr_upstream *
         if (strcmp(ups[i]->ops->kind, kind) == 0 && strcmp(ups[i]->url, url) == 0)
             return ups[i];
     return NULL;
+}
+
+/* A record the sweep could not finish goes behind the others (the list is oldest expiry
+ * first): still expired, but a batch of them no longer hides every record after them. */
+static void to_the_back(dcr_store *s, dcr_client *c, long long now, apr_pool_t *p)
+{
+    dcr_error e;
+    dcr_error_clear(&e);
+    if (c->expires_at < now) {
+        c->expires_at = now;
+        c->upstream_secret = NULL;                /* the column keeps its own */
+        s->ops->update(s, c, c->rat_hash, p, &e); /* lost to a concurrent write: next run */
+    }
 }
 
 apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, int nups,
@@ -215,11 +342,13 @@ apr_status_t dcr_upstream_sweep(dcr_store *s, const dcr_upstream *const *ups, in
                     "expired client %s lives at an upstream no endpoint on this store names "
                     "(%s): kept until one does",
                     dcr_client_public_id(c), dcr_json_string(c->upstream, "url"));
+            to_the_back(s, c, now, p);
             continue;
         }
         if (up->ops->remove(&call, c, &uerr) == DCR_UPSTREAM_FAILED) {
             dcr_log(log, DCR_LOG_WARNING, "upstream delete of expired client %s failed: %s",
                     dcr_client_public_id(c), uerr.detail);
+            to_the_back(s, c, now, p);
             continue;
         }
         rv = s->ops->remove(s, c->client_id, p, err);

@@ -19,6 +19,13 @@ bool dcr_upstream_store(const dcr_request *req, dcr_client *c, dcr_client **exis
  * answer (and a rotated upstream token) onto c, before the caller's local write. */
 bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_error *err);
 
+/* After the upstream took an update of c (its answer on c) but the local write of c failed: a
+ * token the upstream rotated (before: c's secrets as stored) would be lost, and with it every
+ * later update and delete of the upstream client (their 401 reads as "already gone": an
+ * orphan). It goes into the record as it is now; where there is none or the store fails, the
+ * upstream client is deleted with it, as after a failed create. */
+void dcr_upstream_keep_token(const dcr_request *req, const dcr_client *c, const char *before);
+
 /* RFC 7592 delete of an authenticated client: the upstream client, then the record; when the
  * upstream does not take the delete, the record is expired instead and the sweep retries. */
 bool dcr_upstream_delete(const dcr_request *req, dcr_client *c, dcr_error *err);

@@ -107,7 +107,8 @@ static bool create(const dcr_upstream_call *call, const dcr_client *c, const jso
                        err))
         return false;
     if (res.http_status != 201 && res.http_status != 200)
-        return dcr_upstream_error(call->pool, "registration", res.http_status, res.body, err);
+        return dcr_upstream_error_hiding(call->pool, "registration", res.http_status, res.body,
+                                         call->up->token, err);
     return read_answer(call, "registration", &res, NULL, NULL, out, err);
 }
 
@@ -141,7 +142,7 @@ static bool update(const dcr_upstream_call *call, const dcr_client *c, const jso
     if (!call_upstream(call, "update", "PUT", uri, rat, body, &res, err))
         return false;
     if (res.http_status != 200 && res.http_status != 201)
-        return dcr_upstream_error(call->pool, "update", res.http_status, res.body, err);
+        return dcr_upstream_error_hiding(call->pool, "update", res.http_status, res.body, rat, err);
     return read_answer(call, "update", &res, id, c, out, err);
 }
 
@@ -165,7 +166,7 @@ static dcr_upstream_gone remove_client(const dcr_upstream_call *call, const dcr_
                  dcr_client_public_id(c), res.http_status);
         return DCR_UPSTREAM_ABSENT;
     }
-    dcr_upstream_error(call->pool, "delete", res.http_status, res.body, err);
+    dcr_upstream_error_hiding(call->pool, "delete", res.http_status, res.body, rat, err);
     return DCR_UPSTREAM_FAILED;
 }
 

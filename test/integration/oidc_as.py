@@ -192,12 +192,16 @@ class OidcAS:
         answered)."""
         return self._admin("GET", "requests")["requests"]
 
-    def fail(self, mode="status", status=500, body=None, methods=None, times=None):
+    def fail(self, mode="status", status=500, body=None, methods=None, times=None, ms=None):
         """Faults on the registration endpoints from now on: mode "status" (answer status with
         body, default a server_error JSON), "hang" (never answer), "reset" (close the
-        connection); only for methods (e.g. ["DELETE"]) when given; for the next `times`
-        matching requests only when given. Replaces an earlier fault."""
+        connection), "delay" (the provider's own answer, ms milliseconds late: races; with
+        "status", ms delays the injected answer); only for
+        methods (e.g. ["DELETE"]) when given; for the next `times` matching requests only when
+        given. Replaces an earlier fault."""
         rule = {"mode": mode, "status": status}
+        if ms is not None:
+            rule["ms"] = ms
         if body is not None:
             rule["body"] = body
         if methods is not None:

@@ -90,10 +90,11 @@ START_TEST(answer_applied_keeps_statement_and_secrets_apart)
     dcr_upstream_answer a = {
         .client_id = "up-1",
         .issued_at = 1790000100,
-        .metadata = obj("{\"client_id\":\"up-1\",\"client_secret\":\"s3\",\"registration_"
-                        "access_token\":\"RAT-SECRET-1\",\"registration_client_uri\":\"https://as.example."
-                        "com/reg/up-1\",\"client_name\":\"agent\",\"client_secret_expires_at\":0,"
-                        "\"id_token_signed_response_alg\":\"RS256\"}"),
+        .metadata =
+            obj("{\"client_id\":\"up-1\",\"client_secret\":\"s3\",\"registration_"
+                "access_token\":\"RAT-SECRET-1\",\"registration_client_uri\":\"https://as.example."
+                "com/reg/up-1\",\"client_name\":\"agent\",\"client_secret_expires_at\":0,"
+                "\"id_token_signed_response_alg\":\"RS256\"}"),
         .ref = obj("{\"kind\":\"rfc7591\",\"client_id\":\"up-1\"}"),
         .secret = "{\"registration_access_token\":\"RAT-SECRET-1\",\"client_secret\":\"s3\"}"};
     char *record;
@@ -202,6 +203,72 @@ START_TEST(put_back_of_an_upstream_client)
 }
 END_TEST
 
+/* RFC 7591 3.2.1 lets the upstream replace values: never into a secret or another method for
+ * a SPIFFE client; a VC or open client takes what the upstream decided. */
+START_TEST(spiffe_client_registered_otherwise_is_refused)
+{
+    dcr_error err;
+    dcr_client *c = spiffe_client("{\"jwks\":" JWKS "}");
+    json_t *asked = obj("{\"token_endpoint_auth_method\":\"private_key_jwt\"}");
+    static const char *const refused[] = {
+        "{\"client_id\":\"x\",\"client_secret\":\"s\",\"token_endpoint_auth_method\":"
+        "\"client_secret_basic\"}",
+        "{\"client_id\":\"x\",\"client_secret\":\"s\",\"token_endpoint_auth_method\":"
+        "\"private_key_jwt\"}",
+        "{\"client_id\":\"x\",\"client_secret\":\"s\"}",
+        "{\"client_id\":\"x\",\"token_endpoint_auth_method\":\"none\"}", NULL};
+    dcr_upstream_answer a = {.client_id = "x"};
+
+    for (const char *const *r = refused; *r; r++) {
+        a.metadata = obj(*r);
+        dcr_error_clear(&err);
+        ck_assert_msg(!dcr_upstream_answer_allowed(c, asked, &a, &err), "%s", *r);
+        ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+        ck_assert_ptr_null(strstr(err.description, "\"s\""));
+    }
+    a.metadata = obj("{\"client_id\":\"x\",\"token_endpoint_auth_method\":\"private_key_jwt\"}");
+    ck_assert(dcr_upstream_answer_allowed(c, asked, &a, &err));
+    a.metadata = obj("{\"client_id\":\"x\"}");
+    ck_assert(dcr_upstream_answer_allowed(c, asked, &a, &err));
+    c->subject_kind = "vc";
+    a.metadata = obj("{\"client_id\":\"x\",\"client_secret\":\"s\"}");
+    ck_assert(dcr_upstream_answer_allowed(c, asked, &a, &err));
+}
+END_TEST
+
+START_TEST(secret_without_client_secret_keeps_the_token)
+{
+    dcr_client c = {.upstream_secret = "{\"registration_access_token\":\"r\",\"client_secret\":"
+                                       "\"s\"}"};
+    const char *out = dcr_upstream_secret_without_client_secret(pool, &c);
+    ck_assert_ptr_null(strstr(out, "\"s\""));
+    c.upstream_secret = out;
+    ck_assert_str_eq(dcr_upstream_secret(pool, &c, "registration_access_token"), "r");
+}
+END_TEST
+
+START_TEST(upstream_error_never_repeats_the_token_sent)
+{
+    dcr_error err;
+    const char *tok = "tok-0123456789abcdef";
+    dcr_error_clear(&err);
+    ck_assert(!dcr_upstream_error_hiding(pool, "registration", 400,
+                                         "{\"error\":\"invalid_client_metadata\",\"error_"
+                                         "description\":\"tok-0123456789abcdef is wrong, "
+                                         "tok-0123456789abcdef\"}",
+                                         tok, &err));
+    ck_assert_int_eq(err.code, DCR_ERR_INVALID_CLIENT_METADATA);
+    ck_assert_ptr_null(strstr(err.description, "0123456789"));
+    ck_assert_ptr_null(strstr(err.detail, "0123456789"));
+    ck_assert_ptr_nonnull(strstr(err.description, "is wrong"));
+    dcr_error_clear(&err);
+    ck_assert(!dcr_upstream_error_hiding(pool, "update", 400,
+                                         "{\"error\":\"tok-0123456789abcdef\"}", tok, &err));
+    ck_assert_ptr_null(strstr(err.description, "0123456789"));
+    ck_assert_ptr_null(strstr(err.detail, "0123456789"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("upstream");
@@ -215,6 +282,9 @@ static Suite *suite(void)
     tcase_add_test(tc, client_uri_encodes_the_upstream_id);
     tcase_add_test(tc, upstream_errors_become_rfc7591_errors);
     tcase_add_test(tc, put_back_of_an_upstream_client);
+    tcase_add_test(tc, spiffe_client_registered_otherwise_is_refused);
+    tcase_add_test(tc, secret_without_client_secret_keeps_the_token);
+    tcase_add_test(tc, upstream_error_never_repeats_the_token_sent);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -158,7 +158,7 @@ provider.use(async (ctx, next) => {
 
 // Faults on the registration endpoints (routes.registration, default /reg and /reg/<id>).
 const REG = '/reg';
-let fault = null; // {mode: "status"|"hang"|"reset", status, body, methods, times}
+let fault = null; // {mode: "status"|"hang"|"reset"|"delay", status, body, ms, methods, times}
 const hung = new Set();
 const requests = []; // registration calls: {method, path, status, fault, authorization, body}
 
@@ -190,17 +190,32 @@ main.on('request', (req, res) => {
         return callback(req, res);
     }
     entry.fault = f.mode;
+    if (f.mode === 'delay') { // the real answer, ms later: a slow upstream for races
+        setTimeout(() => {
+            res.on('finish', () => { entry.status = res.statusCode; });
+            callback(req, res);
+        }, f.ms ?? 1000);
+        return undefined;
+    }
+    if (f.mode === 'status' && f.ms) { // a slow failure
+        setTimeout(() => answerFault(f, entry, res), f.ms);
+        return undefined;
+    }
     if (f.mode === 'hang') {
         hung.add(req.socket);
         req.socket.on('close', () => hung.delete(req.socket));
         return undefined;
     }
     if (f.mode === 'reset') return req.socket.destroy();
+    return answerFault(f, entry, res);
+});
+
+function answerFault(f, entry, res) {
     entry.status = f.status ?? 500;
     const body = JSON.stringify(f.body ?? { error: 'server_error', error_description: 'injected' });
     res.writeHead(entry.status, { 'content-type': 'application/json' });
     return res.end(body);
-});
+}
 
 function releaseHung() {
     for (const socket of hung) socket.destroy();
