@@ -65,6 +65,7 @@ class Gateway:
                                modules=(RS_MODULES if rs else []) + (["dbd"] if pg else []))
 
     def cleanup(self):
+        self.h.stop()  # before its database goes: the sweep ticks every second
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def svid(self, path="/ns/prod/agent", **claims):

@@ -5,6 +5,7 @@ updates it, RFC 7592 delete and the sweep delete it, the admin token is shared b
 and fetched again after a 401, Keycloak's errors come back as RFC 7591 errors with nothing
 stored, a client this module did not make is never doubled, and the startup rules."""
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -44,9 +45,11 @@ def td(tmp_path_factory):
 
 @pytest.fixture
 def store_dir():
+    """Removed at exit, not at teardown: this fixture's teardown may come before the httpd's,
+    whose sweep would then find its database gone."""
     d = child_writable_dir()
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def secret_file(store_dir, text):
