@@ -277,8 +277,10 @@ def test_read_with_wrong_token_or_unknown_client(httpd):
     reg = register(httpd).json()
     other = register(httpd).json()
     s = httpd.session()
+    tok = reg["registration_access_token"]
+    wrong = ("y" if tok[0] == "x" else "x") + tok[1:]  # never the token itself (1 in 64 was)
     cases = [
-        (client_path(httpd, reg), "Bearer x" + reg["registration_access_token"][1:]),
+        (client_path(httpd, reg), "Bearer " + wrong),
         (client_path(httpd, reg), "Bearer " + other["registration_access_token"]),
         (httpd.endpoint + "/unknownclient0123456789", "Bearer " + reg["registration_access_token"]),
     ]
