@@ -333,7 +333,7 @@ def test_version_1_sqlite_database_is_migrated(vc_env, sqlite_store):
     h.stop()
     _downgrade_sqlite(sqlite_store.db)
     h.start()
-    assert sqlite_rows(sqlite_store.db, "SELECT version FROM dcr_schema") == [(2,)]
+    assert sqlite_rows(sqlite_store.db, "SELECT version FROM dcr_schema") == [(3,)]
     assert read(h, r.json()).status_code == 200  # the old registration as it was
     vc = credential(issuer, aud=audience(h.vhost))
     assert post(h, vc).status_code == 201
@@ -352,9 +352,9 @@ def test_version_1_postgres_database(vc_env, postgres):
     off.allow_errors(r"schema version 1", r"AH00016")
     proc = off.start(expect_fail=True)
     text = proc.stderr + off.error_log_text()
-    assert "schema version 1 in the database, this module uses 2" in text, text
+    assert "schema version 1 in the database, this module uses 3" in text, text
     h = make(store)
-    assert postgres.psql("SELECT version FROM dcr_schema", db=store.db) == [["2"]]
+    assert postgres.psql("SELECT version FROM dcr_schema", db=store.db) == [["3"]]
     vc = credential(issuer, aud=audience(h.vhost))
     assert post(h, vc).status_code == 201
     refused(post(h, vc), 400, "invalid_software_statement")
