@@ -160,11 +160,8 @@ static bool replace_local(const dcr_request *req, dcr_client *c, const dcr_clien
  * client updated first), written as a compare-and-set on the token hash the lookup saw. */
 static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, dcr_error *err)
 {
-    dcr_upstream_call call = call_of(req);
-    dcr_upstream_answer a;
     dcr_client *full;
     const char *secrets;
-    json_t *m;
     apr_status_t rv;
 
     rv = req->store->ops->get(req->store, found->client_id, req->now, req->pool, &full, err);
@@ -188,13 +185,8 @@ static bool returning(const dcr_request *req, dcr_client *c, dcr_client *found, 
         c->issued_at = full->issued_at;
         c->upstream = full->upstream;
         c->upstream_secret = full->upstream_secret;
-        if (!(m = dcr_upstream_request_metadata(req->pool, req->upstream, c, err)) ||
-            !req->upstream->ops->update(&call, c, m, &a, err))
+        if (!dcr_upstream_forward_update(req, c, err)) /* the upstream client first */
             return false;
-        settle_answer(req->upstream, &a);
-        dcr_upstream_apply(req->pool, c, &a);
-        if (!dcr_upstream_answer_allowed(c, m, &a, err))
-            return refuse_update(req, c, full->upstream_secret);
         rv = req->store->ops->update(req->store, c, found->rat_hash, req->pool, err);
         if (rv != APR_SUCCESS)
             dcr_upstream_keep_token(req, c, full->upstream_secret);
@@ -228,9 +220,8 @@ bool dcr_upstream_forward_update(const dcr_request *req, dcr_client *c, dcr_erro
 {
     dcr_upstream_call call = call_of(req);
     dcr_upstream_answer a;
+    const char *before = c->upstream_secret; /* a rotated token must not be lost */
     json_t *m;
-
-    const char *before = c->upstream_secret;
 
     if (!c->upstream)
         return true;
