@@ -13,6 +13,21 @@ import threading
 from dcr_httpd import _make_cert, free_port
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True  # down and up again on the same port
+    daemon_threads = True
+
+
+def serve_tls(handler, port, crt, key):
+    """A threaded HTTPS server of handler on 127.0.0.1:port, serving from a daemon thread."""
+    httpd = _Server(("127.0.0.1", port), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 class BundleServer:
     PATH = "/bundle"
 
@@ -74,14 +89,7 @@ class BundleServer:
             def log_message(self, *a):
                 pass
 
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-
-        self.httpd = Server(("127.0.0.1", self.port), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.crt, self.key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve_tls(Handler, self.port, self.crt, self.key)
 
     def stop(self):
         """Down: the port refuses connections until start()."""

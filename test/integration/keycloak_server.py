@@ -23,12 +23,12 @@ import http.server
 import json
 import re
 import secrets
-import ssl
 import threading
 import time
 import urllib.parse
 import uuid
 
+from bundle_server import serve_tls
 from dcr_httpd import _make_cert, free_port
 
 # ClientRepresentation (Keycloak 26.4) members and their JSON types.
@@ -422,15 +422,7 @@ class KeycloakServer:
             def log_message(self, *a):
                 pass
 
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", self.port), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.crt, self.key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve_tls(Handler, self.port, self.crt, self.key)
 
     def stop(self):
         """Down: the port refuses connections until start()."""
