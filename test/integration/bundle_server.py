@@ -6,7 +6,6 @@ go down (refuse connections) and come back on the same port. Runs in the test pr
 import http.server
 import json
 import os
-import socket
 import ssl
 import threading
 
