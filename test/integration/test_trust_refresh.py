@@ -492,6 +492,9 @@ def test_vc_issuer_jwks_url_rotation_and_outage(httpd_factory, bundles):
     assert r.status_code == 400 and error_of(r) == UNAP, r.text
 
 
+@pytest.mark.xfail(strict=False, reason="open bug: under prefork the child that runs the "
+                   "mod_watchdog singleton can be reaped as an idle spare after the load, and "
+                   "refreshes then stop (seen in about 4 runs of 10, 2026-12-05)")
 def test_vc_jwks_one_fetch_per_interval_through_graceful_and_bad_answers(httpd_factory, bundles):
     keys = Keys("v1", "v2")
     bundles.serve(keys.jwks(["v1"]), cache_control="max-age=2")
