@@ -27,6 +27,13 @@ def serve_tls(handler, port, crt, key):
     return httpd
 
 
+def stop_tls(httpd):
+    """Closes a serve_tls server: its port refuses connections until served again."""
+    if httpd:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 class BundleServer:
     PATH = "/bundle"
 
@@ -92,7 +99,5 @@ class BundleServer:
 
     def stop(self):
         """Down: the port refuses connections until start()."""
-        if self.httpd:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
+        stop_tls(self.httpd)
+        self.httpd = None

@@ -28,7 +28,7 @@ import time
 import urllib.parse
 import uuid
 
-from bundle_server import serve_tls
+from bundle_server import serve_tls, stop_tls
 from dcr_httpd import _make_cert, free_port
 
 # ClientRepresentation (Keycloak 26.4) members and their JSON types.
@@ -426,7 +426,5 @@ class KeycloakServer:
 
     def stop(self):
         """Down: the port refuses connections until start()."""
-        if self.httpd:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
+        stop_tls(self.httpd)
+        self.httpd = None

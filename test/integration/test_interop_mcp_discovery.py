@@ -57,6 +57,16 @@ def server(httpd_factory, tmp_path, location, issuer_path=""):
     return httpd_factory(vhosts=[v])
 
 
+def start_until_served(h, path):
+    """Starts h and waits until its https-sourced document is fetched and served at path."""
+    h.allow_errors(r"metadata document unavailable: .* no document yet")  # until fetched
+    h.start()
+    deadline = time.time() + 10
+    while h.session().get(h.url + path, timeout=30).status_code != 200:
+        assert time.time() < deadline, h.error_log_text()
+        time.sleep(0.1)
+
+
 def discover_and_register(h, issuer):
     return run_node(h, "discover.mjs", {"as_url": issuer, "clientMetadata": CLAUDE_CODE})
 
@@ -110,12 +120,7 @@ def test_sdk_discovers_a_document_fetched_from_upstream(httpd_factory, sdk_versi
         v = metadata_vhost(upstream.url, ASMD, conf=["DCRFetchCAFile %s" % upstream.ca])
         upstream.serve(as_document(v.public_base))
         h = httpd_factory(vhosts=[v], start=False)
-        h.allow_errors(r"metadata document unavailable: .* no document yet")  # until fetched
-        h.start()
-        deadline = time.time() + 10
-        while h.session().get(h.url + ASMD, timeout=30).status_code != 200:
-            assert time.time() < deadline, h.error_log_text()
-            time.sleep(0.1)
+        start_until_served(h, ASMD)
         out = discover_and_register(h, v.public_base)
         assert out["ok"], out
         assert out["metadata"]["registration_endpoint"] == v.public_base + "/register"
@@ -153,12 +158,7 @@ def test_sdk_discovers_and_registers_at_the_oidc_provider_upstream(httpd_factory
             "ProxyPass /register !", "ProxyPass %s !" % OIDC, "ProxyPass %s !" % ASMD,
             a.proxy_conf()])
         h = httpd_factory(vhosts=[v], modules=PROXY_MODULES, start=False)
-        h.allow_errors(r"metadata document unavailable: .* no document yet")  # until fetched
-        h.start()
-        deadline = time.time() + 10
-        while h.session().get(h.url + OIDC, timeout=30).status_code != 200:
-            assert time.time() < deadline, h.error_log_text()
-            time.sleep(0.1)
+        start_until_served(h, OIDC)
         out = discover_and_register(h, v.public_base)
         assert out["ok"], out["requests"]
         md = out["metadata"]

@@ -17,6 +17,7 @@ import pytest
 from bundle_server import BundleServer
 from dcr_httpd import Vhost
 from services import child_writable_dir
+from test_trust_refresh import wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "interop"))
 from svid import TrustDomain  # noqa: E402
@@ -67,16 +68,6 @@ def file_server(httpd_factory, tmp_path, doc_for, locations=(ASMD,), conf=(), is
     if start:
         h.start()
     return h
-
-
-def wait_for(pred, timeout=10, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def test_file_document_served_rewritten(httpd_factory, tmp_path):
